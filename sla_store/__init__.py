@@ -1,0 +1,1 @@
+"""The data shell: the DuckDB file, importers, read queries and the `sla` CLI."""

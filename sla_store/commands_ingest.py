@@ -1,0 +1,9 @@
+"""`sla` commands (registered by sla_store.cli)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the `sla` app."""

@@ -1,0 +1,33 @@
+"""Reads policy files from config/: the committed sla.yaml and older versions in config/history/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sla_core.policy import Policy, PolicyHistory, parse_policy
+
+DEFAULT_CONFIG = Path("config")
+
+
+def config_dir(path: str | os.PathLike | None = None) -> Path:
+    return Path(path or os.environ.get("SLA_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_policy_file(path: str | os.PathLike) -> Policy:
+    path = Path(path)
+    return parse_policy(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def load_policy_history(directory: str | os.PathLike | None = None) -> PolicyHistory:
+    """Every version: config/history/*.yaml plus the committed config/sla.yaml."""
+    root = config_dir(directory)
+    versions: dict[int, Policy] = {}
+    history = root / "history"
+    if history.is_dir():
+        for file in sorted(history.glob("*.yaml")):
+            policy = load_policy_file(file)
+            versions[policy.version] = policy
+    current = load_policy_file(root / "sla.yaml")
+    versions[current.version] = current
+    return PolicyHistory(list(versions.values()))

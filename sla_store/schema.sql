@@ -1,0 +1,81 @@
+-- Raw imported data (never overwritten by computation) and computed results (rebuilt from raw + policy).
+CREATE SEQUENCE IF NOT EXISTS import_seq START 1;
+
+CREATE TABLE IF NOT EXISTS imports (
+    import_id     BIGINT PRIMARY KEY,
+    file          VARCHAR NOT NULL,
+    sha256        VARCHAR NOT NULL,
+    format        VARCHAR NOT NULL,
+    mapping       VARCHAR,
+    rows_read     BIGINT NOT NULL,
+    rows_loaded   BIGINT NOT NULL,
+    rows_rejected BIGINT NOT NULL,
+    imported_at   TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS items (
+    source         VARCHAR NOT NULL,          -- e.g. zendesk, servicenow, ops
+    item_id        VARCHAR NOT NULL,
+    kind           VARCHAR NOT NULL,          -- ticket | ops
+    process        VARCHAR,                   -- support, leads, reporting...
+    channel        VARCHAR,                   -- email, phone, chat, social, web...
+    team           VARCHAR,
+    priority       VARCHAR,                   -- urgent, high, normal, low
+    agent          VARCHAR,
+    status         VARCHAR,                   -- current status, lower-case
+    subject        VARCHAR,
+    created        TIMESTAMPTZ NOT NULL,
+    first_response TIMESTAMPTZ,
+    resolved       TIMESTAMPTZ,
+    closed         TIMESTAMPTZ,
+    attributes     JSON,                      -- anything else the export carried
+    import_id      BIGINT,
+    PRIMARY KEY (source, item_id)
+);
+
+CREATE TABLE IF NOT EXISTS events (
+    source    VARCHAR NOT NULL,
+    item_id   VARCHAR NOT NULL,
+    occurred_at TIMESTAMPTZ NOT NULL,
+    kind      VARCHAR NOT NULL,               -- status | reply | custom step (submitted, scored, ...)
+    value     VARCHAR NOT NULL DEFAULT '',    -- new status for kind=status
+    import_id BIGINT,
+    PRIMARY KEY (source, item_id, occurred_at, kind, value)
+);
+
+CREATE TABLE IF NOT EXISTS rejected_rows (
+    import_id BIGINT NOT NULL,
+    line      BIGINT NOT NULL,
+    raw       VARCHAR,
+    reason    VARCHAR NOT NULL
+);
+
+-- One row per item x metric judged by the policy version in force at the item's start.
+CREATE TABLE IF NOT EXISTS results (
+    source         VARCHAR NOT NULL,
+    item_id        VARCHAR NOT NULL,
+    metric         VARCHAR NOT NULL,
+    kind           VARCHAR,
+    process        VARCHAR,
+    channel        VARCHAR,
+    team           VARCHAR,
+    priority       VARCHAR,
+    agent          VARCHAR,
+    status         VARCHAR,
+    created        TIMESTAMPTZ,
+    policy_version INTEGER,
+    target_index   INTEGER,
+    calendar       VARCHAR,
+    within_s       DOUBLE,
+    objective      DOUBLE,
+    start          TIMESTAMPTZ,
+    stop           TIMESTAMPTZ,
+    elapsed_s      DOUBLE,
+    paused_s       DOUBLE,
+    state          VARCHAR,                   -- achieved | breached | active | paused
+    met            BOOLEAN,                   -- null while undecided
+    due_at         TIMESTAMPTZ,
+    remaining_s    DOUBLE,
+    pct_used       DOUBLE,
+    computed_at    TIMESTAMPTZ
+);

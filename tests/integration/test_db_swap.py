@@ -1,0 +1,67 @@
+"""The write-then-swap store: failed writes change nothing, readers see new data after a swap."""
+
+import duckdb
+import pytest
+
+from sla_store.db import LiveDatabase, connect_read_only, file_identity, write_transaction
+
+
+def _count(path) -> int:
+    con = connect_read_only(path)
+    try:
+        return con.sql("SELECT count(*) FROM imports").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def _add_import(con, import_id: int) -> None:
+    con.execute(
+        "INSERT INTO imports VALUES (?, 'f.csv', 'abc', 'csv', NULL, 1, 1, 0, now())", [import_id]
+    )
+
+
+def test_a_failed_write_leaves_the_live_file_unchanged(tmp_path):
+    db = tmp_path / "sla.duckdb"
+    with write_transaction(db) as con:
+        _add_import(con, 1)
+    before = db.read_bytes()
+    with pytest.raises(RuntimeError), write_transaction(db) as con:
+        _add_import(con, 2)
+        raise RuntimeError("importer failed half-way")
+    assert db.read_bytes() == before
+    assert _count(db) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["sla.duckdb"]
+
+
+def test_a_reader_keeps_working_while_a_writer_swaps_and_then_sees_the_new_data(tmp_path):
+    db = tmp_path / "sla.duckdb"
+    with write_transaction(db) as con:
+        _add_import(con, 1)
+    live = LiveDatabase(db)
+    old_cursor = live.cursor()
+    identity = file_identity(db)
+    with write_transaction(db) as con:
+        _add_import(con, 2)
+        assert old_cursor.sql("SELECT count(*) FROM imports").fetchall()[0][0] == 1
+    assert old_cursor.sql("SELECT count(*) FROM imports").fetchall()[0][0] == 1
+    assert file_identity(db) != identity
+    assert live.cursor().sql("SELECT count(*) FROM imports").fetchall()[0][0] == 2
+    live.close()
+
+
+def test_reading_a_missing_database_says_how_to_create_one(tmp_path):
+    with pytest.raises(FileNotFoundError, match="sla sample"):
+        connect_read_only(tmp_path / "none.duckdb")
+
+
+def test_the_live_file_is_never_locked_by_a_writer(tmp_path):
+    db = tmp_path / "sla.duckdb"
+    with write_transaction(db) as con:
+        _add_import(con, 1)
+    with write_transaction(db) as con:
+        # Another process may open the live file read-only while this write is under way.
+        other = duckdb.connect(str(db), read_only=True)
+        assert other.sql("SELECT count(*) FROM imports").fetchall()[0][0] == 1
+        other.close()
+        _add_import(con, 2)
+    assert _count(db) == 2
