@@ -1,0 +1,611 @@
+"""The versioned SLA policy: YAML text -> validated objects, with one-line errors naming line and key path.
+
+    version: 1
+    effective_from: 2026-01-01
+    objective: 0.95
+    calendars:
+      support_hours:
+        timezone: Europe/Amsterdam
+        hours: {mon-fri: ["08:00-12:00", "13:00-17:30"], sat: ["10:00-14:00"]}
+        holidays: {country: NL, dates: [2026-12-24]}
+      always: 24/7
+    metrics:
+      first_response: {start: created, stop: first_response}
+      resolution: {start: created, stop: resolved, pause_when_status: [pending, on_hold]}
+    targets:            # ordered; first match wins per metric
+      - {metric: first_response, match: {channel: chat}, within: 2m, calendar: always}
+      - {metric: resolution, within: 3d, calendar: support_hours, objective: 0.9,
+         escalation: {notify: ["#support-leads"], after: 75%}}
+
+Structure is validated by pydantic models; the error's line comes from the YAML node tree (yaml.compose)
+at the failing key path.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import polars as pl
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from sla_core.calendar import (
+    Calendar,
+    HolidayRule,
+    holiday_calendar,
+    parse_days,
+    parse_interval,
+    parse_weekly_hours,
+)
+
+ITEM_MILESTONES = ("created", "first_response", "resolved", "closed")
+MATCH_KEYS = ("channel", "priority", "team", "process", "agent", "kind", "source")
+ALWAYS = "24/7"
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+_DURATION = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[smhd]\s*)+$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
+_TOP_KEYS = ("version", "effective_from", "objective", "author", "reason", "committed_at",
+             "calendars", "metrics", "targets")
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be used. str() is one line: "<source>:<line>: <key.path>: <message>"."""
+
+    def __init__(self, source: str, line: int | None, path: str, message: str):
+        self.source, self.line, self.path, self.message = source, line, path, message
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {path}: {message}" if path else f"{where}: {message}")
+
+
+# -- durations --------------------------------------------------------------------------------------------
+
+
+def parse_duration(text: str | int | float) -> float:
+    """'1h30m' -> 5400.0 seconds. Units s, m, h, d (1d = 24h of business time); parts may repeat."""
+    if isinstance(text, bool) or not isinstance(text, str) or not _DURATION.match(text):
+        raise ValueError(f'"{text}" is not a duration (use 90s, 15m, 4h, 2d)')
+    return float(sum(float(amount) * _DURATION_UNITS[unit] for amount, unit in _DURATION_PART.findall(text)))
+
+
+def format_duration(seconds: float) -> str:
+    """5400.0 -> '1h 30m'; 0 -> '0s'; negative -> '-2h'. Rounds to whole seconds."""
+    total = round(abs(seconds))
+    sign = "-" if seconds < 0 and total else ""
+    parts = []
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)):
+        amount, total = divmod(total, size)
+        if amount:
+            parts.append(f"{amount}{unit}")
+    return sign + (" ".join(parts) or "0s")
+
+
+def _share(value: Any) -> float:
+    """0.75 or '75%' -> 0.75."""
+    if isinstance(value, bool):
+        raise ValueError(f'"{value}" is not a share (use 0.95 or 95%)')
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            value = float(value.strip()[:-1]) / 100
+        except ValueError:
+            raise ValueError(f'"{value}" is not a share (use 0.95 or 95%)') from None
+    if not isinstance(value, int | float):
+        raise ValueError(f'"{value}" is not a share (use 0.95 or 95%)')
+    return float(value)
+
+
+# -- validation models (the file's structure) --------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class EscalationSpec(_Model):
+    notify: list[str]
+    after: float = 0.75
+
+    @field_validator("notify", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("after", mode="before")
+    @classmethod
+    def _after_share(cls, value: Any) -> float:
+        share = _share(value)
+        if not 0 < share <= 1:
+            raise ValueError(f"{value} must be between 0% and 100%")
+        return share
+
+
+class HolidaySpec(_Model):
+    country: str | None = None
+    subdivision: str | None = None
+    dates: list[date] = []
+
+
+class CalendarSpec(_Model):
+    timezone: str
+    hours: dict[str, list[str] | str]
+    holidays: HolidaySpec | None = None
+
+
+class MetricSpec(_Model):
+    start: str
+    stop: str
+    pause_when_status: list[str] = []
+
+    @field_validator("pause_when_status", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("start", "stop")
+    @classmethod
+    def _milestone(cls, value: str) -> str:
+        if value in ITEM_MILESTONES or (value.startswith("event:") and len(value) > len("event:")):
+            return value
+        raise ValueError(f'"{value}" is not a milestone (use {", ".join(ITEM_MILESTONES)} or event:<kind>)')
+
+
+class TargetSpec(_Model):
+    metric: str
+    match: dict[str, list[str] | str] = {}
+    within: str
+    calendar: str
+    objective: float | None = None
+    escalation: EscalationSpec | None = None
+
+    @field_validator("within", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("objective", mode="before")
+    @classmethod
+    def _objective(cls, value: Any) -> Any:
+        return None if value is None else _objective_share(value)
+
+
+def _objective_share(value: Any) -> float:
+    share = _share(value)
+    if not 0 < share < 1:
+        raise ValueError(f"{value} must be above 0 and below 1 (e.g. 0.95 or 95%)")
+    return share
+
+
+class PolicySpec(_Model):
+    version: int
+    effective_from: date
+    objective: float = 0.95
+    author: str | None = None
+    reason: str | None = None
+    committed_at: datetime | None = None
+    calendars: dict[str, Any]
+    metrics: dict[str, MetricSpec]
+    targets: list[TargetSpec]
+
+    @field_validator("objective", mode="before")
+    @classmethod
+    def _objective(cls, value: Any) -> float:
+        return _objective_share(value)
+
+    @field_validator("version")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be 1 or more")
+        return value
+
+
+# -- domain objects -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    start: str  # item column or "event:<kind>"
+    stop: str
+    pause_when_status: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Escalation:
+    notify: tuple[str, ...]
+    after: float  # share of the budget used, 0.75 for "75%"
+
+
+@dataclass(frozen=True, eq=True)
+class Target:
+    index: int
+    metric: str
+    match: dict[str, tuple[str, ...]]
+    within_s: float
+    calendar: str
+    objective: float | None = None
+    escalation: Escalation | None = None
+
+    def matches(self, attrs: Mapping) -> bool:
+        """True when every match key's value is one of the listed values (case-insensitive)."""
+        for key, allowed in self.match.items():
+            value = attrs.get(key)
+            if value is None or str(value).lower() not in {v.lower() for v in allowed}:
+                return False
+        return True
+
+    def condition(self, columns: Sequence[str]) -> pl.Expr:
+        """The same test as `matches`, as a polars expression over an items frame."""
+        expression = pl.lit(True)
+        for key, allowed in self.match.items():
+            if key not in columns:
+                return pl.lit(False)
+            lowered = [v.lower() for v in allowed]
+            expression = expression & pl.col(key).cast(pl.String).str.to_lowercase().is_in(lowered).fill_null(False)
+        return expression
+
+
+@dataclass(frozen=True, eq=False)
+class Policy:
+    version: int
+    effective_from: date
+    objective: float
+    calendars: dict[str, Calendar]
+    metrics: dict[str, Metric]
+    targets: tuple[Target, ...]
+    author: str | None = None
+    reason: str | None = None
+    committed_at: datetime | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+    fingerprint: str = ""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Policy) and self.fingerprint == other.fingerprint
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint)
+
+    def target_for(self, metric: str, attrs: Mapping) -> Target | None:
+        """The first target of the metric whose match fits the item's attributes."""
+        return next((t for t in self.targets if t.metric == metric and t.matches(attrs)), None)
+
+    def match_targets(self, items: pl.DataFrame, metric: str) -> pl.Series:
+        """Int32 target index per item row (first match wins), null where no target matches."""
+        candidates = [t for t in self.targets if t.metric == metric]
+        if not candidates:
+            return pl.Series("target_index", [None] * items.height, dtype=pl.Int32)
+        chain = pl.when(candidates[0].condition(items.columns)).then(pl.lit(candidates[0].index, pl.Int32))
+        for target in candidates[1:]:
+            chain = chain.when(target.condition(items.columns)).then(pl.lit(target.index, pl.Int32))
+        return items.select(chain.otherwise(pl.lit(None, pl.Int32)).alias("target_index")).to_series()
+
+    def objective_for(self, target: Target) -> float:
+        return target.objective if target.objective is not None else self.objective
+
+
+class PolicyHistory:
+    """Every policy version, sorted by effective_from; history is judged by the version in force."""
+
+    def __init__(self, policies: Sequence[Policy]):
+        if not policies:
+            raise ValueError("a policy history needs at least one version")
+        self.versions: tuple[Policy, ...] = tuple(sorted(policies, key=lambda p: (p.effective_from, p.version)))
+        self._by_version = {p.version: p for p in self.versions}
+
+    @property
+    def current(self) -> Policy:
+        """The latest version (the one effective last)."""
+        return self.versions[-1]
+
+    def __getitem__(self, version: int) -> Policy:
+        return self._by_version[version]
+
+    def __len__(self) -> int:
+        return len(self.versions)
+
+    def __iter__(self):
+        return iter(self.versions)
+
+    def in_force(self, day: date) -> Policy:
+        """The version effective on that day; days before the first version use the first version."""
+        chosen = self.versions[0]
+        for policy in self.versions:
+            if policy.effective_from <= day:
+                chosen = policy
+        return chosen
+
+    def version_for(self, created: pl.Series) -> pl.Series:
+        """Int32 version in force at each instant's UTC date (null where the instant is null)."""
+        starts = pl.Series([p.effective_from for p in self.versions], dtype=pl.Date)
+        numbers = pl.Series([p.version for p in self.versions], dtype=pl.Int32)
+        if isinstance(created.dtype, pl.Datetime) and created.dtype.time_zone not in (None, "UTC"):
+            created = created.dt.convert_time_zone("UTC")
+        days = created.dt.date() if isinstance(created.dtype, pl.Datetime) else created.cast(pl.Date)
+        position = (starts.search_sorted(days, side="right") - 1).clip(0, len(starts) - 1)
+        out = numbers.gather(position.cast(pl.UInt32))
+        return pl.select(pl.when(days.is_null()).then(None).otherwise(out).alias("policy_version")).to_series()
+
+
+# -- YAML: loading with line numbers, dumping -------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 without yes/no/on/off booleans: a country code NO stays the string "NO"."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """Dates such as 2026-13-01 stay text so validation reports them with their key path."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
+def _node_lines(node: yaml.Node | None, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
+    """Key path -> 1-based line of the value at that path (for mapping keys, the key's line)."""
+    out = {} if out is None else out
+    if node is None:
+        return out
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[path + (key,)] = key_node.start_mark.line + 1
+            _node_lines(value_node, path + (key,), out)
+            # A value on a later line than its key (a block under it) is where its problems are.
+            if value_node.start_mark.line > key_node.start_mark.line and not isinstance(
+                value_node, yaml.MappingNode | yaml.SequenceNode
+            ):
+                out[path + (key,)] = value_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, child in enumerate(node.value):
+            _node_lines(child, path + (index,), out)
+    return out
+
+
+def _format_path(path: Sequence) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+class _Errors:
+    def __init__(self, source: str, lines: dict[tuple, int]):
+        self.source, self.lines = source, lines
+
+    def line(self, path: Sequence) -> int | None:
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), None)
+
+    def error(self, path: Sequence, message: str) -> PolicyError:
+        return PolicyError(self.source, self.line(path), _format_path(path), message)
+
+
+def _pydantic_message(error: dict, allowed: Sequence[str] = ()) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        return f"unknown key (expected one of: {', '.join(allowed)})" if allowed else "unknown key"
+    message = error["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    if kind in ("int_parsing", "float_parsing", "date_from_datetime_parsing", "date_parsing", "datetime_parsing",
+                "string_type", "dict_type", "list_type", "int_from_float", "float_type", "int_type",
+                "model_type", "datetime_from_date_parsing", "date_type", "datetime_type"):
+        value = error.get("input")
+        shown = f'"{value}"' if not isinstance(value, dict | list) else type(value).__name__
+        return f"{shown}: {message[0].lower()}{message[1:]}"
+    return message
+
+
+def _allowed_keys(model: type[BaseModel] | None) -> tuple[str, ...]:
+    return tuple(model.model_fields) if model else ()
+
+
+def _clean_loc(data: Any, loc: Sequence, missing: bool = False) -> tuple:
+    """Pydantic's error location without its union-member tags (e.g. 'list[str]'): only real keys."""
+    path: list = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif missing and isinstance(node, dict):
+            path.append(part)  # the missing key itself
+            break
+        else:
+            continue
+        path.append(part)
+    return tuple(path)
+
+
+def _model_at(loc: Sequence) -> type[BaseModel] | None:
+    """The validation model that owns the key at loc (for 'unknown key' hints)."""
+    parent = tuple(loc[:-1])
+    if not parent:
+        return PolicySpec
+    if parent[0] == "metrics" and len(parent) == 2:
+        return MetricSpec
+    if parent[0] == "targets" and len(parent) == 2:
+        return TargetSpec
+    if parent[0] == "targets" and len(parent) == 3 and parent[2] == "escalation":
+        return EscalationSpec
+    return None
+
+
+def parse_policy(text: str, source: str = "sla.yaml") -> Policy:
+    """YAML text -> Policy. Raises PolicyError with one line "<source>:<line>: <key.path>: <message>"."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else None
+        raise PolicyError(source, line, "", f"not valid YAML: {error.problem or error.context}") from None
+    except yaml.YAMLError as error:
+        raise PolicyError(source, None, "", f"not valid YAML: {error}") from None
+    errors = _Errors(source, _node_lines(root))
+    if not isinstance(data, dict):
+        raise errors.error((), "a policy is a mapping with version, effective_from, calendars, metrics, targets")
+    try:
+        spec = PolicySpec.model_validate(data)
+    except ValidationError as failure:
+        found = [(error, _clean_loc(data, error["loc"], error["type"] == "missing")) for error in failure.errors()]
+        found.sort(key=lambda pair: errors.line(pair[1]) or 0)
+        first, loc = found[0]
+        model = _model_at(loc) if first["type"] == "extra_forbidden" else None
+        raise errors.error(loc, _pydantic_message(first, _allowed_keys(model))) from None
+    return _build_policy(spec, data, errors)
+
+
+def _build_calendar(name: str, value: Any, errors: _Errors) -> Calendar:
+    path = ("calendars", name)
+    if isinstance(value, str):
+        if value.strip() != ALWAYS:
+            raise errors.error(path, f'"{value}" is not a calendar (use 24/7 or a mapping with timezone and hours)')
+        return Calendar.always_open(name)
+    try:
+        spec = CalendarSpec.model_validate(value)
+    except ValidationError as failure:
+        first = failure.errors()[0]
+        loc = _clean_loc(value, first["loc"], first["type"] == "missing")
+        allowed = _allowed_keys(CalendarSpec if len(loc) == 1 else HolidaySpec)
+        raise errors.error(path + loc, _pydantic_message(first, allowed)) from None
+    for key, intervals in spec.hours.items():
+        try:
+            parse_days(key)
+        except ValueError as error:
+            raise errors.error(path + ("hours", key), str(error)) from None
+        for index, interval in enumerate([intervals] if isinstance(intervals, str) else intervals):
+            try:
+                parse_interval(interval)
+            except ValueError as error:
+                where = path + ("hours", key) + ((index,) if not isinstance(intervals, str) else ())
+                raise errors.error(where, str(error)) from None
+    try:
+        weekly = parse_weekly_hours(spec.hours)
+    except ValueError as error:
+        raise errors.error(path + ("hours",), str(error)) from None
+    holiday_rule = None
+    if spec.holidays is not None:
+        country = spec.holidays.country.upper() if spec.holidays.country else None
+        if country:
+            try:
+                holiday_calendar(country, spec.holidays.subdivision)
+            except ValueError as error:
+                key = "subdivision" if "subdivision" in str(error) else "country"
+                raise errors.error(path + ("holidays", key), str(error)) from None
+        elif spec.holidays.subdivision:
+            raise errors.error(path + ("holidays", "subdivision"), "needs a country")
+        holiday_rule = HolidayRule(country, spec.holidays.subdivision, tuple(sorted(set(spec.holidays.dates))))
+    try:
+        return Calendar(name, spec.timezone, weekly, holiday_rule)
+    except ValueError as error:
+        raise errors.error(path + ("timezone",), str(error)) from None
+
+
+def _build_policy(spec: PolicySpec, data: dict, errors: _Errors) -> Policy:
+    calendars = {name: _build_calendar(name, value, errors) for name, value in spec.calendars.items()}
+    metrics = {
+        name: Metric(name, m.start, m.stop, tuple(s.lower() for s in m.pause_when_status))
+        for name, m in spec.metrics.items()
+    }
+    targets = []
+    for index, t in enumerate(spec.targets):
+        path = ("targets", index)
+        if t.metric not in metrics:
+            raise errors.error(path + ("metric",), f'"{t.metric}" is not a metric (known: {", ".join(metrics)})')
+        if t.calendar not in calendars:
+            raise errors.error(
+                path + ("calendar",), f'"{t.calendar}" is not a calendar (known: {", ".join(calendars)})'
+            )
+        match = {}
+        for key, values in t.match.items():
+            if key not in MATCH_KEYS:
+                raise errors.error(path + ("match", key), f"cannot match on {key} (use {', '.join(MATCH_KEYS)})")
+            match[key] = (values,) if isinstance(values, str) else tuple(values)
+            if not match[key]:
+                raise errors.error(path + ("match", key), "needs at least one value")
+        escalation = Escalation(tuple(t.escalation.notify), t.escalation.after) if t.escalation else None
+        targets.append(
+            Target(index, t.metric, match, parse_duration(t.within), t.calendar, t.objective, escalation)
+        )
+    raw = _canonical_raw(data)
+    text = _dump(raw)
+    committed_at = spec.committed_at
+    if committed_at is not None and committed_at.tzinfo is None:
+        committed_at = committed_at.replace(tzinfo=UTC)
+    return Policy(
+        version=spec.version,
+        effective_from=spec.effective_from,
+        objective=spec.objective,
+        calendars=calendars,
+        metrics=metrics,
+        targets=tuple(targets),
+        author=spec.author,
+        reason=spec.reason,
+        committed_at=committed_at,
+        raw=raw,
+        fingerprint=hashlib.sha256(text.encode()).hexdigest(),
+    )
+
+
+def _canonical_raw(data: dict) -> dict:
+    """The validated mapping with top-level keys in a fixed order (absent optional keys left out)."""
+    return {key: copy.deepcopy(data[key]) for key in _TOP_KEYS if key in data}
+
+
+class _Dumper(yaml.SafeDumper):
+    """Quotes strings such as "NO" or "on" that a YAML 1.1 reader would take for booleans."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    if value.lower() in ("yes", "no", "on", "off", "y", "n"):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    return dumper.represent_str(value)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def _dump(raw: dict) -> str:
+    return yaml.dump(raw, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110)
+
+
+def policy_to_yaml(policy: Policy) -> str:
+    """The policy as YAML text; parse_policy(policy_to_yaml(p)) == p."""
+    return _dump(policy.raw)
+
+
+def parse_policy_mapping(data: Mapping, source: str = "policy") -> Policy:
+    """A policy from an edited mapping (e.g. a deep copy of Policy.raw); errors as parse_policy."""
+    return parse_policy(_dump(dict(data)), source=source)
