@@ -1,0 +1,274 @@
+"""Committed policy versions: commit a proposed policy as a new effective-dated version, list the history.
+
+Layout of the config folder:
+    config/sla.yaml            the version in force from its effective_from on (the newest)
+    config/history/v<N>.yaml   every older version, as it was committed (author, reason, committed_at)
+
+A commit names the version its edit started from; when someone else committed in between, the commit is
+refused (the editor must look at the new version first). The check and the writes happen under an exclusive
+file lock, every file is written to a temporary file and renamed into place, and the new file is validated
+with the core's parser before anything is written.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from sla_core.policy import Policy, PolicyError, parse_policy, parse_policy_mapping, policy_to_yaml
+from sla_store.db import current_time, db_path, write_transaction
+from sla_store.policy_files import config_dir, load_policy_file, load_policy_history
+
+LOCK_NAME = ".sla.yaml.lock"
+
+
+class CommitRefused(ValueError):
+    """A commit that must not be written (stale base version, missing author or reason, bad date)."""
+
+
+class StaleVersionError(CommitRefused):
+    """The edit started from a version that is no longer the committed one."""
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    version: int
+    effective_from: date
+    policy_path: Path
+    archived_path: Path
+    diff: str
+    results_refreshed: bool
+
+
+def policy_path(config: str | os.PathLike | None = None) -> Path:
+    return config_dir(config) / "sla.yaml"
+
+
+def history_dir(config: str | os.PathLike | None = None) -> Path:
+    return config_dir(config) / "history"
+
+
+def load_committed(config: str | os.PathLike | None = None) -> Policy:
+    """The version in config/sla.yaml (the newest committed one)."""
+    return load_policy_file(policy_path(config))
+
+
+def unified_diff(old_text: str, new_text: str, old_name: str = "committed", new_name: str = "proposed") -> str:
+    """A unified diff of two policy texts ('' when they are equal)."""
+    lines = difflib.unified_diff(
+        old_text.splitlines(keepends=True), new_text.splitlines(keepends=True), old_name, new_name
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def policy_diff(old: Policy, new: Policy, old_name: str | None = None, new_name: str | None = None) -> str:
+    """Unified diff of the canonical YAML of two policies."""
+    return unified_diff(
+        policy_to_yaml(old),
+        policy_to_yaml(new),
+        old_name or f"version {old.version}",
+        new_name or f"version {new.version}",
+    )
+
+
+def targets_diff(old: Policy, new: Policy) -> str:
+    """Diff of what a reviewer cares about (calendars, metrics, targets, objective), without the metadata."""
+    return unified_diff(_rules_yaml(old), _rules_yaml(new), f"version {old.version}", "proposed")
+
+
+def _rules_yaml(policy: Policy) -> str:
+    raw = yaml.safe_load(policy_to_yaml(policy)) or {}
+    for key in ("version", "effective_from", "author", "reason", "committed_at"):
+        raw.pop(key, None)
+    return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
+
+
+def build_version(
+    proposed: Policy,
+    version: int,
+    effective_from: date,
+    author: str,
+    reason: str,
+    committed_at: datetime,
+) -> tuple[Policy, str]:
+    """The proposed rules stamped with version metadata, validated by the parser; returns (policy, text)."""
+    raw = copy.deepcopy(dict(proposed.raw))
+    raw.update(
+        version=version,
+        effective_from=effective_from,
+        author=author,
+        reason=reason,
+        committed_at=committed_at,
+    )
+    text = policy_to_yaml(parse_policy_mapping(raw, "proposed"))
+    return parse_policy(text, "proposed"), text
+
+
+@contextmanager
+def policy_lock(config: str | os.PathLike | None = None) -> Iterator[None]:
+    """An exclusive lock on the config folder (held while checking the base version and writing)."""
+    root = config_dir(config)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / LOCK_NAME, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, flush it to disk, then rename it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise
+
+
+def commit_policy(
+    proposed: Policy,
+    base_version: int,
+    author: str,
+    reason: str,
+    effective_from: date | None = None,
+    config: str | os.PathLike | None = None,
+    db: str | os.PathLike | None = None,
+    now: datetime | None = None,
+    refresh: bool = True,
+) -> CommitResult:
+    """Commit `proposed` as version current + 1, effective from `effective_from` (default: today, UTC).
+
+    Refused (CommitRefused / StaleVersionError, one-line message) when author or reason is blank, when
+    `base_version` is not the committed version, or when the effective date precedes the current version's.
+    Afterwards the results table is rebuilt from raw data and the whole version history (when the database
+    exists and `refresh` is true).
+    """
+    author, reason = (author or "").strip(), (reason or "").strip()
+    if not author:
+        raise CommitRefused("an author is required to commit a policy version")
+    if not reason:
+        raise CommitRefused("a reason is required to commit a policy version")
+    moment = (now or current_time()).replace(microsecond=0)
+    effective = effective_from or moment.date()
+    live = policy_path(config)
+    with policy_lock(config):
+        current_text = live.read_text(encoding="utf-8")
+        current = parse_policy(current_text, str(live))
+        if base_version != current.version:
+            raise StaleVersionError(
+                f"{live}: version {current.version} was committed"
+                f"{_by(current)} after your edit started from version {base_version}; "
+                "reload the committed policy and apply your change again"
+            )
+        if effective < current.effective_from:
+            raise CommitRefused(
+                f"effective_from {effective.isoformat()} is before the current version's "
+                f"({current.effective_from.isoformat()}); a new version can only start on or after it"
+            )
+        new_policy, new_text = build_version(proposed, current.version + 1, effective, author, reason, moment)
+        archived = history_dir(config) / f"v{current.version}.yaml"
+        if not archived.exists():
+            atomic_write_text(archived, current_text)
+        atomic_write_text(live, new_text)
+        diff = policy_diff(current, new_policy)
+        refreshed = False
+        if refresh and db_path(db).exists():
+            refreshed = refresh_results_now(config, db, moment)
+    return CommitResult(new_policy.version, effective, live, archived, diff, refreshed)
+
+
+def _by(policy: Policy) -> str:
+    parts = []
+    if policy.author:
+        parts.append(f" by {policy.author}")
+    if policy.committed_at:
+        parts.append(f" at {policy.committed_at:%Y-%m-%d %H:%M} UTC")
+    return "".join(parts)
+
+
+def refresh_results_now(config: str | os.PathLike | None, db: str | os.PathLike | None, now: datetime) -> bool:
+    """Rebuild the results table from raw data under every committed version (write-then-swap)."""
+    from sla_store.compute import refresh_results
+
+    history = load_policy_history(config)
+    with write_transaction(db_path(db)) as con:
+        refresh_results(con, history, now)
+    return True
+
+
+def version_history(config: str | os.PathLike | None = None) -> pl.DataFrame:
+    """One row per committed version, newest first: version, effective_from, author, reason, committed_at,
+    file, in_force (the version judging items created today... i.e. the newest)."""
+    history = load_policy_history(config)
+    rows = [
+        {
+            "version": policy.version,
+            "effective_from": policy.effective_from,
+            "author": policy.author,
+            "reason": policy.reason,
+            "committed_at": policy.committed_at,
+            "targets": len(policy.targets),
+            "fingerprint": policy.fingerprint[:12],
+        }
+        for policy in sorted(_versions(history), key=lambda p: p.version, reverse=True)
+    ]
+    schema = {
+        "version": pl.Int64,
+        "effective_from": pl.Date,
+        "author": pl.String,
+        "reason": pl.String,
+        "committed_at": pl.Datetime("us", "UTC"),
+        "targets": pl.Int64,
+        "fingerprint": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _versions(history) -> list[Policy]:
+    return list(history)
+
+
+def versions_by_number(config: str | os.PathLike | None = None) -> dict[int, Policy]:
+    return {policy.version: policy for policy in _versions(load_policy_history(config))}
+
+
+def diff_between_versions(older: int, newer: int, config: str | os.PathLike | None = None) -> str:
+    """Unified diff between two committed versions (canonical YAML)."""
+    versions = versions_by_number(config)
+    missing = [v for v in (older, newer) if v not in versions]
+    if missing:
+        raise KeyError(f"no committed version {missing[0]} in {config_dir(config)}")
+    return policy_diff(versions[older], versions[newer])
+
+
+__all__ = [
+    "CommitRefused",
+    "CommitResult",
+    "PolicyError",
+    "StaleVersionError",
+    "commit_policy",
+    "diff_between_versions",
+    "load_committed",
+    "policy_diff",
+    "targets_diff",
+    "version_history",
+]
