@@ -1,0 +1,709 @@
+"""What-if: judge the same history by a proposed policy, side by side with the committed one.
+
+The committed results already hold each item's elapsed business time per metric. A proposed policy that
+only changes budgets (`within`) or objectives re-judges every row with a join on (policy_version,
+target_index) and a comparison - no business time is recomputed. Business time is recomputed (with
+`sla_core.clocks.evaluate`, on just those items) only for rows whose calendar or metric definition changed,
+and for items that newly match a target.
+
+Everything here is pure: frames in, frames out; `now` is a parameter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+import polars as pl
+
+from sla_core.policy import Policy, PolicyHistory
+
+KEYS = ["source", "item_id", "metric"]
+ITEM_ATTRIBUTES = ["kind", "process", "channel", "team", "priority", "agent", "status", "created"]
+JUDGEMENT = [
+    "policy_version",
+    "target_index",
+    "calendar",
+    "within_s",
+    "objective",
+    "start",
+    "stop",
+    "elapsed_s",
+    "paused_s",
+    "state",
+    "met",
+    "due_at",
+    "remaining_s",
+    "pct_used",
+]
+RESULT_COLUMNS = [*KEYS, *ITEM_ATTRIBUTES, *JUDGEMENT]
+SLICE_COLUMNS = ("kind", "process", "channel", "team", "priority", "agent", "source", "calendar")
+
+REUSE, RECOMPUTE, REMATCH, DROP = "reuse", "recompute", "rematch", "drop"
+
+
+class SimulationInputError(ValueError):
+    """The simulation needs raw items/events (or got a grouping it cannot slice by)."""
+
+
+# --------------------------------------------------------------------------------------------- policies
+
+
+def _history_policies(committed: PolicyHistory | Policy) -> dict[int, Policy]:
+    if isinstance(committed, Policy):
+        return {committed.version: committed}
+    return {policy.version: policy for policy in committed}
+
+
+def _metric_targets(policy: Policy, metric: str) -> list:
+    return [target for target in policy.targets if target.metric == metric]
+
+
+def _match_signature(policy: Policy, metric: str) -> tuple:
+    """What decides which target an item gets for `metric`: the ordered match conditions."""
+    return tuple(tuple(sorted(target.match.items())) for target in _metric_targets(policy, metric))
+
+
+def _metric_definition(policy: Policy, metric: str) -> tuple | None:
+    spec = policy.metrics.get(metric)
+    if spec is None:
+        return None
+    return (spec.start, spec.stop, tuple(spec.pause_when_status))
+
+
+def _calendar_definition(policy: Policy, name: str):
+    return policy.calendars.get(name)
+
+
+def same_matching(old: Policy, new: Policy, metric: str) -> bool:
+    """True when every item gets the same-position target for `metric` under both policies."""
+    return (
+        _metric_definition(old, metric) is not None
+        and _metric_definition(old, metric) == _metric_definition(new, metric)
+        and _match_signature(old, metric) == _match_signature(new, metric)
+    )
+
+
+def same_clock(old: Policy, old_calendar: str, new: Policy, new_calendar: str, metric: str) -> bool:
+    """True when stored elapsed time stays valid: same metric definition and the same calendar."""
+    return (
+        old_calendar == new_calendar
+        and _metric_definition(old, metric) == _metric_definition(new, metric)
+        and _calendar_definition(old, old_calendar) == _calendar_definition(new, new_calendar)
+    )
+
+
+def target_mapping(committed: PolicyHistory | Policy, proposed: Policy) -> pl.DataFrame:
+    """For every (policy_version, target_index) of the committed history: what the proposed policy does.
+
+    Columns: policy_version, target_index, action (reuse | recompute | rematch | drop), and the proposed
+    target for reuse/recompute rows: new_target_index, new_calendar, new_within_s, new_objective.
+    `rematch` means the metric's match conditions changed, so each row's target is looked up again.
+    """
+    rows = []
+    for version, policy in _history_policies(committed).items():
+        for target in policy.targets:
+            row = {
+                "policy_version": version,
+                "target_index": target.index,
+                "action": DROP,
+                "new_target_index": None,
+                "new_calendar": None,
+                "new_within_s": None,
+                "new_objective": None,
+            }
+            if target.metric in proposed.metrics:
+                if same_matching(policy, proposed, target.metric):
+                    position = _metric_targets(policy, target.metric).index(target)
+                    new = _metric_targets(proposed, target.metric)[position]
+                    reuse = same_clock(policy, target.calendar, proposed, new.calendar, target.metric)
+                    row.update(
+                        action=REUSE if reuse else RECOMPUTE,
+                        new_target_index=new.index,
+                        new_calendar=new.calendar,
+                        new_within_s=float(new.within_s),
+                        new_objective=float(proposed.objective_for(new)),
+                    )
+                else:
+                    row["action"] = REMATCH
+            rows.append(row)
+    return pl.DataFrame(
+        rows,
+        schema={
+            "policy_version": pl.Int32,
+            "target_index": pl.Int32,
+            "action": pl.String,
+            "new_target_index": pl.Int32,
+            "new_calendar": pl.String,
+            "new_within_s": pl.Float64,
+            "new_objective": pl.Float64,
+        },
+    )
+
+
+def _proposed_target_table(proposed: Policy) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "new_target_index": [t.index for t in proposed.targets],
+            "new_calendar": [t.calendar for t in proposed.targets],
+            "new_within_s": [float(t.within_s) for t in proposed.targets],
+            "new_objective": [float(proposed.objective_for(t)) for t in proposed.targets],
+        },
+        schema={
+            "new_target_index": pl.Int32,
+            "new_calendar": pl.String,
+            "new_within_s": pl.Float64,
+            "new_objective": pl.Float64,
+        },
+    )
+
+
+def _open_metrics(committed: PolicyHistory | Policy, proposed: Policy, versions: Sequence[int]) -> list[str]:
+    """Proposed metrics for which some item may newly match a target (its version matched differently)."""
+    policies = _history_policies(committed)
+    return [
+        metric
+        for metric in proposed.metrics
+        if _metric_targets(proposed, metric)
+        and any(not same_matching(policies[v], proposed, metric) for v in versions if v in policies)
+    ]
+
+
+def needs_raw_data(
+    results: pl.DataFrame, committed: PolicyHistory | Policy, proposed: Policy
+) -> bool:
+    """Whether `simulate` needs the items and events behind `results` (a calendar, metric or match change).
+
+    A change of budgets or objectives only needs the stored results.
+    """
+    versions = _history_policies(committed)
+    present = results.select("policy_version").unique().to_series().drop_nulls().to_list()
+    mapping = target_mapping(committed, proposed).filter(pl.col("policy_version").is_in(present))
+    used = results.select("policy_version", "target_index").unique().join(
+        mapping, on=["policy_version", "target_index"], how="inner"
+    )
+    if used.filter(pl.col("action").is_in([RECOMPUTE, REMATCH])).height:
+        return True
+    return bool(_open_metrics(committed, proposed, list(versions)))
+
+
+# ---------------------------------------------------------------------------------------- re-judging
+
+
+def _after_from_budget(frame: pl.DataFrame, pause_statuses: dict[str, list[str]]) -> pl.DataFrame:
+    """Judge rows whose elapsed time is reused against their new budget (vectorized)."""
+    elapsed, within = pl.col("elapsed_s"), pl.col("within_s_after")
+    stopped = pl.col("stop").is_not_null()
+    over = elapsed > within
+    paused_now = pl.col("status").is_in(pl.col("_pause_statuses")) if pause_statuses else pl.lit(False)
+    running_state = (
+        pl.when(pl.col("state").is_in(["active", "paused"]))
+        .then(pl.col("state"))
+        .when(paused_now)
+        .then(pl.lit("paused"))
+        .otherwise(pl.lit("active"))
+    )
+    if pause_statuses:
+        lookup = pl.DataFrame(
+            {"metric": list(pause_statuses), "_pause_statuses": list(pause_statuses.values())},
+            schema={"metric": pl.String, "_pause_statuses": pl.List(pl.String)},
+        )
+        frame = frame.join(lookup, on="metric", how="left")
+    return frame.with_columns(
+        met_after=pl.when(stopped).then(~over).when(over).then(pl.lit(False)).otherwise(pl.lit(None)),
+        state_after=pl.when(stopped & ~over)
+        .then(pl.lit("achieved"))
+        .when(over)
+        .then(pl.lit("breached"))
+        .otherwise(running_state),
+        elapsed_s_after=elapsed,
+        paused_s_after=pl.col("paused_s"),
+        remaining_s_after=within - elapsed,
+        pct_used_after=pl.when(within > 0).then(100.0 * elapsed / within).otherwise(
+            pl.when(elapsed > 0).then(pl.lit(math.inf)).otherwise(pl.lit(100.0))
+        ),
+        start_after=pl.col("start"),
+        stop_after=pl.col("stop"),
+    ).drop("_pause_statuses", strict=False)
+
+
+def _due_at_after(frame: pl.DataFrame, proposed: Policy) -> pl.DataFrame:
+    """Wall-clock due instants for rows whose budget changed (others keep theirs)."""
+    changed = (pl.col("within_s_after") != pl.col("within_s")) | (
+        pl.col("calendar_after") != pl.col("calendar")
+    )
+    parts = [frame.filter(~changed.fill_null(True) | pl.col("calendar_after").is_null())]
+    moving = frame.filter(changed.fill_null(False) & pl.col("calendar_after").is_not_null())
+    parts[0] = parts[0].with_columns(due_at_after=pl.col("due_at"))
+    for (name,), group in moving.group_by(["calendar_after"]):
+        calendar = proposed.calendars[name]
+        due = calendar.due_at(group["start"], group["within_s_after"] + group["paused_s"].fill_null(0.0))
+        parts.append(group.with_columns(due_at_after=due.cast(pl.Datetime("us", "UTC"))))
+    return pl.concat(parts, how="vertical_relaxed")
+
+
+AFTER = [
+    "policy_version_after",
+    "target_index_after",
+    "calendar_after",
+    "within_s_after",
+    "objective_after",
+    "start_after",
+    "stop_after",
+    "elapsed_s_after",
+    "paused_s_after",
+    "state_after",
+    "met_after",
+    "due_at_after",
+    "remaining_s_after",
+    "pct_used_after",
+]
+
+
+def _as_after(evaluated: pl.DataFrame) -> pl.DataFrame:
+    rename = {column: f"{column}_after" for column in JUDGEMENT}
+    return evaluated.select(*KEYS, *JUDGEMENT).rename(rename)
+
+
+@dataclass(frozen=True)
+class Rejudged:
+    """Every item x metric judged by the committed or the proposed policy, one row each.
+
+    `paired` has the result columns of the committed judgement (contract names; null for rows only the
+    proposed policy judges) and the proposed judgement as `<column>_after` (null for rows it drops).
+    """
+
+    paired: pl.DataFrame
+    reused_rows: int
+    recomputed_rows: int
+    new_rows: int
+    dropped_rows: int
+
+
+def rejudge(
+    results: pl.DataFrame,
+    committed: PolicyHistory | Policy,
+    proposed: Policy,
+    now: datetime,
+    items: pl.DataFrame | None = None,
+    events: pl.DataFrame | None = None,
+    with_due_at: bool = True,
+) -> Rejudged:
+    """Judge the history in `results` (committed judgement) by `proposed` as well.
+
+    `items`/`events` (the raw rows behind `results`) are needed only when `needs_raw_data` says so.
+    `now` should be the instant the results were computed, so reused and recomputed rows agree.
+    """
+    results = results.select(RESULT_COLUMNS)
+    mapping = target_mapping(committed, proposed)
+    frame = results.join(mapping, on=["policy_version", "target_index"], how="left").with_columns(
+        pl.col("action").fill_null(DROP)
+    )
+    frame = frame.rename(
+        {
+            "new_calendar": "calendar_after",
+            "new_within_s": "within_s_after",
+            "new_objective": "objective_after",
+            "new_target_index": "target_index_after",
+        }
+    )
+    if frame.filter(pl.col("action") == REMATCH).height:
+        frame = _rematch(frame, committed, proposed)
+
+    pause_statuses = {
+        name: list(metric.pause_when_status) for name, metric in proposed.metrics.items()
+    }
+    reuse = frame.filter(pl.col("action") == REUSE)
+    reuse = _after_from_budget(reuse, pause_statuses).with_columns(
+        policy_version_after=pl.lit(proposed.version, pl.Int32)
+    )
+    if with_due_at:
+        reuse = _due_at_after(reuse, proposed)
+    else:
+        reuse = reuse.with_columns(due_at_after=pl.lit(None, pl.Datetime("us", "UTC")))
+    dropped = frame.filter(pl.col("action") == DROP)
+    recompute_keys = frame.filter(pl.col("action") == RECOMPUTE).select(KEYS)
+
+    new_keys = _newly_matching(results, committed, proposed, items)
+    todo = pl.concat([recompute_keys, new_keys], how="vertical_relaxed").unique()
+    parts = [reuse]
+    new_rows = 0
+    if todo.height:
+        if items is None or events is None:
+            raise SimulationInputError(
+                "the proposed policy changes calendars, metrics or matching: items and events are needed"
+            )
+        evaluated = _evaluate_keys(todo, items, events, proposed, now)
+        recomputed = (
+            frame.filter(pl.col("action") == RECOMPUTE)
+            .drop(*[c for c in AFTER if c in frame.columns])
+            .join(_as_after(evaluated), on=KEYS, how="left")
+        )
+        fresh = _as_after(evaluated).join(results.select(KEYS), on=KEYS, how="anti")
+        fresh = fresh.join(
+            evaluated.select(*KEYS, *ITEM_ATTRIBUTES), on=KEYS, how="left"
+        )
+        new_rows = fresh.height
+        parts += [recomputed, fresh]
+    parts.append(dropped)
+    paired = pl.concat(
+        [part.select([c for c in [*RESULT_COLUMNS, *AFTER] if c in part.columns]) for part in parts],
+        how="diagonal_relaxed",
+    ).select(*RESULT_COLUMNS, *AFTER)
+    return Rejudged(
+        paired=paired,
+        reused_rows=reuse.height,
+        recomputed_rows=recompute_keys.height,
+        new_rows=new_rows,
+        dropped_rows=dropped.height,
+    )
+
+
+def _rematch(frame: pl.DataFrame, committed: PolicyHistory | Policy, proposed: Policy) -> pl.DataFrame:
+    """Look up the proposed target of rows whose metric's match conditions changed."""
+    done = frame.filter(pl.col("action") != REMATCH)
+    parts = [done]
+    table = _proposed_target_table(proposed)
+    lookup_columns = ["target_index_after", "calendar_after", "within_s_after", "objective_after"]
+    rematch = frame.filter(pl.col("action") == REMATCH).drop(lookup_columns)
+    for (metric,), group in rematch.group_by(["metric"]):
+        index = proposed.match_targets(group, metric).cast(pl.Int32).alias("new_target_index")
+        group = group.with_columns(index).join(table, on="new_target_index", how="left")
+        group = group.rename(
+            {
+                "new_target_index": "target_index_after",
+                "new_calendar": "calendar_after",
+                "new_within_s": "within_s_after",
+                "new_objective": "objective_after",
+            }
+        )
+        parts.append(group.with_columns(action=_rematched_action(group, committed, proposed, metric)))
+    return pl.concat(parts, how="vertical_relaxed")
+
+
+def _rematched_action(
+    group: pl.DataFrame, committed: PolicyHistory | Policy, proposed: Policy, metric: str
+) -> pl.Series:
+    """drop (no proposed target), reuse (same clock: calendar and metric unchanged) or recompute."""
+    policies = _history_policies(committed)
+    combos = group.select("policy_version", "calendar", "calendar_after").unique().drop_nulls()
+    reusable = combos.with_columns(
+        _reuse=pl.Series(
+            [
+                version in policies and same_clock(policies[version], old, proposed, new, metric)
+                for version, old, new in combos.iter_rows()
+            ],
+            dtype=pl.Boolean,
+        )
+    )
+    flagged = group.select("policy_version", "calendar", "calendar_after", "target_index_after").join(
+        reusable, on=["policy_version", "calendar", "calendar_after"], how="left", maintain_order="left"
+    )
+    return flagged.select(
+        pl.when(pl.col("target_index_after").is_null())
+        .then(pl.lit(DROP))
+        .when(pl.col("_reuse").fill_null(False))
+        .then(pl.lit(REUSE))
+        .otherwise(pl.lit(RECOMPUTE))
+        .alias("action")
+    ).to_series()
+
+
+def _newly_matching(
+    results: pl.DataFrame,
+    committed: PolicyHistory | Policy,
+    proposed: Policy,
+    items: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """(source, item_id, metric) the proposed policy judges that the committed history did not."""
+    empty = pl.DataFrame(schema={"source": pl.String, "item_id": pl.String, "metric": pl.String})
+    policies = _history_policies(committed)
+    metrics = _open_metrics(committed, proposed, list(policies))
+    if not metrics:
+        return empty
+    if items is None:
+        raise SimulationInputError(
+            "the proposed policy changes which items a metric judges: items and events are needed"
+        )
+    if isinstance(committed, Policy):
+        in_force = pl.Series("policy_version", [committed.version] * items.height, pl.Int32)
+    else:
+        in_force = committed.version_for(items["created"]).cast(pl.Int32).alias("policy_version")
+    items = items.with_columns(in_force)
+    found = [empty]
+    for metric in metrics:
+        differing = [v for v, p in policies.items() if not same_matching(p, proposed, metric)]
+        candidates = items.filter(pl.col("policy_version").is_in(differing))
+        if not candidates.height:
+            continue
+        index = proposed.match_targets(candidates, metric)
+        matched = candidates.filter(index.is_not_null()).select("source", "item_id")
+        matched = matched.with_columns(metric=pl.lit(metric))
+        judged = results.filter(pl.col("metric") == metric).select(KEYS)
+        found.append(matched.join(judged, on=KEYS, how="anti"))
+    return pl.concat(found, how="vertical_relaxed")
+
+
+def _evaluate_keys(
+    keys: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, proposed: Policy, now: datetime
+) -> pl.DataFrame:
+    """Business time for just these item x metric rows, by the proposed policy."""
+    from sla_core.clocks import evaluate
+
+    judge = as_policy_in_force_always(proposed)
+    parts = []
+    for (metric,), group in keys.group_by(["metric"]):
+        wanted = group.select("source", "item_id").unique()
+        some_items = items.join(wanted, on=["source", "item_id"], how="semi")
+        some_events = events.join(wanted, on=["source", "item_id"], how="semi")
+        evaluated = evaluate(some_items, some_events, judge, now, metrics=[metric])
+        parts.append(evaluated.join(group, on=KEYS, how="semi"))
+    if not parts:
+        return pl.DataFrame(schema=dict.fromkeys(RESULT_COLUMNS, pl.String))
+    out = pl.concat(parts, how="vertical_relaxed")
+    return out.with_columns(pl.col("policy_version").cast(pl.Int32), pl.col("target_index").cast(pl.Int32))
+
+
+def as_policy_in_force_always(policy: Policy) -> PolicyHistory:
+    """A history in which `policy` judges every item (days before a first version use the first one)."""
+    return PolicyHistory([policy])
+
+
+# ------------------------------------------------------------------------------------------- summaries
+
+
+def _slice_keys(by: Sequence[str]) -> list[str]:
+    unknown = [column for column in by if column not in (*SLICE_COLUMNS, "metric")]
+    if unknown:
+        raise SimulationInputError(
+            f"cannot slice by {unknown[0]!r} (use: {', '.join(('metric', *SLICE_COLUMNS))})"
+        )
+    return ["metric", *[column for column in by if column != "metric"]]
+
+
+def compare(paired: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
+    """Per slice (metric + `by`): attainment, error budget and flips under both policies.
+
+    attainment = met / (met + breached); error_budget = 1 - objective (item-weighted mean objective of
+    the slice's decided rows); budget_consumed = (breached / decided) / error_budget.
+    """
+    keys = _slice_keys(by)
+    met_b, met_a = pl.col("met"), pl.col("met_after")
+    decided_b, decided_a = met_b.is_not_null(), met_a.is_not_null()
+    table = paired.group_by(keys).agg(
+        items_before=pl.col("policy_version").is_not_null().sum(),
+        met_before=(met_b == True).sum(),  # noqa: E712 - null-aware comparison
+        breached_before=(met_b == False).sum(),  # noqa: E712
+        items_after=pl.col("policy_version_after").is_not_null().sum(),
+        met_after=(met_a == True).sum(),  # noqa: E712
+        breached_after=(met_a == False).sum(),  # noqa: E712
+        met_to_breached=((met_b == True) & (met_a == False)).sum(),  # noqa: E712
+        breached_to_met=((met_b == False) & (met_a == True)).sum(),  # noqa: E712
+        objective_before=pl.col("objective").filter(decided_b).mean(),
+        objective_after=pl.col("objective_after").filter(decided_a).mean(),
+    )
+    return (
+        table.with_columns(
+            attainment_before=_share(pl.col("met_before"), pl.col("breached_before")),
+            attainment_after=_share(pl.col("met_after"), pl.col("breached_after")),
+            error_budget_before=1.0 - pl.col("objective_before"),
+            error_budget_after=1.0 - pl.col("objective_after"),
+        )
+        .with_columns(
+            delta=pl.col("attainment_after") - pl.col("attainment_before"),
+            budget_consumed_before=_consumed("before"),
+            budget_consumed_after=_consumed("after"),
+        )
+        .select(
+            *keys,
+            "items_before",
+            "items_after",
+            "attainment_before",
+            "attainment_after",
+            "delta",
+            "met_before",
+            "breached_before",
+            "met_after",
+            "breached_after",
+            "met_to_breached",
+            "breached_to_met",
+            "objective_before",
+            "objective_after",
+            "error_budget_before",
+            "error_budget_after",
+            "budget_consumed_before",
+            "budget_consumed_after",
+        )
+        .sort(keys, nulls_last=True)
+    )
+
+
+def _share(met: pl.Expr, breached: pl.Expr) -> pl.Expr:
+    decided = met + breached
+    return pl.when(decided > 0).then(met / decided).otherwise(pl.lit(None, pl.Float64))
+
+
+def _consumed(side: str) -> pl.Expr:
+    """budget_consumed = (breached / decided) / (1 - objective)."""
+    decided = pl.col(f"met_{side}") + pl.col(f"breached_{side}")
+    budget = pl.col(f"error_budget_{side}")
+    return (
+        pl.when((decided > 0) & (budget > 0))
+        .then(pl.col(f"breached_{side}") / decided / budget)
+        .otherwise(pl.lit(None, pl.Float64))
+    )
+
+
+FLIP_TO_BREACHED = "met → breached"
+FLIP_TO_MET = "breached → met"
+
+
+def flips(paired: pl.DataFrame) -> pl.DataFrame:
+    """Items whose verdict changes: met -> breached and breached -> met, with both budgets and elapsed."""
+    met_b, met_a = pl.col("met"), pl.col("met_after")
+    changed = paired.filter(
+        ((met_b == True) & (met_a == False)) | ((met_b == False) & (met_a == True))  # noqa: E712
+    )
+    return changed.select(
+        pl.when(pl.col("met")).then(pl.lit(FLIP_TO_BREACHED)).otherwise(pl.lit(FLIP_TO_MET)).alias("flip"),
+        *KEYS,
+        "channel",
+        "team",
+        "priority",
+        "agent",
+        "created",
+        pl.col("calendar").alias("calendar_before"),
+        pl.col("within_s").alias("within_s_before"),
+        pl.col("elapsed_s").alias("elapsed_s_before"),
+        "calendar_after",
+        "within_s_after",
+        "elapsed_s_after",
+    ).sort("flip", "metric", "created")
+
+
+def before_results(paired: pl.DataFrame) -> pl.DataFrame:
+    """The committed judgement as a results frame (contract columns)."""
+    return paired.filter(pl.col("policy_version").is_not_null()).select(RESULT_COLUMNS)
+
+
+def after_results(paired: pl.DataFrame) -> pl.DataFrame:
+    """The proposed judgement as a results frame (contract columns)."""
+    after = paired.filter(pl.col("policy_version_after").is_not_null())
+    return after.select(
+        *KEYS, *ITEM_ATTRIBUTES, *[pl.col(f"{column}_after").alias(column) for column in JUDGEMENT]
+    )
+
+
+def weekly(paired: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
+    """Weekly attainment under both policies: period (Monday of the item's created week, UTC), policy
+    ("committed" | "proposed"), *by, decided, met, attainment = met / decided."""
+    keys = list(by)
+    period = pl.col("created").dt.convert_time_zone("UTC").dt.truncate("1w").dt.date().alias("period")
+    sides = []
+    for label, met in (("committed", "met"), ("proposed", "met_after")):
+        sides.append(
+            paired.filter(pl.col(met).is_not_null())
+            .group_by(period, *keys)
+            .agg(decided=pl.len(), met=pl.col(met).sum())
+            .with_columns(policy=pl.lit(label))
+        )
+    table = pl.concat(sides, how="vertical_relaxed").with_columns(
+        attainment=pl.col("met") / pl.col("decided")
+    )
+    return table.select("period", "policy", *keys, "decided", "met", "attainment").sort(
+        "period", "policy", *keys
+    )
+
+
+def advise(
+    paired: pl.DataFrame, objective: float, by: Sequence[str] = (), per_target: bool = True
+) -> pl.DataFrame:
+    """Per slice (metric + `by`, and the proposed target unless `per_target` is false): the tightest
+    budget that would have met `objective` over the period.
+
+    advised_within_s = the k-th smallest elapsed_s among decided items, k = ceil(objective * decided):
+    with that budget exactly k or more items meet it. Uses the proposed judgement's elapsed time (which
+    equals the committed one unless a calendar changed), next to the committed and proposed budgets.
+    """
+    if not 0 < objective <= 1:
+        raise SimulationInputError(f"objective {objective} must be in (0, 1]")
+    keys = _slice_keys(by)
+    if per_target:
+        paired = paired.with_columns(target=pl.col("target_index_after"))
+        keys = [keys[0], "target", *keys[1:]]
+    decided = paired.filter(pl.col("met_after").is_not_null())
+    # a tiny epsilon keeps 0.95 * 20 (= 19.000000000000004 in floating point) at 19
+    needed = ((pl.len() * objective) - 1e-9).ceil().cast(pl.Int64).clip(1)
+    advice = decided.group_by(keys).agg(
+        decided=pl.len(),
+        advised_within_s=pl.col("elapsed_s_after").sort().get(needed - 1),
+    )
+    budgets = paired.group_by(keys).agg(
+        current_within_s=pl.col("within_s").drop_nulls().mode().sort().first(),
+        current_targets=pl.col("within_s").drop_nulls().n_unique(),
+        proposed_within_s=pl.col("within_s_after").drop_nulls().mode().sort().first(),
+    )
+    return (
+        advice.join(budgets, on=keys, how="left", nulls_equal=True)
+        .with_columns(objective=pl.lit(objective))
+        .select(
+            *keys,
+            "decided",
+            "objective",
+            "current_within_s",
+            "current_targets",
+            "proposed_within_s",
+            "advised_within_s",
+        )
+        .sort(keys, nulls_last=True)
+    )
+
+
+@dataclass
+class Simulation:
+    """A what-if run: the paired judgement and the views the page and the CLI show."""
+
+    rejudged: Rejudged
+    by: tuple[str, ...] = ()
+    advice_objective: float = 0.95
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def paired(self) -> pl.DataFrame:
+        return self.rejudged.paired
+
+    @cached_property
+    def comparison(self) -> pl.DataFrame:
+        return compare(self.paired, self.by)
+
+    @cached_property
+    def flips(self) -> pl.DataFrame:
+        return flips(self.paired)
+
+    @cached_property
+    def weekly(self) -> pl.DataFrame:
+        return weekly(self.paired, ["metric"])
+
+    @cached_property
+    def advice(self) -> pl.DataFrame:
+        return advise(self.paired, self.advice_objective, self.by)
+
+
+def simulate(
+    results: pl.DataFrame,
+    committed: PolicyHistory | Policy,
+    proposed: Policy,
+    now: datetime,
+    by: Sequence[str] = (),
+    items: pl.DataFrame | None = None,
+    events: pl.DataFrame | None = None,
+    advice_objective: float = 0.95,
+    with_due_at: bool = False,
+) -> Simulation:
+    """Judge the history behind `results` by `proposed`; summaries are computed when first asked for."""
+    _slice_keys(by)
+    rejudged = rejudge(results, committed, proposed, now, items, events, with_due_at=with_due_at)
+    return Simulation(rejudged, tuple(by), advice_objective)
