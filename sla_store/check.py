@@ -1,0 +1,258 @@
+"""`sla check`: re-judge open and recently decided items at `now`, build the escalation digest, post it.
+
+The `results` table holds each item's state as of the last ingest; a cron job asks about *now*, so the
+items that can still change (running, or decided inside the look-back and burn-rate windows) are
+re-evaluated with sla_core.clocks.evaluate as of `now`: milestones and events after `now` are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import polars as pl
+
+from sla_core import alerts
+from sla_store.db import connect_read_only
+from sla_store.report import in_utc
+
+ITEM_COLUMNS = ("source, item_id, kind, process, channel, team, priority, agent, status, subject, created")
+MILESTONE_COLUMNS = ("first_response", "resolved", "closed")
+
+
+class WebhookError(RuntimeError):
+    """The digest could not be delivered."""
+
+
+def policies_of(history: Any) -> list[Any]:
+    """Every policy version held by a PolicyHistory (or a single Policy)."""
+    for attribute in ("policies", "versions"):
+        held = getattr(history, attribute, None)
+        if held is not None:
+            return list(held.values()) if isinstance(held, dict) else list(held)
+    return [history]
+
+
+def load_items_as_of(
+    con: duckdb.DuckDBPyConnection, now: datetime, horizon: datetime
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Items that can matter at `now` and their events, as the export would have shown them at `now`.
+
+    An item matters when one of its results is still running, or was decided or fell due after
+    `horizon`, or it has no results yet. Milestones and events after `now` are dropped."""
+    milestones = ", ".join(f"CASE WHEN {m} <= $now THEN {m} END AS {m}" for m in MILESTONE_COLUMNS)
+    candidates = f"""
+        SELECT {ITEM_COLUMNS}, {milestones}
+        FROM items i
+        WHERE i.created <= $now
+          AND (EXISTS (SELECT 1 FROM results r
+                       WHERE r.source = i.source AND r.item_id = i.item_id
+                         AND (r.stop IS NULL OR r.stop > $horizon OR r.due_at > $horizon))
+               OR NOT EXISTS (SELECT 1 FROM results r WHERE r.source = i.source AND r.item_id = i.item_id))
+    """
+    params = {"now": now, "horizon": horizon}
+    items = con.cursor().sql(candidates, params=params).pl()
+    events = con.cursor().sql(
+        f"""
+        WITH chosen AS ({candidates})
+        SELECT e.source, e.item_id, e.occurred_at, e.kind, e.value
+        FROM events e JOIN chosen c USING (source, item_id)
+        WHERE e.occurred_at <= $now
+        ORDER BY e.source, e.item_id, e.occurred_at
+        """,
+        params=params,
+    ).pl()
+    return in_utc(items), in_utc(events)
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    now: datetime
+    since: datetime
+    window_pairs: tuple[alerts.BurnWindowPair, ...] = alerts.SRE_WINDOW_PAIRS
+    burn_by: tuple[str, ...] = ("team", "channel")
+    min_decided: int = alerts.DEFAULT_MIN_DECIDED
+
+
+def run_check(db: str | Path | None, history: Any, settings: CheckSettings) -> alerts.Findings:
+    """Re-evaluate what can have changed and select breached, at-risk and burn-rate findings."""
+    from sla_core.clocks import evaluate
+
+    longest = max((pair.long for pair in settings.window_pairs), default=timedelta(0))
+    horizon = min(settings.since, settings.now - longest)
+    con = connect_read_only(db)
+    try:
+        items, events = load_items_as_of(con, settings.now, horizon)
+    finally:
+        con.close()
+    results = evaluate(items, events, history, settings.now)
+    return alerts.find(
+        results,
+        settings.now,
+        since=settings.since,
+        escalations=alerts.escalation_table(policies_of(history)),
+        window_pairs=settings.window_pairs,
+        burn_by=settings.burn_by,
+        min_decided=settings.min_decided,
+    )
+
+
+def has_findings(findings: alerts.Findings, fail_on: str) -> bool:
+    """`breached`: a newly breached item or a firing burn-rate alert; `at-risk`: also any at-risk item."""
+    found = findings.breached.height > 0 or findings.burn_alerts.height > 0
+    if fail_on == "at-risk":
+        found = found or findings.at_risk.height > 0
+    return found
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment is not None else None
+
+
+def _clock(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def human_duration(seconds: float) -> str:
+    """90061 -> "1d 1h 1m" (wall-clock style units for a digest line)."""
+    seconds = int(round(abs(seconds)))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{value}{unit}" for value, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if value]
+    return " ".join(parts) or f"{seconds}s"
+
+
+def _item_record(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "source": row["source"],
+        "item_id": row["item_id"],
+        "metric": row["metric"],
+        "team": row["team"],
+        "channel": row["channel"],
+        "priority": row["priority"],
+        "agent": row["agent"],
+        "state": row["state"],
+        "level": row["level"],
+        "pct_used": round(row["pct_used"], 1),
+        "remaining_s": round(row["remaining_s"], 1),
+        "due_at": _iso(row["due_at"]),
+        "escalated": bool(row["escalated"]),
+        "notify": list(row["notify"]) if row["escalated"] else [],
+    }
+
+
+def _item_line(record: dict[str, Any]) -> str:
+    where = "/".join(value for value in (record["channel"], record["priority"]) if value)
+    if record["level"] == "breached":
+        timing = f"due {record['due_at']}, over by {human_duration(record['remaining_s'])}"
+    else:
+        timing = f"{record['pct_used']:.0f}% used, {human_duration(record['remaining_s'])} left, due {record['due_at']}"
+    line = f"  {record['level'].upper():<9}{record['source']}/{record['item_id']}  {record['metric']}"
+    line += f"  {where}  agent {record['agent'] or '-'}  {timing}"
+    if record["escalated"]:
+        line += "  -> escalate to " + ", ".join(record["notify"])
+    return line
+
+
+def _burn_line(alert: dict[str, Any], by: Iterable[str]) -> str:
+    where = "/".join(str(alert[key]) if alert[key] is not None else "-" for key in by)
+    return (
+        f"  {alert['severity'].upper():<7}{alert['metric']}  {where}  {alert['window']}: "
+        f"burn {alert['long_burn']:.1f}x / {alert['short_burn']:.1f}x > {alert['threshold']:g}x "
+        f"({alert['long_breached']} of {alert['long_decided']} breached)"
+    )
+
+
+def digest_payload(findings: alerts.Findings, burn_by: Iterable[str] = ("team", "channel")) -> dict[str, Any]:
+    """The digest as JSON: counts, teams with their items and escalation contacts, burn-rate alerts, and
+    a Slack-compatible `text` field holding the same digest as plain text."""
+    burn_by = tuple(burn_by)
+    teams = []
+    for team, frames in findings.by_team().items():
+        breached = [_item_record(row) for row in frames["breached"].iter_rows(named=True)]
+        at_risk = [_item_record(row) for row in frames["at_risk"].iter_rows(named=True)]
+        contacts = sorted({contact for record in breached + at_risk for contact in record["notify"]})
+        teams.append({"team": team, "notify": contacts, "breached": breached, "at_risk": at_risk})
+    burns = [
+        {key: (round(value, 3) if isinstance(value, float) else value) for key, value in row.items()}
+        for row in findings.burn_alerts.iter_rows(named=True)
+    ]
+    counts = {
+        "breached": findings.breached.height,
+        "at_risk": findings.at_risk.height,
+        "burn_alerts": findings.burn_alerts.height,
+    }
+    payload = {
+        "now": _iso(findings.now),
+        "since": _iso(findings.since),
+        "counts": counts,
+        "teams": teams,
+        "burn_alerts": burns,
+    }
+    payload["text"] = digest_text(payload, burn_by)
+    return payload
+
+
+def digest_text(payload: dict[str, Any], burn_by: Iterable[str] = ("team", "channel")) -> str:
+    counts = payload["counts"]
+    lines = [
+        f"SLA check at {payload['now']} (breaches since {payload['since']}): "
+        f"{counts['breached']} newly breached, {counts['at_risk']} at risk, "
+        f"{counts['burn_alerts']} burn-rate alerts"
+    ]
+    for team in payload["teams"]:
+        header = f"{team['team']}: {len(team['breached'])} breached, {len(team['at_risk'])} at risk"
+        if team["notify"]:
+            header += " - escalate to " + ", ".join(team["notify"])
+        lines += ["", header]
+        lines += [_item_line(record) for record in team["breached"] + team["at_risk"]]
+    if payload["burn_alerts"]:
+        lines += ["", "Burn-rate alerts (long / short window):"]
+        lines += [_burn_line(alert, burn_by) for alert in payload["burn_alerts"]]
+    if not payload["teams"] and not payload["burn_alerts"]:
+        lines.append("Nothing breached or at risk.")
+    return "\n".join(lines)
+
+
+# --- delivery -------------------------------------------------------------------------------------
+
+
+def post_webhook(
+    url: str,
+    payload: dict[str, Any],
+    attempts: int = 3,
+    timeout_s: float = 5.0,
+    backoff_s: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """POST the payload as JSON; retry transport errors, 429 and 5xx with exponential backoff
+    (backoff_s, 2*backoff_s, ...). Returns the number of attempts used; raises WebhookError when the
+    post did not succeed (a 4xx other than 429 is not retried: the same request would fail again)."""
+    body = json.dumps(payload, default=str)
+    last_problem = "no attempt made"
+    with httpx.Client(timeout=timeout_s) as client:
+        for attempt in range(1, attempts + 1):
+            try:
+                response = client.post(url, content=body, headers={"Content-Type": "application/json"})
+            except httpx.HTTPError as error:
+                last_problem = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            else:
+                if response.is_success:
+                    return attempt
+                last_problem = f"HTTP {response.status_code}"
+                if response.status_code < 500 and response.status_code != 429:
+                    break
+            if attempt < attempts:
+                sleep(backoff_s * 2 ** (attempt - 1))
+    raise WebhookError(f"webhook {url} failed after {attempt} attempt(s): {last_problem}")

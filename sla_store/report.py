@@ -1,0 +1,424 @@
+"""The monthly leadership report: one self-contained HTML file (plus the figures as CSV, optionally PDF).
+
+Items belong to the month (UTC) in which they were created, as on the dashboard's date filter.
+Attainment = met / (met + breached); items still running are counted but not judged. Error budget used =
+breached / allowed breaches, where each decided item allows (1 - its target's objective) breaches, so
+100% means the month spent exactly its budget.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import plotly.graph_objects as go
+import polars as pl
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from sla_core import alerts
+
+TEMPLATES = Path(__file__).with_name("templates")
+CHROMIUM = Path("/usr/bin/chromium")
+INVESTIGATE_BELOW = 0.95
+MIN_SLICE_DECIDED = 10
+WORST_SLICES = 5
+TREND_MONTHS = 6
+TREND_WEEKS = 13
+
+FIGURE_COLUMNS = ["items", "decided", "met", "breached", "active", "attainment", "objective", "allowed",
+                  "budget_used"]
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def utc_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+# --- figures --------------------------------------------------------------------------------------
+
+
+def load_results(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pl.DataFrame:
+    """Results of items created in [start, end) (UTC days)."""
+    frame = con.cursor().sql(
+        """
+        SELECT source, item_id, metric, channel, team, priority, agent, created, objective, within_s,
+               start, stop, elapsed_s, paused_s, state, met, due_at
+        FROM results WHERE created >= $start AND created < $end
+        """,
+        params={"start": utc_midnight(start), "end": utc_midnight(end)},
+    ).pl()
+    return in_utc(frame)
+
+
+def in_utc(frame: pl.DataFrame) -> pl.DataFrame:
+    """DuckDB hands TIMESTAMPTZ over as "Etc/UTC"; polars refuses to compare that with "UTC" literals."""
+    return frame.with_columns(
+        pl.col(name).dt.convert_time_zone("UTC")
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
+    )
+
+
+def summarize(results: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """Per metric and `by`: items, decided, met, breached, active, attainment = met / decided, the mean
+    objective of decided items, allowed breaches = sum(1 - objective) and budget used = breached / allowed."""
+    keys = ["metric", *by]
+    decided = pl.col("met").is_not_null()
+    return (
+        results.group_by(keys)
+        .agg(
+            items=pl.len().cast(pl.Int64),
+            decided=decided.sum().cast(pl.Int64),
+            met=pl.col("met").fill_null(False).sum().cast(pl.Int64),
+            breached=(~pl.col("met")).fill_null(False).sum().cast(pl.Int64),
+            active=(~decided).sum().cast(pl.Int64),
+            objective=pl.when(decided.any()).then(pl.col("objective").filter(decided).mean())
+            .otherwise(pl.col("objective").mean()),
+            allowed=alerts.allowed_breaches(pl.col("objective").filter(decided)),
+        )
+        .with_columns(
+            attainment=pl.when(pl.col("decided") > 0).then(pl.col("met") / pl.col("decided")),
+            budget_used=alerts.burn_rate_expr(pl.col("breached"), pl.col("allowed")),
+        )
+        .select(*keys, *FIGURE_COLUMNS)
+        .sort(keys, nulls_last=True)
+    )
+
+
+def with_previous(current: pl.DataFrame, previous: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Adds the previous month's attainment and the change in percentage points."""
+    before = previous.select(*keys, previous_attainment=pl.col("attainment"))
+    return current.join(before, on=keys, how="left", nulls_equal=True).with_columns(
+        change_pp=(pl.col("attainment") - pl.col("previous_attainment")) * 100.0
+    )
+
+
+def status_at_breach(con: duckdb.DuckDBPyConnection, breached: pl.DataFrame) -> pl.DataFrame:
+    """The item's status when its budget ran out: the last status event at or before due_at."""
+    keyed = breached.select("source", "item_id", "metric", "due_at", "status_now")  # noqa: F841 - used in SQL
+    frame = con.cursor().sql(
+        """
+        SELECT k.source, k.item_id, k.metric, coalesce(e.value, k.status_now) AS status_at_breach
+        FROM keyed k ASOF LEFT JOIN (
+            SELECT source, item_id, occurred_at, value FROM events WHERE kind = 'status'
+        ) e ON k.source = e.source AND k.item_id = e.item_id AND k.due_at >= e.occurred_at
+        """
+    ).pl()
+    return frame
+
+
+def _top_share(frame: pl.DataFrame, column: str) -> tuple[str, float] | None:
+    counts = frame.group_by(column).len().sort(["len", column], descending=[True, False], nulls_last=True)
+    if counts.height == 0:
+        return None
+    value, count = counts.row(0)
+    return (str(value) if value is not None else "(none)", count / frame.height)
+
+
+@dataclass
+class Slice:
+    metric: str
+    team: str | None
+    channel: str | None
+    figures: dict[str, Any]
+    reasons: list[tuple[str, str, float]] = field(default_factory=list)  # (label, value, share of breaches)
+
+
+def worst_slices(con: duckdb.DuckDBPyConnection, results: pl.DataFrame, min_decided: int = MIN_SLICE_DECIDED,
+                 limit: int = WORST_SLICES) -> list[Slice]:
+    """Metric x team x channel slices with enough decided items and at least one breach, most budget used
+    first, each with its top breach reasons: the priority, agent and status at breach most common among
+    its breached items, and the share of them that had been paused."""
+    table = summarize(results, ["team", "channel"]).filter(
+        (pl.col("decided") >= min_decided) & (pl.col("breached") > 0)
+    ).sort(["budget_used", "attainment", "metric", "team", "channel"], descending=[True, False, False, False, False])
+    chosen = table.head(limit)
+    if chosen.height == 0:
+        return []
+    breached = results.filter(pl.col("met") == False).join(  # noqa: E712 - polars expression
+        chosen.select("metric", "team", "channel"), on=["metric", "team", "channel"], how="semi", nulls_equal=True
+    )
+    statuses = status_at_breach(con, breached.with_columns(status_now=pl.lit("new")))
+    breached = breached.join(statuses, on=["source", "item_id", "metric"], how="left")
+    slices = []
+    for row in chosen.iter_rows(named=True):
+        mine = breached.filter(
+            (pl.col("metric") == row["metric"])
+            & pl.col("team").eq_missing(row["team"])
+            & pl.col("channel").eq_missing(row["channel"])
+        )
+        reasons = []
+        for label, column in (("priority", "priority"), ("agent", "agent"), ("status at breach", "status_at_breach")):
+            top = _top_share(mine, column)
+            if top is not None:
+                reasons.append((label, top[0], top[1]))
+        paused_share = mine.filter(pl.col("paused_s") > 0).height / mine.height
+        reasons.append(("paused before breach", "yes", paused_share))
+        slices.append(Slice(row["metric"], row["team"], row["channel"], row, reasons))
+    return slices
+
+
+def weekly_compliance(results: pl.DataFrame, first: date, end: date) -> pl.DataFrame:
+    """Per week (Monday start, UTC, clipped to the month) and metric: decided, breached, attainment and
+    whether it is below the investigate line (95%)."""
+    weekly = results.with_columns(
+        week=pl.col("created").dt.replace_time_zone(None).dt.date().dt.truncate("1w")
+    )
+    table = summarize(weekly, ["week"]).with_columns(
+        week_from=pl.max_horizontal(pl.col("week"), pl.lit(first)),
+        week_to=pl.min_horizontal(pl.col("week") + timedelta(days=6), pl.lit(end - timedelta(days=1))),
+        investigate=pl.col("attainment") < INVESTIGATE_BELOW,
+    )
+    return table.sort(["week", "metric"])
+
+
+def period_attainment(results: pl.DataFrame, every: str) -> pl.DataFrame:
+    """Attainment per metric and period ("1w" weeks from Monday, "1mo" months), UTC."""
+    frame = results.with_columns(
+        period=pl.col("created").dt.replace_time_zone(None).dt.date().dt.truncate(every)
+    )
+    return summarize(frame, ["period"]).sort(["metric", "period"])
+
+
+# --- charts ---------------------------------------------------------------------------------------
+
+
+def _line_chart(series: pl.DataFrame, title: str, x_title: str) -> go.Figure:
+    figure = go.Figure()
+    for (metric,), rows in series.filter(pl.col("attainment").is_not_null()).group_by(
+        "metric", maintain_order=True
+    ):
+        figure.add_trace(go.Scatter(
+            x=[str(value) for value in rows["period"].to_list()],
+            y=[round(100 * value, 2) for value in rows["attainment"].to_list()],
+            mode="lines+markers", name=metric,
+            hovertemplate="%{x}: %{y:.1f}%<extra>" + metric + "</extra>",
+        ))
+    figure.add_hline(y=100 * INVESTIGATE_BELOW, line_dash="dash", line_color="#b91c1c",
+                     annotation_text="investigate below 95%", annotation_position="bottom right")
+    figure.update_layout(
+        title=title, xaxis_title=x_title, yaxis_title="attainment (%)", height=340,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50}, legend={"orientation": "h", "y": -0.25},
+        template="plotly_white",
+    )
+    figure.update_xaxes(type="category")
+    return figure
+
+
+def _team_chart(by_team: pl.DataFrame, metric: str) -> go.Figure:
+    rows = by_team.filter((pl.col("metric") == metric) & pl.col("attainment").is_not_null())
+    teams = [team or "(no team)" for team in rows["team"].to_list()]
+    values = [round(100 * value, 2) for value in rows["attainment"].to_list()]
+    objectives = [100 * value for value in rows["objective"].to_list()]
+    colours = ["#b91c1c" if v < o else "#15803d" for v, o in zip(values, objectives, strict=True)]
+    figure = go.Figure(go.Bar(x=teams, y=values, marker_color=colours, name="attainment",
+                              hovertemplate="%{x}: %{y:.1f}%<extra></extra>"))
+    figure.add_trace(go.Scatter(x=teams, y=objectives, mode="markers", name="objective",
+                                marker={"symbol": "line-ew-open", "size": 28, "color": "#111827"}))
+    figure.update_layout(
+        title=f"{metric}: attainment by team vs objective", yaxis_title="attainment (%)", xaxis_title="team",
+        height=320, margin={"l": 60, "r": 20, "t": 50, "b": 50}, template="plotly_white", showlegend=False,
+    )
+    floor = min([*values, *objectives], default=0)
+    figure.update_yaxes(range=[max(0, floor - 10), 100.5])
+    return figure
+
+
+def _chart_html(figure: go.Figure, div_id: str) -> str:
+    return figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                          config={"displayModeBar": False, "responsive": True})
+
+
+# --- the report -----------------------------------------------------------------------------------
+
+
+@dataclass
+class MonthlyReport:
+    month: date
+    previous: date
+    generated_at: datetime
+    headline: pl.DataFrame
+    by_channel: pl.DataFrame
+    by_team: pl.DataFrame
+    worst: list[Slice]
+    weekly: pl.DataFrame
+    weekly_series: pl.DataFrame
+    monthly_series: pl.DataFrame
+
+    @property
+    def label(self) -> str:
+        return self.month.strftime("%B %Y")
+
+    def figures_csv(self) -> str:
+        """Every figure in the report, one row per section x metric x slice."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["section", "month", "metric", "dimension", "slice", *FIGURE_COLUMNS,
+                         "previous_attainment", "change_pp", "investigate"])
+        sections = (("headline", None, self.headline), ("channel", "channel", self.by_channel),
+                    ("team", "team", self.by_team))
+        for section, dimension, table in sections:
+            for row in table.iter_rows(named=True):
+                writer.writerow([section, self.month.isoformat()[:7], row["metric"], dimension or "",
+                                 (row.get(dimension) or "") if dimension else "",
+                                 *(_csv_value(row[c]) for c in FIGURE_COLUMNS),
+                                 _csv_value(row["previous_attainment"]), _csv_value(row["change_pp"]), ""])
+        for row in self.weekly.iter_rows(named=True):
+            writer.writerow(["week", self.month.isoformat()[:7], row["metric"], "week",
+                             f"{row['week_from']}..{row['week_to']}",
+                             *(_csv_value(row[c]) for c in FIGURE_COLUMNS), "", "",
+                             _csv_value(row["investigate"])])
+        return buffer.getvalue()
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    return value
+
+
+def build_report(con: duckdb.DuckDBPyConnection, month: date, generated_at: datetime) -> MonthlyReport:
+    """All the figures of the monthly report for `month` (any day of it), read from `results`."""
+    first = month_start(month)
+    end = add_months(first, 1)
+    previous = add_months(first, -1)
+    history = load_results(con, add_months(first, -(TREND_MONTHS - 1)), end)
+    history_start = utc_midnight(first - timedelta(weeks=TREND_WEEKS))
+    in_month = history.filter(pl.col("created") >= utc_midnight(first))
+    in_previous = history.filter((pl.col("created") >= utc_midnight(previous))
+                                 & (pl.col("created") < utc_midnight(first)))
+
+    def compared(by: list[str]) -> pl.DataFrame:
+        return with_previous(summarize(in_month, by), summarize(in_previous, by), ["metric", *by])
+
+    weekly_window = history.filter(pl.col("created") >= history_start)
+    return MonthlyReport(
+        month=first,
+        previous=previous,
+        generated_at=generated_at,
+        headline=compared([]),
+        by_channel=compared(["channel"]),
+        by_team=compared(["team"]),
+        worst=worst_slices(con, in_month),
+        weekly=weekly_compliance(in_month, first, end),
+        weekly_series=period_attainment(weekly_window, "1w"),
+        monthly_series=period_attainment(history, "1mo"),
+    )
+
+
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def _pp(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.1f} pp"
+
+
+def render_html(report: MonthlyReport) -> str:
+    """The report as one HTML string: plotly.js inlined once, charts as embedded plotly JSON, the
+    figures CSV as a data: link - it opens offline and can be mailed as a single file."""
+    from plotly.offline import get_plotlyjs
+
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    environment.filters.update(pct=_pct, pp=_pp)
+    metrics = report.headline["metric"].to_list()
+    charts = [
+        _chart_html(_line_chart(report.weekly_series, "Weekly attainment per metric (last 13 weeks)", "week from"),
+                    "weekly-trend"),
+        _chart_html(_line_chart(report.monthly_series, "Monthly attainment per metric", "month"),
+                    "monthly-trend"),
+    ]
+    charts += [_chart_html(_team_chart(report.by_team, metric), f"team-{metric}") for metric in metrics]
+    weeks = report.weekly.select("week", "week_from", "week_to").unique().sort("week").to_dicts()
+    weekly_cells = {(row["week"], row["metric"]): row for row in report.weekly.iter_rows(named=True)}
+    csv_text = report.figures_csv()
+    template = environment.get_template("monthly_report.html.j2")
+    return template.render(
+        report=report,
+        headline=report.headline.to_dicts(),
+        by_channel=report.by_channel.to_dicts(),
+        by_team=report.by_team.to_dicts(),
+        metrics=metrics,
+        weeks=weeks,
+        weekly_cells=weekly_cells,
+        investigate_below=INVESTIGATE_BELOW,
+        charts=charts,
+        plotly_js=get_plotlyjs(),
+        csv_href="data:text/csv;base64," + base64.b64encode(csv_text.encode()).decode(),
+        csv_name=f"sla-report-{report.month.isoformat()[:7]}.csv",
+    )
+
+
+def report_html(db: str | Path | None, month: date, generated_at: datetime) -> tuple[str, str]:
+    """(HTML, CSV) for `month`, read from the database file."""
+    from sla_store.db import connect_read_only
+
+    con = connect_read_only(db)
+    try:
+        report = build_report(con, month, generated_at)
+    finally:
+        con.close()
+    return render_html(report), report.figures_csv()
+
+
+class PdfUnavailable(RuntimeError):
+    """No browser to print the PDF with."""
+
+
+def print_pdf(html_path: Path, pdf_path: Path, chromium: Path = CHROMIUM, timeout_s: float = 120.0) -> None:
+    """Print the HTML to PDF with headless Chromium (--print-to-pdf); charts get a few seconds to draw."""
+    if not chromium.exists():
+        raise PdfUnavailable(f"{chromium} not found: install Chromium (apt-get install chromium) to print PDFs;"
+                             " the HTML report was written")
+    with tempfile.TemporaryDirectory(prefix="sla-pdf-") as profile:
+        command = [
+            str(chromium), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={profile}", "--no-pdf-header-footer", "--virtual-time-budget=10000",
+            f"--print-to-pdf={pdf_path.resolve()}", html_path.resolve().as_uri(),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
+    if done.returncode != 0 or not pdf_path.exists() or pdf_path.stat().st_size == 0:
+        detail = (done.stderr or "").strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"chromium could not print {pdf_path}: {detail[0]}")
+
+
+def write_report(db: str | Path | None, month: date, out: Path, generated_at: datetime,
+                 pdf: Path | None = None) -> list[Path]:
+    """Writes report.html, report.csv next to it and, when asked, report.pdf; returns the paths."""
+    html, csv_text = report_html(db, month, generated_at)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    csv_path = out.with_suffix(".csv")
+    csv_path.write_text(csv_text, encoding="utf-8")
+    written = [out, csv_path]
+    if pdf is not None:
+        pdf.parent.mkdir(parents=True, exist_ok=True)
+        print_pdf(out, pdf)
+        written.append(pdf)
+    return written
+
+
+def chromium_available() -> bool:
+    return CHROMIUM.exists() or shutil.which("chromium") is not None
