@@ -56,6 +56,7 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
 }
 RESULT_COLUMNS = tuple(RESULT_SCHEMA)
 STATES = ("achieved", "breached", "active", "paused")
+_STATE_NAMES = pl.Series("state", ["breached", "achieved", "paused", "active"], dtype=pl.String)
 
 
 def empty_results() -> pl.DataFrame:
@@ -124,7 +125,11 @@ def evaluate(
     items = _normalize_items(items)
     events = _normalize_events(events)
     events = events.filter(pl.col("occurred_at") <= now)
-    items = items.with_columns(history.version_for(items["created"]).alias("policy_version"))
+    items = items.with_columns(history.version_for(items["created"]).alias("policy_version")).with_row_index("_row")
+    # Events carry their item's row number from here on: integer keys instead of (source, item_id) joins.
+    events = events.join(
+        items.select("source", "item_id", "_row"), on=["source", "item_id"], how="inner", maintain_order="left"
+    )
 
     wanted = {
         (policy_version.version, name)
@@ -139,7 +144,7 @@ def evaluate(
         if milestone.startswith("event:")
     })
     items = _with_first_events(items, events, milestone_kinds)
-    status = _status_intervals(events)
+    status = StatusIntervals(events, items.height)
 
     parts = []
     for version, name in sorted(wanted):
@@ -157,27 +162,45 @@ def evaluate(
 def _with_first_events(items: pl.DataFrame, events: pl.DataFrame, kinds: Sequence[str]) -> pl.DataFrame:
     """Adds a column "event:<kind>" per milestone kind: the first such event of each item."""
     for kind in kinds:
-        first = (
-            events.filter(pl.col("kind") == kind)
-            .group_by("source", "item_id")
-            .agg(pl.col("occurred_at").min().alias(f"event:{kind}"))
+        first = events.filter(pl.col("kind") == kind).group_by("_row").agg(
+            pl.col("occurred_at").min().alias(f"event:{kind}")
         )
-        items = items.join(first, on=["source", "item_id"], how="left", maintain_order="left")
+        items = items.join(first, on="_row", how="left", maintain_order="left")
     return items
 
 
-def _status_intervals(events: pl.DataFrame) -> pl.DataFrame:
-    """Each status event with the instant of the item's next status event (null: still in that status)."""
-    return (
-        events.filter(pl.col("kind") == "status")
-        .select("source", "item_id", "occurred_at", pl.col("value").str.to_lowercase().alias("value"))
-        .sort("source", "item_id", "occurred_at", "value")
-        .with_columns(pl.col("occurred_at").shift(-1).over("source", "item_id").alias("next_at"))
-    )
+class StatusIntervals:
+    """Every status event as numpy arrays: item row, instant, next status instant of the same item."""
+
+    NEVER = np.iinfo(np.int64).max
+
+    def __init__(self, events: pl.DataFrame, item_count: int):
+        status = (
+            events.filter(pl.col("kind") == "status")
+            .select("_row", "occurred_at", pl.col("value").str.to_lowercase().alias("value"))
+            .sort("_row", "occurred_at", "value")
+            .with_columns(pl.col("occurred_at").shift(-1).over("_row").alias("next_at"))
+        )
+        self.values = status["value"]
+        self.item = status["_row"].cast(pl.Int64).to_numpy()
+        self.at_us = status["occurred_at"].to_physical().to_numpy()
+        next_at = status["next_at"].to_physical()
+        self.still_open = next_at.is_null().to_numpy()
+        self.next_us = next_at.fill_null(self.NEVER).to_numpy()
+        self.item_count = item_count
+        self._masks: dict[tuple[str, ...], np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.item)
+
+    def in_status(self, values: tuple[str, ...]) -> np.ndarray:
+        if values not in self._masks:
+            self._masks[values] = self.values.is_in(list(values)).to_numpy()
+        return self._masks[values]
 
 
 def _evaluate_metric(
-    items: pl.DataFrame, status: pl.DataFrame, policy: Policy, metric: Metric, now: datetime
+    items: pl.DataFrame, status: StatusIntervals, policy: Policy, metric: Metric, now: datetime
 ) -> pl.DataFrame | None:
     targets = [t for t in policy.targets if t.metric == metric.name]
     if not targets:
@@ -209,39 +232,34 @@ def _evaluate_metric(
     return pl.concat(parts, how="vertical")
 
 
-def _judge(group: pl.DataFrame, status: pl.DataFrame, calendar, metric: Metric) -> pl.DataFrame:
+def _judge(group: pl.DataFrame, status: StatusIntervals, calendar, metric: Metric) -> pl.DataFrame:
     start_us = _microseconds(group, "start")
     end_us = _microseconds(group, "clock_end")
     running = group["stop"].is_null().to_numpy()
     gross_us = calendar.business_us(start_us, end_us)
     paused_us = np.zeros(len(group), dtype=np.int64)
     paused_now = np.zeros(len(group), dtype=bool)
-    if metric.pause_when_status and not status.is_empty():
-        pauses = (
-            status.filter(pl.col("value").is_in(list(metric.pause_when_status)))
-            .join(
-                group.select("source", "item_id", "start", "clock_end").with_row_index("row"),
-                on=["source", "item_id"],
-                how="inner",
-            )
-            .with_columns(
-                pl.max_horizontal("occurred_at", "start").alias("pause_start"),
-                pl.min_horizontal(pl.coalesce("next_at", "clock_end"), "clock_end").alias("pause_end"),
-            )
-            .filter(pl.col("pause_end") > pl.col("pause_start"))
-        )
-        if not pauses.is_empty():
-            rows = pauses["row"].to_numpy()
-            each_us = calendar.business_us(_microseconds(pauses, "pause_start"), _microseconds(pauses, "pause_end"))
-            np.add.at(paused_us, rows, each_us)
-            open_pause = pauses["next_at"].is_null().to_numpy()
-            paused_now[rows[open_pause]] = True
+    if metric.pause_when_status and len(status):
+        # Position of each item row inside this group (-1: not in it), to pick this group's pauses.
+        position = np.full(status.item_count, -1, dtype=np.int64)
+        position[group["_row"].cast(pl.Int64).to_numpy()] = np.arange(len(group))
+        chosen = status.in_status(metric.pause_when_status) & (position[status.item] >= 0)
+        owner = position[status.item[chosen]]
+        pause_start = np.maximum(status.at_us[chosen], start_us[owner])
+        pause_end = np.minimum(status.next_us[chosen], end_us[owner])
+        real = pause_end > pause_start
+        owner, pause_start, pause_end = owner[real], pause_start[real], pause_end[real]
+        each_us = calendar.business_us(pause_start, pause_end)
+        # Float sums are exact here: business microseconds stay far below 2**53.
+        paused_us = np.bincount(owner, weights=each_us, minlength=len(group)).astype(np.int64)
+        paused_now[owner[status.still_open[chosen][real]]] = True
     paused_now &= running
     elapsed_us = gross_us - paused_us
     within_us = np.round(group["within_s"].to_numpy() * US).astype(np.int64)
     due_us = calendar.due_us(start_us, within_us + paused_us)
     over = elapsed_us > within_us
-    state = np.select([over, ~running, paused_now], ["breached", "achieved", "paused"], "active")
+    state_code = np.select([over, ~running, paused_now], [0, 1, 2], 3)
+    state = _STATE_NAMES.gather(state_code)
     decided = ~running | over  # a running clock past its budget is already breached
     met = pl.select(
         pl.when(pl.Series(decided)).then(pl.Series(~over)).otherwise(None).alias("met")
@@ -257,7 +275,7 @@ def _judge(group: pl.DataFrame, status: pl.DataFrame, calendar, metric: Metric) 
     ).with_columns(
         pl.Series("elapsed_s", elapsed_s, dtype=pl.Float64),
         pl.Series("paused_s", paused_us / US, dtype=pl.Float64),
-        pl.Series("state", state, dtype=pl.String),
+        state.alias("state"),
         met,
         pl.Series("due_at", due_us, dtype=pl.Int64).cast(UTC_US),
         pl.Series("remaining_s", within_s - elapsed_s, dtype=pl.Float64),
