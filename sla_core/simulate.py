@@ -194,7 +194,12 @@ def needs_raw_data(
 
 
 def _after_from_budget(frame: pl.DataFrame, pause_statuses: dict[str, list[str]]) -> pl.DataFrame:
-    """Judge rows whose elapsed time is reused against their new budget (vectorized)."""
+    """Judge rows whose elapsed time is reused against their new budget (vectorized).
+
+    Same rules as clocks.evaluate: over = elapsed > within; a stopped clock is achieved unless over; a
+    running clock past its budget is breached. A running clock that was breached and is within the new
+    budget is paused when the item's current status (its last status event) pauses the metric.
+    """
     elapsed, within = pl.col("elapsed_s"), pl.col("within_s_after")
     stopped = pl.col("stop").is_not_null()
     over = elapsed > within
@@ -223,7 +228,7 @@ def _after_from_budget(frame: pl.DataFrame, pause_statuses: dict[str, list[str]]
         paused_s_after=pl.col("paused_s"),
         remaining_s_after=within - elapsed,
         pct_used_after=pl.when(within > 0).then(100.0 * elapsed / within).otherwise(
-            pl.when(elapsed > 0).then(pl.lit(math.inf)).otherwise(pl.lit(100.0))
+            pl.when(elapsed > 0).then(pl.lit(math.inf)).otherwise(pl.lit(0.0))
         ),
         start_after=pl.col("start"),
         stop_after=pl.col("stop"),
@@ -370,7 +375,7 @@ def _rematch(frame: pl.DataFrame, committed: PolicyHistory | Policy, proposed: P
     lookup_columns = ["target_index_after", "calendar_after", "within_s_after", "objective_after"]
     rematch = frame.filter(pl.col("action") == REMATCH).drop(lookup_columns)
     for (metric,), group in rematch.group_by(["metric"]):
-        index = proposed.match_targets(group, metric).cast(pl.Int32).alias("new_target_index")
+        index = _match_targets(proposed, group, metric).alias("new_target_index")
         group = group.with_columns(index).join(table, on="new_target_index", how="left")
         group = group.rename(
             {
@@ -382,6 +387,14 @@ def _rematch(frame: pl.DataFrame, committed: PolicyHistory | Policy, proposed: P
         )
         parts.append(group.with_columns(action=_rematched_action(group, committed, proposed, metric)))
     return pl.concat(parts, how="vertical_relaxed")
+
+
+def _match_targets(policy: Policy, frame: pl.DataFrame, metric: str) -> pl.Series:
+    """Policy.match_targets, broadcast to the frame's height (a catch-all first target yields a scalar)."""
+    index = policy.match_targets(frame, metric).cast(pl.Int32)
+    if index.len() != frame.height:
+        index = pl.select(pl.repeat(index[0], frame.height, dtype=pl.Int32)).to_series()
+    return index
 
 
 def _rematched_action(
@@ -439,7 +452,7 @@ def _newly_matching(
         candidates = items.filter(pl.col("policy_version").is_in(differing))
         if not candidates.height:
             continue
-        index = proposed.match_targets(candidates, metric)
+        index = _match_targets(proposed, candidates, metric)
         matched = candidates.filter(index.is_not_null()).select("source", "item_id")
         matched = matched.with_columns(metric=pl.lit(metric))
         judged = results.filter(pl.col("metric") == metric).select(KEYS)

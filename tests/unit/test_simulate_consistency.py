@@ -1,0 +1,209 @@
+"""Re-judging stored results must agree with judging the raw items from scratch by the proposed policy."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from sla_core.clocks import evaluate
+from sla_core.policy import PolicyHistory, parse_policy, parse_policy_mapping
+from sla_core.simulate import after_results, before_results, needs_raw_data, simulate
+
+POLICY_V1 = """\
+version: 1
+effective_from: 2026-01-01
+objective: 0.95
+calendars:
+  office:
+    timezone: Europe/Amsterdam
+    hours: {mon-fri: ["08:00-12:00", "13:00-17:00"]}
+  always: 24/7
+metrics:
+  first_response: {start: created, stop: first_response}
+  resolution: {start: created, stop: resolved, pause_when_status: [pending]}
+targets:
+  - {metric: first_response, match: {channel: chat}, within: 15m, calendar: office}
+  - {metric: first_response, match: {channel: email}, within: 4h, calendar: office}
+  - {metric: resolution, match: {priority: urgent}, within: 8h, calendar: office}
+  - {metric: resolution, match: {kind: ticket}, within: 3d, calendar: office, objective: 0.9}
+"""
+NOW = datetime(2026, 3, 20, 15, 45, tzinfo=UTC)
+COMPARED = ["target_index", "calendar", "within_s", "objective", "state", "met", "start", "stop"]
+
+
+def raw_history(count: int = 1500, seed: int = 42) -> tuple[pl.DataFrame, pl.DataFrame]:
+    rng = random.Random(seed)
+    items, events = [], []
+    for n in range(count):
+        created = datetime(2026, 1, 5, 7, tzinfo=UTC) + timedelta(minutes=rng.randrange(0, 74 * 24 * 60))
+        first = created + timedelta(minutes=rng.expovariate(1 / 90)) if rng.random() < 0.95 else None
+        resolved = created + timedelta(hours=rng.expovariate(1 / 30)) if rng.random() < 0.85 else None
+        item_id = f"T{n}"
+        first = first if first is None or first <= NOW else None
+        resolved = resolved if resolved is None or resolved <= NOW else None
+        status = "solved" if resolved else "open"
+        end = resolved or NOW
+        if rng.random() < 0.3:
+            pause_start = created + (end - created) * rng.uniform(0.1, 0.5)
+            events.append(("zendesk", item_id, pause_start, "status", "pending"))
+            if resolved is not None or rng.random() < 0.5:
+                events.append(("zendesk", item_id, pause_start + (end - pause_start) * 0.5, "status", "open"))
+            else:
+                status = "pending"  # still waiting on the customer: the item's status is its last status
+        items.append(
+            {
+                "source": "zendesk",
+                "item_id": item_id,
+                "kind": "ticket",
+                "process": "support",
+                "channel": rng.choice(("chat", "email", "phone", "web")),
+                "team": rng.choice(("Billing", "Technical", "Accounts")),
+                "priority": rng.choice(("urgent", "high", "normal", "normal", "low")),
+                "agent": f"agent{rng.randrange(5)}",
+                "status": status,
+                "subject": "help",
+                "created": created,
+                "first_response": first,
+                "resolved": resolved,
+                "closed": None,
+            }
+        )
+    item_frame = pl.DataFrame(
+        items,
+        schema_overrides={c: pl.Datetime("us", "UTC") for c in ("created", "first_response", "resolved", "closed")},
+    )
+    event_frame = pl.DataFrame(
+        events,
+        schema={
+            "source": pl.String,
+            "item_id": pl.String,
+            "occurred_at": pl.Datetime("us", "UTC"),
+            "kind": pl.String,
+            "value": pl.String,
+        },
+        orient="row",
+    )
+    return item_frame, event_frame
+
+
+@pytest.fixture(scope="module")
+def history():
+    return parse_policy(POLICY_V1)
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return raw_history()
+
+
+@pytest.fixture(scope="module")
+def stored(history, raw):
+    items, events = raw
+    return evaluate(items, events, history, NOW)
+
+
+def _edit(policy, change):
+    raw = {key: value for key, value in policy.raw.items()}
+    raw["targets"] = [dict(target) for target in raw["targets"]]
+    raw["calendars"] = dict(raw["calendars"])
+    change(raw)
+    return parse_policy_mapping(raw, "proposed")
+
+
+def _switch_chat_to_always(raw):
+    raw["targets"][0]["calendar"] = "always"
+
+
+def _add_saturday_hours(raw):
+    raw["calendars"]["office"] = {
+        "timezone": "Europe/Amsterdam",
+        "hours": {"mon-fri": ["08:00-12:00", "13:00-17:00"], "sat": ["10:00-14:00"]},
+    }
+
+
+def _tighten_email(raw):
+    raw["targets"][1]["within"] = "2h"
+
+
+def _add_phone_target(raw):
+    raw["targets"].insert(1, {"metric": "first_response", "match": {"channel": "phone"}, "within": "5m",
+                              "calendar": "always"})
+
+
+def _drop_urgent_resolution(raw):
+    del raw["targets"][2]
+
+
+def _restrict_chat_to_billing(raw):
+    raw["targets"][0]["match"] = {"channel": "chat", "team": "Billing"}
+
+
+CHANGES = {
+    "switch chat to 24/7": _switch_chat_to_always,
+    "add Saturday hours": _add_saturday_hours,
+    "tighten email": _tighten_email,
+    "add a phone target": _add_phone_target,
+    "drop the urgent resolution target": _drop_urgent_resolution,
+    "restrict chat to Billing": _restrict_chat_to_billing,
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_the_proposed_judgement_equals_evaluating_the_raw_items_by_the_proposed_policy(
+    history, raw, stored, change
+):
+    items, events = raw
+    proposed = _edit(history, CHANGES[change])
+    simulation = simulate(stored, history, proposed, NOW, items=items, events=events, with_due_at=True)
+
+    expected = evaluate(items, events, PolicyHistory([proposed]), NOW).sort("source", "item_id", "metric")
+    got = after_results(simulation.paired).sort("source", "item_id", "metric")
+
+    assert got.select("source", "item_id", "metric").equals(expected.select("source", "item_id", "metric"))
+    assert got.select(COMPARED).equals(expected.select(COMPARED))
+    for column in ("elapsed_s", "paused_s", "remaining_s"):
+        assert (got[column] - expected[column]).abs().max() < 1e-6, column
+    assert got["due_at"].equals(expected["due_at"])
+    assert before_results(simulation.paired).sort("source", "item_id", "metric").equals(
+        stored.sort("source", "item_id", "metric").select(got.columns)
+    )
+
+
+def test_only_a_calendar_change_recomputes_business_time_and_only_for_its_rows(history, raw, stored):
+    items, events = raw
+    proposed = _edit(history, _switch_chat_to_always)
+    assert needs_raw_data(stored, history, proposed)
+    rejudged = simulate(stored, history, proposed, NOW, items=items, events=events).rejudged
+    chat_rows = stored.filter(pl.col("target_index") == 0).height
+    assert rejudged.recomputed_rows == chat_rows
+    assert rejudged.reused_rows == stored.height - chat_rows
+    assert rejudged.new_rows == 0
+
+
+def test_a_new_target_for_unjudged_items_adds_rows_without_touching_the_others(history, raw, stored):
+    items, events = raw
+    proposed = _edit(history, _add_phone_target)
+    rejudged = simulate(stored, history, proposed, NOW, items=items, events=events).rejudged
+    phone_started = items.filter(pl.col("channel") == "phone").height  # created <= NOW for every item
+    assert rejudged.new_rows == phone_started
+    assert rejudged.recomputed_rows == 0
+    assert rejudged.reused_rows == stored.height
+
+
+def test_history_judged_by_two_versions_is_compared_row_by_row_with_the_version_that_judged_it(raw):
+    items, events = raw
+    v1 = parse_policy(POLICY_V1)
+    v2 = _edit(v1, lambda r: r.update(version=2, effective_from="2026-02-16") or _tighten_email(r))
+    committed = PolicyHistory([v1, v2])
+    stored = evaluate(items, events, committed, NOW)
+    assert set(stored["policy_version"].unique().to_list()) == {1, 2}
+    proposed = _edit(v2, lambda r: r["targets"][1].update(within="3h"))
+
+    paired = simulate(stored, committed, proposed, NOW).paired
+    email = paired.filter((pl.col("metric") == "first_response") & (pl.col("channel") == "email"))
+    assert set(email.filter(pl.col("policy_version") == 1)["within_s"].to_list()) == {4 * 3600.0}
+    assert set(email.filter(pl.col("policy_version") == 2)["within_s"].to_list()) == {2 * 3600.0}
+    assert set(email["within_s_after"].to_list()) == {3 * 3600.0}
