@@ -1,0 +1,12 @@
+"""The SLA dashboard: page frame, global sidebar filters, navigation. Run with `make run`."""
+
+import streamlit as st
+
+from sla_ui.filters import render_sidebar_filters
+from sla_ui.navigation import navigation
+from sla_ui.options import sidebar_options
+
+st.set_page_config(page_title="SLA dashboard", page_icon=":material/timer:", layout="wide")
+page = navigation()
+render_sidebar_filters(sidebar_options())
+page.run()

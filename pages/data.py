@@ -1,0 +1,90 @@
+"""Data: what is loaded, what was rejected and why, and uploading a new export."""
+
+import io
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from sla_store.importers import FORMATS, ImportRefused
+from sla_store.ingest import ingest, mappings_dir
+from sla_ui import data, view
+
+PREVIEW_ROWS = 20
+AUTO = "detect from the columns"
+
+st.title("Data")
+if last := st.session_state.pop("data_last_import", None):
+    st.success(last, icon=":material/check_circle:")
+
+if data.database_ready():
+    counts = data.read("table_counts").row(0, named=True)
+    cols = st.columns(4)
+    cols[0].metric("Items", f"{counts['items']:,}")
+    cols[1].metric("Events", f"{counts['events']:,}")
+    cols[2].metric("Results (item x metric)", f"{counts['results']:,}")
+    cols[3].metric("Results computed", f"{counts['computed_at']:%Y-%m-%d %H:%M}" if counts["computed_at"]
+                   else view.NO_VALUE)
+
+    st.subheader("Imports")
+    imports = data.read("imports")
+    if imports.is_empty():
+        st.info("Nothing imported yet.")
+    else:
+        view.table(imports, "imports", key="data_imports",
+                   caption="Every file loaded, newest first; re-importing the same rows never duplicates them.")
+
+    st.subheader("Rejected rows")
+    rejected = data.read("rejected_rows")
+    if rejected.is_empty():
+        st.success("No rejected rows.")
+    else:
+        view.table(rejected, "rejected rows", key="data_rejected",
+                   caption="Rows left out of an import, with the reason; fix them in the export and re-import.")
+else:
+    view.require_database()
+
+st.subheader("Upload an export")
+upload = st.file_uploader("Helpdesk export or event log", type=["csv", "json", "parquet"], key="data_upload")
+choices = st.columns(2)
+format_name = choices[0].selectbox("Format", (AUTO, *FORMATS), key="data_format")
+mapping_files = sorted(p.name for p in mappings_dir().glob("*.yaml"))
+mapping_name = choices[1].selectbox("Column mapping", ("format default", *mapping_files), key="data_mapping",
+                                    help="Files in config/mappings/: how the export's columns map to items.")
+
+if upload is not None:
+    raw = upload.getvalue()
+    st.caption(f"Preview of {upload.name} ({len(raw):,} bytes), first {PREVIEW_ROWS} rows:")
+    try:
+        if upload.name.lower().endswith(".parquet"):
+            preview = pl.read_parquet(io.BytesIO(raw)).head(PREVIEW_ROWS)
+        elif upload.name.lower().endswith(".json"):
+            preview = pl.read_json(io.BytesIO(raw)).head(PREVIEW_ROWS)
+        else:
+            preview = pl.read_csv(io.BytesIO(raw), n_rows=PREVIEW_ROWS, infer_schema=False)
+        st.dataframe(preview, hide_index=True)
+    except Exception as error:  # the preview is best effort; the import itself reports real problems
+        st.warning(f"{upload.name}: no table preview ({str(error).splitlines()[0]})")
+
+    if st.button("Import", type="primary", key="data_import"):
+        bar = st.progress(0.0, text="Starting import")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / Path(upload.name).name
+            path.write_bytes(raw)
+            try:
+                summary = ingest(
+                    path, db=data.database_path(),
+                    format_name=None if format_name == AUTO else format_name,
+                    mapping=None if mapping_name == "format default" else mappings_dir() / mapping_name,
+                    progress=lambda step, fraction: bar.progress(min(1.0, fraction), text=step.capitalize()),
+                )
+            except ImportRefused as refused:
+                bar.empty()
+                st.error(str(refused))
+            else:
+                st.session_state["data_last_import"] = (
+                    f"Imported {upload.name}: {summary.rows_read:,} rows read, {summary.rows_loaded:,} loaded, "
+                    f"{summary.rows_rejected:,} rejected.")
+        if "data_last_import" in st.session_state:
+            st.rerun()

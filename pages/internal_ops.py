@@ -1,0 +1,62 @@
+"""Internal ops: the same views for internal processes (lead scoring, routing, report delivery)."""
+
+import polars as pl
+import streamlit as st
+
+from sla_ui import charts, data, summary, view
+from sla_ui.filters import Filters, current_filters, metric_label
+
+st.title("Internal operations")
+if not view.require_database():
+    st.stop()
+
+sidebar = current_filters()
+# Channel, team and priority describe tickets; for internal processes only the date range applies.
+filters = Filters(date_from=sidebar.date_from, date_to=sidebar.date_to)
+st.caption("Internal processes judged like tickets (e.g. a lead scored within 60 minutes of the form). "
+           "Only the sidebar's date range applies here.")
+
+by_metric = data.read("attainment", filters, ("metric", "process"), "ops")
+if by_metric.is_empty():
+    view.empty_state("No internal-operations items in this date range.",
+                     "Import an event log (format `events`) on the Data page, or widen the date range.")
+    st.stop()
+
+cards = st.columns(max(1, by_metric.height))
+for row, column in zip(by_metric.iter_rows(named=True), cards, strict=False):
+    column.metric(f"{metric_label(row['metric'])} ({row['process']})", view.pct(row["attainment"]),
+                  help=f"Objective {view.pct(row['objective'], 0)}; "
+                       f"{row['breached']:,} breached of {row['met'] + row['breached']:,} decided.")
+
+st.plotly_chart(charts.attainment_bars(by_metric, "metric", "Attainment per internal process step",
+                                       summary.overall_objective(by_metric)), key="ops_bars")
+view.table(by_metric.with_columns(decided=pl.col("met") + pl.col("breached")).select(
+    "process", "metric", "items", "decided", "met", "breached", "active", "attainment", "objective",
+    "median_elapsed_s", "p90_elapsed_s"), "internal ops attainment", key="ops_table",
+    column_config={"attainment": st.column_config.NumberColumn("attainment", format="percent"),
+                   "objective": st.column_config.NumberColumn("objective", format="percent")})
+
+metrics = by_metric["metric"].unique().sort().to_list()
+metric = st.selectbox("Process step", metrics, format_func=metric_label, key="ops_metric")
+step = filters.with_metric(metric)
+
+weekly = data.read("attainment", step, ("week",), "ops")
+st.plotly_chart(charts.trend_lines(weekly, "week", None, f"{metric_label(metric)} attainment per week",
+                                   summary.overall_objective(weekly)), key="ops_trend")
+
+histogram = data.read("elapsed_histogram", step, "ops")
+if not histogram.is_empty():
+    st.plotly_chart(charts.elapsed_histogram(histogram, f"{metric_label(metric)}: elapsed time as % of target"),
+                    key="ops_histogram")
+
+breached = data.read("breached_items", step, "ops")
+st.subheader(f"Breached {metric_label(metric).lower()} items")
+if breached.is_empty():
+    st.success("Nothing breached in this date range.")
+else:
+    view.table(breached.with_columns(
+        elapsed=pl.col("elapsed_s").map_elements(view.duration, return_dtype=pl.String),
+        target=pl.col("within_s").map_elements(view.duration, return_dtype=pl.String),
+    ).select("item_id", "subject", "process", "team", "created", "state", "elapsed", "target", "pct_used"),
+        f"breached {metric}", key="ops_breached",
+        column_config={"pct_used": st.column_config.NumberColumn("% of target used", format="%.0f%%")})

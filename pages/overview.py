@@ -1,0 +1,79 @@
+"""Overview: leadership's monthly summary - attainment vs objective, error budget, where it hurts."""
+
+import polars as pl
+import streamlit as st
+
+from sla_ui import charts, data, summary, view
+from sla_ui.filters import current_filters, metric_label
+
+st.title("Overview")
+if not view.require_database():
+    st.stop()
+
+months = data.read("months", "ticket")["month"].to_list()
+if not months:
+    view.empty_state("No ticket results in the database yet.", "Import an export on the Data page.")
+    st.stop()
+
+month = st.selectbox("Month", months, format_func=view.month_label, key="month", bind="query-params",
+                     help="The Overview reports a whole month; the sidebar's date range does not apply here.")
+filters = current_filters()
+month_filters = filters.with_dates(month, summary.month_end(month))
+monthly = data.read("attainment", filters.with_dates(summary.previous_month(month), summary.month_end(month)),
+                    ("month", "metric"), "ticket", True, False)
+daily = data.read("attainment", month_filters, ("day", "metric"), "ticket", True, False)
+headlines = summary.headlines(monthly, daily, month)
+
+if not headlines:
+    view.empty_state(f"No items in {view.month_label(month)} match the sidebar filters.")
+    st.stop()
+
+st.subheader(f"{view.month_label(month)}: attainment against objective")
+for headline, column in zip(headlines, st.columns(len(headlines)), strict=True):
+    with column.container(border=True):
+        on_target = headline.attainment is not None and headline.attainment >= headline.objective
+        st.metric(
+            metric_label(headline.metric), view.pct(headline.attainment), view.points(headline.change),
+            help="Share of decided items within target; the change is against the month before.",
+            delta_description="vs previous month",
+        )
+        st.markdown(
+            f"Objective **{view.pct(headline.objective, 0)}** · "
+            + (":green[on target]" if on_target else ":red[below objective]")
+        )
+        st.markdown(
+            f"Error budget left **{view.pct(headline.budget_left, 0)}** · "
+            f"burn rate (last {summary.RECENT_DAYS} days) **"
+            + ("–" if headline.recent_burn_rate is None else f"{headline.recent_burn_rate:.1f}x") + "**"
+        )
+        st.caption(f"{headline.decided:,} decided of {headline.items:,} items, {headline.breached:,} breached")
+
+metric = filters.metric or headlines[0].metric
+st.subheader(f"Where {metric_label(metric).lower()} misses: team x channel")
+by_team_channel = data.read("attainment", month_filters.with_metric(metric), ("team", "channel"), "ticket")
+if by_team_channel.filter(pl.col("attainment").is_not_null()).is_empty():
+    view.empty_state(f"No decided {metric_label(metric).lower()} items in this month for these filters.")
+else:
+    objective = summary.overall_objective(by_team_channel)
+    st.plotly_chart(charts.heatmap(by_team_channel, "team", "channel",
+                                   f"{metric_label(metric)} attainment by team and channel, "
+                                   f"{view.month_label(month)}", objective), key="overview_heatmap")
+
+st.subheader("Worst slices")
+slices = data.read("attainment", month_filters.with_metric(metric), ("channel", "team", "priority"), "ticket")
+worst = summary.worst_slices(slices)
+if worst.is_empty():
+    view.empty_state(f"No slice has {summary.MIN_DECIDED_FOR_RANKING} or more decided items.")
+else:
+    view.table(
+        worst.select("channel", "team", "priority", "decided", "met", "breached", "attainment", "objective",
+                     "gap"),
+        f"worst slices {metric} {month:%Y-%m}", key="overview_worst",
+        column_config={
+            "attainment": st.column_config.NumberColumn("attainment", format="percent"),
+            "objective": st.column_config.NumberColumn("objective", format="percent"),
+            "gap": st.column_config.NumberColumn("gap to objective", format="percent"),
+        },
+        caption=f"Channel x team x priority slices with at least {summary.MIN_DECIDED_FOR_RANKING} decided "
+                f"items, lowest {metric_label(metric).lower()} attainment first.",
+    )

@@ -1,0 +1,59 @@
+"""Trends: weekly or monthly attainment against the objective band, and the month's error-budget burn-down."""
+
+import polars as pl
+import streamlit as st
+
+from sla_ui import charts, data, summary, view
+from sla_ui.filters import current_filters, metric_label
+
+st.title("Trends")
+if not view.require_database():
+    st.stop()
+
+filters = current_filters()
+metric = filters.metric
+controls = st.columns(2)
+period = controls[0].segmented_control("Period", ("week", "month"), default="week", key="trend_period",
+                                       format_func=lambda p: "Weekly" if p == "week" else "Monthly") or "week"
+series = controls[1].segmented_control("One line per", ("all", "channel", "team"), default="channel",
+                                       key="trend_by", format_func=str.capitalize) or "all"
+by = (period,) if series == "all" else (period, series)
+frame = data.read("attainment", filters, by, "ticket")
+if frame.is_empty() or metric is None:
+    view.empty_state("No items match the sidebar filters.")
+    st.stop()
+
+objective = summary.overall_objective(frame)
+title = f"{metric_label(metric)} attainment per {period}" + ("" if series == "all" else f" and {series}")
+st.plotly_chart(charts.trend_lines(frame, period, None if series == "all" else series, title, objective),
+                key="trend_chart")
+
+flagged = summary.below_objective(frame)
+st.subheader("Periods below objective: investigate")
+if flagged.is_empty():
+    st.success(f"Every {period} met its objective for these filters.")
+else:
+    view.table(
+        flagged.with_columns(decided=pl.col("met") + pl.col("breached")).select(
+            *by, "decided", "breached", "attainment", "objective"),
+        f"{metric} {period}s below objective", key="trend_flagged",
+        column_config={"attainment": st.column_config.NumberColumn("attainment", format="percent"),
+                       "objective": st.column_config.NumberColumn("objective", format="percent")},
+        caption=f"{flagged.height} {period}s under the objective (the rule: investigate anything below it).",
+    )
+
+st.subheader("Error budget burn-down")
+months = sorted({summary.month_start(d) for d in frame[period].to_list()}, reverse=True)
+month = st.selectbox("Month", months, format_func=view.month_label, key="trend_month")
+daily = data.read("attainment", filters.with_dates(month, summary.month_end(month)), ("day",), "ticket")
+if daily.is_empty() or not (daily["met"].sum() + daily["breached"].sum()):
+    view.empty_state(f"No decided items in {view.month_label(month)} for these filters.")
+else:
+    month_objective = summary.overall_objective(daily)
+    burn = summary.burn_down(daily, month_objective)
+    st.plotly_chart(charts.burn_down(burn, f"{metric_label(metric)}: error budget left through "
+                                           f"{view.month_label(month)} (objective "
+                                           f"{view.pct(month_objective, 0)})"), key="trend_burn")
+    view.table(burn, f"burn-down {metric} {month:%Y-%m}", key="trend_burn_table",
+               column_config={"budget_left": st.column_config.NumberColumn("budget left", format="percent")},
+               caption="Budget left = 1 - (breached / decided) / (1 - objective), month to date.")

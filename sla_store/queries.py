@@ -1,0 +1,285 @@
+"""Read queries for the dashboard pages.
+
+Builders return ``(sql, params)``: values are always bound parameters, identifiers (group-by columns) come
+from the DIMENSIONS whitelist. Readers take a DuckDB cursor and return polars frames. Aggregation runs in
+DuckDB over the ``results`` table so a page costs about the same on 10,000 or 1,000,000 items.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import duckdb
+import polars as pl
+
+
+class FilterLike(Protocol):
+    date_from: dt.date | None
+    date_to: dt.date | None
+    channels: tuple[str, ...]
+    teams: tuple[str, ...]
+    priorities: tuple[str, ...]
+    metric: str | None
+
+
+Query = tuple[str, list[Any]]
+
+# Group-by dimensions a page may ask for: name -> SQL expression over `results`.
+DIMENSIONS: dict[str, str] = {
+    "metric": "metric",
+    "kind": "kind",
+    "process": "process",
+    "channel": "channel",
+    "team": "team",
+    "priority": "priority",
+    "agent": "agent",
+    "calendar": "calendar",
+    "day": "CAST(created AS DATE)",
+    "week": "CAST(date_trunc('week', created) AS DATE)",
+    "month": "CAST(date_trunc('month', created) AS DATE)",
+}
+
+ITEM_COLUMNS = (
+    "source", "item_id", "kind", "process", "channel", "team", "priority", "agent", "status", "subject",
+    "created", "first_response", "resolved", "closed",
+)
+EVENT_COLUMNS = ("source", "item_id", "occurred_at", "kind", "value")
+
+
+def dimension(name: str) -> str:
+    """The SQL expression of a whitelisted dimension; anything else is refused."""
+    try:
+        return DIMENSIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown dimension {name!r} (use one of {', '.join(DIMENSIONS)})") from None
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def _in_list(column: str, values: Sequence[str], params: list[Any]) -> str:
+    params.extend(values)
+    return f"{column} IN ({', '.join('?' for _ in values)})"
+
+
+def where_clause(filters: FilterLike | None, *, kind: str | None = None, use_dates: bool = True,
+                 use_metric: bool = True, extra: Mapping[str, str] | None = None,
+                 alias: str = "") -> Query:
+    """WHERE conditions for the sidebar filters (+ kind, + equality on whitelisted dimensions)."""
+    prefix = f"{alias}." if alias else ""
+    conditions: list[str] = []
+    params: list[Any] = []
+    if kind is not None:
+        conditions.append(f"{prefix}kind = ?")
+        params.append(kind)
+    if filters is not None:
+        if use_dates and filters.date_from is not None:
+            conditions.append(f"{prefix}created >= ?")
+            params.append(_day_start(filters.date_from))
+        if use_dates and filters.date_to is not None:
+            conditions.append(f"{prefix}created < ?")
+            params.append(_day_start(filters.date_to + dt.timedelta(days=1)))
+        for column, values in (("channel", filters.channels), ("team", filters.teams),
+                               ("priority", filters.priorities)):
+            if values:
+                conditions.append(_in_list(f"{prefix}{column}", values, params))
+        if use_metric and filters.metric:
+            conditions.append(f"{prefix}metric = ?")
+            params.append(filters.metric)
+    for name, value in dict(extra or {}).items():
+        expression = dimension(name)
+        if prefix and expression == name:
+            expression = prefix + name
+        if value is None:
+            conditions.append(f"{expression} IS NULL")
+        else:
+            conditions.append(f"{expression} = ?")
+            params.append(value)
+    sql = " AND ".join(conditions) if conditions else "TRUE"
+    return sql, params
+
+
+# ---------------------------------------------------------------------------------------------- builders
+
+def filter_options_sql(kind: str | None = "ticket") -> Query:
+    """Distinct channels, teams, priorities and metrics, and the first/last created day."""
+    where, params = where_clause(None, kind=kind)
+    sql = f"""
+        SELECT
+            list_sort(list_distinct(list(channel))) AS channels,
+            list_sort(list_distinct(list(team))) AS teams,
+            list_sort(list_distinct(list(priority))) AS priorities,
+            list_sort(list_distinct(list(metric))) AS metrics,
+            CAST(min(created) AS DATE) AS first_day,
+            CAST(max(created) AS DATE) AS last_day
+        FROM results WHERE {where}"""
+    return sql, params
+
+
+def attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind: str | None = "ticket",
+                   use_dates: bool = True, use_metric: bool = True,
+                   extra: Mapping[str, str] | None = None) -> Query:
+    """Attainment per slice: items, met, breached, active, attainment = met / (met + breached).
+
+    ``objective`` is the mean objective of the decided items (each item carries its target's objective),
+    so a slice mixing a 95% and a 90% target is held to the share of items both targets expect.
+    """
+    keys = [f"{dimension(name)} AS {name}" for name in by]
+    where, params = where_clause(filters, kind=kind, use_dates=use_dates, use_metric=use_metric, extra=extra)
+    select_keys = (", ".join(keys) + ",") if keys else ""
+    group = f"GROUP BY {', '.join(str(i + 1) for i in range(len(by)))}" if by else ""
+    order = f"ORDER BY {', '.join(str(i + 1) for i in range(len(by)))}" if by else ""
+    sql = f"""
+        SELECT {select_keys}
+            count(*) AS items,
+            count(*) FILTER (WHERE met) AS met,
+            count(*) FILTER (WHERE NOT met) AS breached,
+            count(*) FILTER (WHERE state IN ('active', 'paused')) AS active,
+            CAST(count(*) FILTER (WHERE met) AS DOUBLE)
+                / nullif(count(*) FILTER (WHERE met IS NOT NULL), 0) AS attainment,
+            coalesce(avg(objective) FILTER (WHERE met IS NOT NULL), avg(objective)) AS objective,
+            median(elapsed_s) AS median_elapsed_s,
+            quantile_cont(elapsed_s, 0.9) AS p90_elapsed_s
+        FROM results
+        WHERE {where}
+        {group}
+        {order}"""
+    return sql, params
+
+
+def months_sql(kind: str | None = "ticket") -> Query:
+    where, params = where_clause(None, kind=kind)
+    return (f"SELECT DISTINCT {dimension('month')} AS month FROM results WHERE {where} ORDER BY 1 DESC",
+            params)
+
+
+def breached_items_sql(filters: FilterLike | None, *, kind: str | None = "ticket",
+                       extra: Mapping[str, str] | None = None, limit: int = 1000) -> Query:
+    """The breached items behind a number, worst overrun first, with elapsed vs target."""
+    where, params = where_clause(filters, kind=kind, extra=extra, alias="r")
+    sql = f"""
+        SELECT r.item_id, r.metric, r.channel, r.team, r.priority, r.agent, r.process, r.status,
+               i.subject, r.created, r.stop, r.elapsed_s, r.within_s,
+               r.elapsed_s - r.within_s AS overrun_s, r.pct_used, r.state, r.source
+        FROM results r
+        LEFT JOIN items i ON i.source = r.source AND i.item_id = r.item_id
+        WHERE {where} AND r.met = FALSE
+        ORDER BY overrun_s DESC, r.item_id
+        LIMIT {int(limit)}"""
+    return sql, params
+
+
+def elapsed_histogram_sql(filters: FilterLike | None, *, kind: str | None = "ticket",
+                          bin_pct: int = 10, cap_pct: int = 300) -> Query:
+    """Elapsed business time as % of each item's own target, in bins (capped: the last bin is "cap+")."""
+    where, params = where_clause(filters, kind=kind)
+    bin_pct, cap_pct = int(bin_pct), int(cap_pct)
+    sql = f"""
+        SELECT least(floor(100.0 * elapsed_s / within_s / {bin_pct}) * {bin_pct}, {cap_pct}) AS pct_bin,
+               count(*) AS items,
+               count(*) FILTER (WHERE met) AS met,
+               count(*) FILTER (WHERE NOT met) AS breached
+        FROM results
+        WHERE {where} AND within_s > 0 AND elapsed_s IS NOT NULL
+        GROUP BY 1 ORDER BY 1"""
+    return sql, params
+
+
+def _open_keys_cte(filters: FilterLike | None, kind: str | None) -> Query:
+    where, params = where_clause(filters, kind=kind, use_dates=False)
+    return (f"open_keys AS (SELECT DISTINCT source, item_id FROM results WHERE {where} AND stop IS NULL)",
+            params)
+
+
+def open_items_sql(filters: FilterLike | None, *, kind: str | None = "ticket") -> Query:
+    """Items with a clock still running at the last ingest (the date range does not apply: an old open
+    item is still in the queue)."""
+    cte, params = _open_keys_cte(filters, kind)
+    columns = ", ".join(f"i.{c}" for c in ITEM_COLUMNS)
+    sql = f"""
+        WITH {cte}
+        SELECT {columns} FROM items i JOIN open_keys k ON i.source = k.source AND i.item_id = k.item_id
+        ORDER BY i.created, i.item_id"""
+    return sql, params
+
+
+def open_events_sql(filters: FilterLike | None, *, kind: str | None = "ticket") -> Query:
+    cte, params = _open_keys_cte(filters, kind)
+    columns = ", ".join(f"e.{c}" for c in EVENT_COLUMNS)
+    sql = f"""
+        WITH {cte}
+        SELECT {columns} FROM events e JOIN open_keys k ON e.source = k.source AND e.item_id = k.item_id
+        ORDER BY e.source, e.item_id, e.occurred_at"""
+    return sql, params
+
+
+def imports_sql() -> Query:
+    return ("""SELECT import_id, file, format, mapping, rows_read, rows_loaded, rows_rejected, imported_at,
+                      sha256
+               FROM imports ORDER BY import_id DESC""", [])
+
+
+def rejected_rows_sql(limit: int = 5000) -> Query:
+    return (f"""SELECT r.import_id, m.file, r.line, r.reason, r.raw
+                FROM rejected_rows r LEFT JOIN imports m USING (import_id)
+                ORDER BY r.import_id DESC, r.line LIMIT {int(limit)}""", [])
+
+
+def table_counts_sql() -> Query:
+    return ("""SELECT (SELECT count(*) FROM items) AS items,
+                      (SELECT count(*) FROM events) AS events,
+                      (SELECT count(*) FROM results) AS results,
+                      (SELECT max(computed_at) FROM results) AS computed_at""", [])
+
+
+# ------------------------------------------------------------------------------------------------ reads
+
+def read(cur: duckdb.DuckDBPyConnection, query: Query) -> pl.DataFrame:
+    sql, params = query
+    return cur.sql(sql, params=params).pl()
+
+
+def filter_options(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket") -> pl.DataFrame:
+    return read(cur, filter_options_sql(kind))
+
+
+def attainment(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, by: Sequence[str],
+               kind: str | None = "ticket", use_dates: bool = True, use_metric: bool = True,
+               extra: Mapping[str, str] | None = None) -> pl.DataFrame:
+    return read(cur, attainment_sql(filters, by, kind=kind, use_dates=use_dates, use_metric=use_metric,
+                                    extra=extra))
+
+
+def months(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket") -> pl.DataFrame:
+    return read(cur, months_sql(kind))
+
+
+def breached_items(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, kind: str | None = "ticket",
+                   extra: Mapping[str, str] | None = None, limit: int = 1000) -> pl.DataFrame:
+    return read(cur, breached_items_sql(filters, kind=kind, extra=extra, limit=limit))
+
+
+def elapsed_histogram(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None,
+                      kind: str | None = "ticket") -> pl.DataFrame:
+    return read(cur, elapsed_histogram_sql(filters, kind=kind))
+
+
+def open_items(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None,
+               kind: str | None = "ticket") -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(items, events) of the items whose clock was running at the last ingest, as the core expects."""
+    return read(cur, open_items_sql(filters, kind=kind)), read(cur, open_events_sql(filters, kind=kind))
+
+
+def imports(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return read(cur, imports_sql())
+
+
+def rejected_rows(cur: duckdb.DuckDBPyConnection, limit: int = 5000) -> pl.DataFrame:
+    return read(cur, rejected_rows_sql(limit))
+
+
+def table_counts(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return read(cur, table_counts_sql())

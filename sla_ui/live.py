@@ -1,0 +1,79 @@
+"""The live queue: open items re-judged at the real now (stored results are as of the last ingest)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from sla_core.clocks import evaluate
+from sla_core.policy import PolicyHistory
+from sla_store.policy_files import config_dir, load_policy_history
+from sla_ui import view
+
+LEVELS = ("on track", "50%", "75%", "breached")
+LEVEL_MARKS = {"on track": "🟢 on track", "50%": "🟡 50% used", "75%": "🟠 75% used", "breached": "🔴 breached"}
+
+
+def _config_identity(directory: Path) -> tuple:
+    files = sorted([directory / "sla.yaml", *sorted((directory / "history").glob("*.yaml"))])
+    return tuple((str(f), f.stat().st_mtime_ns) for f in files if f.exists())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _history(directory: str, identity: tuple) -> PolicyHistory:
+    return load_policy_history(directory)
+
+
+def policy_history() -> PolicyHistory:
+    """The committed policy versions, reloaded when a file in config/ changes."""
+    directory = config_dir()
+    return _history(str(directory), _config_identity(directory))
+
+
+def warning_level(pct_used: pl.Expr) -> pl.Expr:
+    """'on track' below 50% of the budget used, then '50%', '75%', and 'breached' from 100%."""
+    return (pl.when(pct_used >= 100).then(pl.lit("breached"))
+            .when(pct_used >= 75).then(pl.lit("75%"))
+            .when(pct_used >= 50).then(pl.lit("50%"))
+            .otherwise(pl.lit("on track")))
+
+
+def _local_due(due_at: dt.datetime | None, timezone: str) -> str:
+    if due_at is None:
+        return view.NO_VALUE
+    from zoneinfo import ZoneInfo
+
+    return due_at.astimezone(ZoneInfo(timezone)).strftime("%a %d %b %H:%M ") + timezone
+
+
+def open_clocks(items: pl.DataFrame, events: pl.DataFrame, history: PolicyHistory, now: dt.datetime,
+                metric: str | None) -> pl.DataFrame:
+    """Running clocks at `now`, soonest breach first, with the due instant in the calendar's time zone."""
+    if items.is_empty():
+        return pl.DataFrame()
+    results = evaluate(items, events, history, now, metrics=[metric] if metric else None)
+    running = results.filter(pl.col("stop").is_null())
+    if running.is_empty():
+        return pl.DataFrame()
+    zones = {}
+    for policy in history.versions:
+        for name, calendar in policy.calendars.items():
+            zones[(policy.version, name)] = calendar.timezone
+    subjects = items.select("source", "item_id", "subject")
+    running = running.join(subjects, on=["source", "item_id"], how="left").with_columns(
+        level=warning_level(pl.col("pct_used")),
+        timezone=pl.struct("policy_version", "calendar").map_elements(
+            lambda r: zones.get((r["policy_version"], r["calendar"]), "UTC"), return_dtype=pl.String),
+    ).sort("remaining_s", "item_id")
+    return running.with_columns(
+        due_local=pl.struct("due_at", "timezone").map_elements(
+            lambda r: _local_due(r["due_at"], r["timezone"]), return_dtype=pl.String),
+        remaining=pl.col("remaining_s").map_elements(view.duration, return_dtype=pl.String),
+        target=pl.col("within_s").map_elements(view.duration, return_dtype=pl.String),
+        status_mark=pl.when(pl.col("state") == "paused").then(pl.lit("⏸ paused"))
+        .otherwise(pl.lit("▶ running")),
+        level_mark=pl.col("level").replace_strict(LEVEL_MARKS, return_dtype=pl.String),
+    )

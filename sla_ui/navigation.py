@@ -1,0 +1,33 @@
+"""The page list. Pages owned by other features are included once their file exists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+APP_ROOT = Path(__file__).resolve().parents[1]
+
+# (file relative to the app root, title, icon, url path)
+PAGES: tuple[tuple[str, str, str, str], ...] = (
+    ("pages/overview.py", "Overview", ":material/dashboard:", "overview"),
+    ("pages/performance.py", "Performance", ":material/bar_chart:", "performance"),
+    ("pages/live_queue.py", "Live queue", ":material/timer:", "live-queue"),
+    ("pages/trends.py", "Trends", ":material/trending_up:", "trends"),
+    ("pages/internal_ops.py", "Internal ops", ":material/account_tree:", "internal-ops"),
+    ("pages/what_if.py", "What-if", ":material/science:", "what-if"),
+    ("pages/policy_history.py", "Policy history", ":material/history:", "policy-history"),
+    ("pages/data.py", "Data", ":material/database:", "data"),
+)
+
+
+def available_pages(root: Path = APP_ROOT) -> list[tuple[str, str, str, str]]:
+    return [page for page in PAGES if (root / page[0]).is_file()]
+
+
+def navigation(root: Path = APP_ROOT):
+    pages = [
+        st.Page(root / path, title=title, icon=icon, url_path=url, default=(i == 0))
+        for i, (path, title, icon, url) in enumerate(available_pages(root))
+    ]
+    return st.navigation(pages)

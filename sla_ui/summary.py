@@ -1,0 +1,123 @@
+"""Figures the pages derive from aggregated frames (the formulas themselves live in sla_core.trends)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from sla_core.trends import budget_consumed, burn_rate
+
+MIN_DECIDED_FOR_RANKING = 10
+RECENT_DAYS = 7
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def next_month(month: dt.date) -> dt.date:
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def previous_month(month: dt.date) -> dt.date:
+    return (month.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def month_end(month: dt.date) -> dt.date:
+    """Last day of the month."""
+    return next_month(month) - dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Headline:
+    metric: str
+    items: int
+    decided: int
+    breached: int
+    attainment: float | None
+    previous_attainment: float | None
+    objective: float
+    budget_left: float | None
+    recent_burn_rate: float | None
+
+    @property
+    def change(self) -> float | None:
+        if self.attainment is None or self.previous_attainment is None:
+            return None
+        return self.attainment - self.previous_attainment
+
+
+def _decided(row: dict) -> int:
+    return int(row["met"] or 0) + int(row["breached"] or 0)
+
+
+def headlines(monthly: pl.DataFrame, daily: pl.DataFrame, month: dt.date) -> list[Headline]:
+    """One Headline per metric for `month`.
+
+    monthly: attainment frame by (month, metric) covering `month` and the month before;
+    daily: attainment frame by (day, metric) for `month` (the burn rate looks at its last RECENT_DAYS days
+    with data: breach rate / error budget, so 1.0 spends exactly the budget).
+    """
+    prev = previous_month(month)
+    out = []
+    for metric in sorted(set(monthly.filter(pl.col("month") == month)["metric"].to_list())):
+        this = monthly.filter((pl.col("month") == month) & (pl.col("metric") == metric)).row(0, named=True)
+        before = monthly.filter((pl.col("month") == prev) & (pl.col("metric") == metric))
+        previous = before.row(0, named=True)["attainment"] if before.height else None
+        objective = float(this["objective"])
+        decided = _decided(this)
+        left = None
+        if decided:
+            left = 1.0 - budget_consumed(int(this["breached"]), decided, objective)
+        recent = daily.filter(pl.col("metric") == metric).sort("day")
+        if recent.height:
+            last_day = recent["day"].max()
+            recent = recent.filter(pl.col("day") > last_day - dt.timedelta(days=RECENT_DAYS))
+        recent_met, recent_breached = int(recent["met"].sum()), int(recent["breached"].sum())
+        rate = None
+        if recent_met + recent_breached:
+            rate = burn_rate(recent_breached / (recent_met + recent_breached), objective)
+        out.append(Headline(metric, int(this["items"]), decided, int(this["breached"]), this["attainment"],
+                            previous, objective, left, rate))
+    return out
+
+
+def worst_slices(frame: pl.DataFrame, limit: int = 10,
+                 min_decided: int = MIN_DECIDED_FOR_RANKING) -> pl.DataFrame:
+    """Lowest attainment first, among slices with enough decided items to mean something."""
+    return (frame.with_columns(decided=pl.col("met") + pl.col("breached"))
+            .filter((pl.col("decided") >= min_decided) & pl.col("attainment").is_not_null())
+            .with_columns(gap=pl.col("attainment") - pl.col("objective"))
+            .sort(["attainment", "decided"], descending=[False, True])
+            .head(limit))
+
+
+def burn_down(daily: pl.DataFrame, objective: float) -> pl.DataFrame:
+    """Error budget left at the end of each day: 1 - budget consumed by the month so far."""
+    rows = daily.sort("day").with_columns(
+        decided_to_date=(pl.col("met") + pl.col("breached")).cum_sum(),
+        breached_to_date=pl.col("breached").cum_sum(),
+    )
+    left = [
+        None if decided == 0 else 1.0 - budget_consumed(breached, decided, objective)
+        for breached, decided in zip(rows["breached_to_date"].to_list(), rows["decided_to_date"].to_list(),
+                                     strict=True)
+    ]
+    return rows.with_columns(budget_left=pl.Series(left, dtype=pl.Float64)).select(
+        "day", "decided_to_date", "breached_to_date", "budget_left")
+
+
+def below_objective(series: pl.DataFrame) -> pl.DataFrame:
+    """Periods (per slice) whose attainment is under their objective: the ones to investigate."""
+    return series.filter(pl.col("attainment").is_not_null() & (pl.col("attainment") < pl.col("objective")))
+
+
+def overall_objective(frame: pl.DataFrame) -> float | None:
+    """Objective of a whole selection: the decided-item-weighted mean of the slices' objectives."""
+    weights = frame.with_columns(decided=pl.col("met") + pl.col("breached"))
+    total = weights["decided"].sum()
+    if not total:
+        return float(frame["objective"].mean()) if frame.height else None
+    return float((weights["objective"] * weights["decided"]).sum() / total)

@@ -1,0 +1,73 @@
+"""Small rendering helpers shared by the pages: number formats, downloadable tables, empty states."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from sla_core.policy import format_duration
+from sla_ui import data
+
+NO_VALUE = "–"
+
+
+def pct(share: float | None, digits: int = 1) -> str:
+    """0.9534 -> '95.3%'; None -> '–'."""
+    if share is None:
+        return NO_VALUE
+    return f"{100 * share:.{digits}f}%"
+
+
+def points(delta_share: float | None) -> str | None:
+    """Change of a share in percentage points, for st.metric's delta: 0.012 -> '+1.2 pp'."""
+    if delta_share is None:
+        return None
+    return f"{100 * delta_share:+.1f} pp"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return NO_VALUE
+    return format_duration(seconds)
+
+
+def month_label(month: dt.date) -> str:
+    return month.strftime("%B %Y")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "table"
+
+
+def table(frame: pl.DataFrame, title: str, *, key: str, column_config: Mapping[str, Any] | None = None,
+          height: int | str = "auto", caption: str | None = None) -> None:
+    """A dataframe with a CSV download of exactly the rows shown."""
+    st.dataframe(frame, hide_index=True, column_config=dict(column_config or {}), height=height)
+    cols = st.columns([1, 3])
+    cols[0].download_button(
+        "Download CSV", frame.write_csv().encode("utf-8"), file_name=f"{_slug(title)}.csv",
+        mime="text/csv", key=f"download_{key}", icon=":material/download:",
+    )
+    if caption:
+        cols[1].caption(caption)
+
+
+def empty_state(what: str, hint: str = "Widen the date range or clear some filters in the sidebar.") -> None:
+    st.info(f"{what} {hint}", icon=":material/filter_alt_off:")
+
+
+def require_database() -> bool:
+    """Show how to get data when there is no database yet; True when the pages can read."""
+    if data.database_ready():
+        return True
+    st.warning(
+        f"No data yet at `{data.database_path()}`. Build the sample with `make sample` (or "
+        "`sla sample`), or load an export with `sla ingest FILE` or on the **Data** page.",
+        icon=":material/database:",
+    )
+    return False
