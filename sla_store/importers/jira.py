@@ -1,0 +1,9 @@
+"""Jira Service Management issue CSV export (Issue key, Created, Resolved, Priority, Status, ...)."""
+
+from __future__ import annotations
+
+from sla_store.importers.tabular import read_columns, read_raw
+
+FORMAT = "jira"
+read = read_raw
+columns = read_columns

@@ -1,0 +1,324 @@
+"""The shared import pipeline: raw rows -> typed, validated staging table -> items, events, rejects.
+
+Everything runs as set-based DuckDB SQL on the writer's connection (a million rows import in seconds).
+Identifiers and literals that come from mapping files are quoted by `ident` / `literal`, never pasted raw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from sla_store.importers.errors import ImportRefused
+from sla_store.importers.mapping import LOWERED_FIELDS, OFFSET_FORMATS, TIME_FIELDS, Mapping
+
+LINE = "__line"
+# A trailing UTC offset after a time of day: "... 09:12:33Z", "...09:12+02:00", "... 09:12:33 +0200".
+OFFSET_PATTERN = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def literal_list(values) -> str:
+    return "[" + ", ".join(literal(v) for v in values) + "]"
+
+
+@dataclass
+class RawTable:
+    """The file's rows in temp table raw_rows (all VARCHAR, plus __line) and structural rejects."""
+
+    columns: list[str]
+    rows: int
+    broken_rows: int
+
+
+def read_raw(con: duckdb.DuckDBPyConnection, path: Path, relation_sql: str | None = None) -> RawTable:
+    """Load a CSV / Parquet file (or a prepared relation) into temp table raw_rows."""
+    suffix = path.suffix.lower()
+    con.execute("DROP TABLE IF EXISTS raw_rows")
+    con.execute("DROP TABLE IF EXISTS raw_rejects")
+    con.execute(f"CREATE TEMP TABLE raw_rejects ({LINE} BIGINT, raw VARCHAR, reason VARCHAR)")
+    try:
+        if relation_sql is not None:
+            source = relation_sql
+        elif suffix == ".parquet":
+            source = f"(SELECT * FROM read_parquet({literal(str(path))}))"
+        else:
+            source = (f"read_csv({literal(str(path))}, all_varchar = true, header = true, store_rejects = true,"
+                      " rejects_table = 'csv_rejects', rejects_scan = 'csv_scans')")
+        con.execute(f"CREATE TEMP TABLE raw_rows AS SELECT row_number() OVER () + 1 AS {LINE}, * FROM {source}")
+    except duckdb.Error as exc:
+        message = str(exc).strip().splitlines()[0]
+        raise ImportRefused(f"{path}: cannot be read as a table ({message})") from exc
+    broken = 0
+    if relation_sql is None and suffix != ".parquet":
+        con.execute(
+            "INSERT INTO raw_rejects SELECT line, csv_line, 'malformed CSV row: ' || error_message "
+            "FROM csv_rejects"
+        )
+        broken = con.sql("SELECT count(*) FROM raw_rejects").fetchall()[0][0]
+        if broken:
+            # row_number() counted good rows only: shift each row past the broken lines before it.
+            con.execute(f"""
+                UPDATE raw_rows SET {LINE} = {LINE} + (
+                    SELECT count(*) FROM (
+                        SELECT {LINE} - (row_number() OVER (ORDER BY {LINE}) - 1) AS threshold
+                        FROM raw_rejects) t
+                    WHERE t.threshold <= raw_rows.{LINE})
+            """)
+        con.execute("DROP TABLE IF EXISTS csv_rejects")
+        con.execute("DROP TABLE IF EXISTS csv_scans")
+    columns = [row[0] for row in con.sql("DESCRIBE raw_rows").fetchall() if row[0] != LINE]
+    if not columns:
+        raise ImportRefused(f"{path}: no columns found")
+    rows = con.sql("SELECT count(*) FROM raw_rows").fetchall()[0][0]
+    return RawTable(columns=columns, rows=rows, broken_rows=broken)
+
+
+def check_columns(path: Path, mapping: Mapping, columns: list[str]) -> None:
+    present = set(columns)
+    missing = [col for col in mapping.required_columns() if col not in present]
+    if missing:
+        names = ", ".join(repr(col) for col in missing)
+        raise ImportRefused(f"{path}: not a {mapping.name or mapping.format} export: missing columns {names}")
+
+
+def _clean(column: str, mapping: Mapping) -> str:
+    """SQL for an export column as trimmed text with the missing markers turned into NULL."""
+    trimmed = f"trim(CAST({ident(column)} AS VARCHAR))"
+    markers = ", ".join(literal(marker) for marker in ["", *mapping.missing])
+    return f"(CASE WHEN {trimmed} IN ({markers}) THEN NULL ELSE {trimmed} END)"
+
+
+def _canonical(mapping: Mapping, field: str, cleaned: str | None) -> str:
+    """SQL for a text field from its cleaned column: mapped to canonical names, or the mapping's constant."""
+    if cleaned is None:
+        constant = mapping.constants.get(field)
+        return literal(constant) if constant is not None else "NULL::VARCHAR"
+    fallback = f"lower({cleaned})" if field in LOWERED_FIELDS else cleaned
+    table = mapping.values.get(field, {})
+    if not table:
+        return fallback
+    cases = " ".join(f"WHEN {literal(str(k).lower())} THEN {literal(str(v))}" for k, v in table.items())
+    return f"(CASE lower({cleaned}) {cases} ELSE {fallback} END)"
+
+
+def parse_time_sql(text: str, mapping: Mapping) -> str:
+    """SQL parsing a trimmed text timestamp to TIMESTAMPTZ (NULL when it does not parse)."""
+    naive = literal_list(mapping.naive_formats())
+    offsets = literal_list(OFFSET_FORMATS)
+    zone = literal(mapping.timezone)
+    return (
+        f"(CASE WHEN {text} IS NULL THEN NULL::TIMESTAMPTZ "
+        f"WHEN regexp_matches({text}, {literal(OFFSET_PATTERN)}) "
+        f"THEN coalesce(try_cast({text} AS TIMESTAMPTZ), try_strptime({text}, {offsets})::TIMESTAMPTZ) "
+        f"ELSE timezone({zone}, try_strptime({text}, {naive})) END)"
+    )
+
+
+def staged_name(field: str) -> str:
+    """`at` is an SQL keyword: the event time is staged as occurred_at."""
+    return "occurred_at" if field == "at" else field
+
+
+TEXT_OUTPUTS = ("item_id", "channel", "team", "priority", "agent", "status", "subject", "process", "activity")
+
+
+def stage(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable) -> None:
+    """Create temp table `staged`: one row per raw row with canonical, typed fields and a reject reason."""
+    present = set(raw.columns)
+    cleaned: list[str] = [LINE]
+    cleaned_name: dict[str, str] = {}
+    for field, column in [*mapping.columns.items(), *mapping.minutes_after_created.items()]:
+        if column in present:
+            cleaned_name[field] = f"c_{field}"
+            cleaned.append(f"{_clean(column, mapping)} AS c_{field}")
+    attributes = [col for col in mapping.attributes if col in present]
+    if attributes:
+        packed = ", ".join(f"{ident(col)} := {ident(col)}" for col in attributes)
+        cleaned.append(f"to_json(struct_pack({packed})) AS attributes")
+    else:
+        cleaned.append("NULL::JSON AS attributes")
+
+    select = [LINE, "attributes"]
+    for field in TEXT_OUTPUTS:
+        select.append(f"{_canonical(mapping, field, cleaned_name.get(field))} AS {field}")
+    for field in TIME_FIELDS:
+        text, name = cleaned_name.get(field), staged_name(field)
+        if text is None:
+            select += [f"NULL::VARCHAR AS {name}_text", f"NULL::TIMESTAMPTZ AS {name}"]
+        elif field in mapping.minutes_after_created:
+            select += [f"{text} AS {name}_text", f"NULL::TIMESTAMPTZ AS {name}",
+                       f"try_cast({text} AS DOUBLE) AS {name}_minutes"]
+        else:
+            select += [f"{text} AS {name}_text", f"{parse_time_sql(text, mapping)} AS {name}"]
+    con.execute("DROP TABLE IF EXISTS staged")
+    con.execute(f"""
+        CREATE TEMP TABLE staged AS
+        WITH cleaned AS (SELECT {', '.join(cleaned)} FROM raw_rows)
+        SELECT {', '.join(select)} FROM cleaned
+    """)
+
+    # Milestones exported as "minutes after creation" (Zendesk's reply and resolution times).
+    for field in mapping.minutes_after_created:
+        if field in cleaned_name:
+            con.execute(f"""
+                UPDATE staged SET {field} = created + to_microseconds(CAST(round({field}_minutes * 60e6) AS BIGINT))
+                WHERE {field}_minutes IS NOT NULL AND created IS NOT NULL
+            """)
+
+    con.execute("ALTER TABLE staged ADD COLUMN reason VARCHAR")
+    con.execute(f"UPDATE staged SET reason = {_reason_sql(mapping, cleaned_name)}")
+
+
+def _reason_sql(mapping: Mapping, cleaned_name: dict[str, str]) -> str:
+    """The first problem a row has, as a one-line reason naming the column (NULL for a good row)."""
+    primary = "at" if mapping.rows == "events" else "created"
+    checks = [
+        ("item_id IS NULL", literal(f"missing id in column {mapping.columns['item_id']!r}")),
+        (f"{staged_name(primary)}_text IS NULL", literal(f"missing time in column {mapping.columns[primary]!r}")),
+    ]
+    if mapping.rows == "updates":
+        checks.append(("updated_text IS NULL", literal(f"missing time in column {mapping.columns['updated']!r}")))
+    if mapping.rows == "events" and "activity" in mapping.columns:
+        checks.append(("activity IS NULL", literal(f"missing activity in column {mapping.columns['activity']!r}")))
+    for field in TIME_FIELDS:
+        if field not in cleaned_name:
+            continue
+        if field in mapping.minutes_after_created:
+            column = mapping.minutes_after_created[field]
+            checks.append((f"{field}_text IS NOT NULL AND {field}_minutes IS NULL",
+                           f"{literal(f'not a number of minutes in column {column!r}: ')} || {field}_text"))
+        else:
+            column, name = mapping.columns[field], staged_name(field)
+            checks.append((f"{name}_text IS NOT NULL AND {name} IS NULL",
+                           f"{literal(f'unparseable time in column {column!r}: ')} || {name}_text"))
+    for field in ("first_response", "resolved", "closed"):
+        if field in cleaned_name:
+            checks.append((f"{field} < created", literal(f"{field.replace('_', ' ')} before created")))
+    cases = " ".join(f"WHEN {condition} THEN {reason}" for condition, reason in checks)
+    return f"CASE {cases} ELSE NULL END"
+
+
+ITEM_COLUMNS = ("source", "item_id", "kind", "process", "channel", "team", "priority", "agent", "status",
+                "subject", "created", "first_response", "resolved", "closed", "attributes", "import_id")
+
+
+@dataclass
+class Loaded:
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    items: int
+    events: int
+
+
+def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, import_id: int) -> Loaded:
+    """Move the staged rows into items / events / rejected_rows for this import."""
+    con.execute(f"""
+        INSERT INTO rejected_rows
+        SELECT ?, s.{LINE}, json_merge_patch(to_json(r), '{{"{LINE}": null}}')::VARCHAR, s.reason
+        FROM staged s JOIN raw_rows r ON r.{LINE} = s.{LINE}
+        WHERE s.reason IS NOT NULL
+    """, [import_id])
+    con.execute(f"INSERT INTO rejected_rows SELECT ?, {LINE}, raw, reason FROM raw_rejects", [import_id])
+    rejected = con.sql("SELECT count(*) FROM staged WHERE reason IS NOT NULL").fetchall()[0][0]
+    source, kind = literal(mapping.source), literal(mapping.kind)
+    items = events = 0
+
+    if mapping.rows in ("items", "updates"):
+        # Overlapping exports: the latest row of an item wins, in the file and over what was stored.
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE new_items AS
+            SELECT {source} AS source, item_id, {kind} AS kind, process, channel, team, priority, agent,
+                   status, subject, created, first_response, resolved, closed, attributes, ? AS import_id
+            FROM staged WHERE reason IS NULL
+            QUALIFY row_number() OVER (PARTITION BY item_id ORDER BY {LINE} DESC) = 1
+        """, [import_id])
+        items = _upsert_items(con)
+    if mapping.rows == "updates":
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE new_events AS
+            SELECT DISTINCT {source} AS source, item_id, updated AS occurred_at, 'status' AS kind,
+                   status AS value, ? AS import_id
+            FROM staged WHERE reason IS NULL AND status IS NOT NULL
+        """, [import_id])
+        events = _insert_events(con)
+    if mapping.rows == "events":
+        kind_sql = literal(mapping.event_kind) if mapping.event_kind else "activity"
+        value_sql = "activity" if mapping.event_kind else "''"
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE new_events AS
+            SELECT DISTINCT {source} AS source, item_id, occurred_at, {kind_sql} AS kind,
+                   {value_sql} AS value, ? AS import_id
+            FROM staged WHERE reason IS NULL
+        """, [import_id])
+        events = _insert_events(con)
+        if mapping.creates_items:
+            # An event-log item starts at its first event; its attributes come from its first rows.
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE new_items AS
+                SELECT {source} AS source, item_id, {kind} AS kind,
+                       min_by(process, occurred_at) FILTER (WHERE process IS NOT NULL) AS process,
+                       min_by(channel, occurred_at) FILTER (WHERE channel IS NOT NULL) AS channel,
+                       min_by(team, occurred_at) FILTER (WHERE team IS NOT NULL) AS team,
+                       min_by(priority, occurred_at) FILTER (WHERE priority IS NOT NULL) AS priority,
+                       max_by(agent, occurred_at) FILTER (WHERE agent IS NOT NULL) AS agent,
+                       max_by(coalesce(status, activity), occurred_at) AS status,
+                       min_by(subject, occurred_at) FILTER (WHERE subject IS NOT NULL) AS subject,
+                       min(occurred_at) AS created, NULL::TIMESTAMPTZ AS first_response, NULL::TIMESTAMPTZ AS resolved,
+                       NULL::TIMESTAMPTZ AS closed, NULL::JSON AS attributes, ? AS import_id
+                FROM staged WHERE reason IS NULL GROUP BY item_id
+            """, [import_id])
+            items = con.sql("SELECT count(*) FROM new_items").fetchall()[0][0]
+            con.execute("""
+                INSERT INTO items SELECT * FROM new_items
+                ON CONFLICT (source, item_id) DO UPDATE SET
+                    created = least(created, EXCLUDED.created),
+                    process = coalesce(process, EXCLUDED.process),
+                    channel = coalesce(channel, EXCLUDED.channel),
+                    team = coalesce(team, EXCLUDED.team),
+                    priority = coalesce(priority, EXCLUDED.priority),
+                    agent = coalesce(EXCLUDED.agent, agent),
+                    status = EXCLUDED.status,
+                    subject = coalesce(subject, EXCLUDED.subject),
+                    import_id = EXCLUDED.import_id
+            """)
+    loaded = raw.rows - rejected
+    return Loaded(rows_read=raw.rows + raw.broken_rows, rows_loaded=loaded,
+                  rows_rejected=rejected + raw.broken_rows, items=items, events=events)
+
+
+def _upsert_items(con: duckdb.DuckDBPyConnection) -> int:
+    con.execute("""
+        DELETE FROM items WHERE (source, item_id) IN (SELECT (source, item_id) FROM new_items)
+    """)
+    con.execute("INSERT INTO items SELECT * FROM new_items")
+    return con.sql("SELECT count(*) FROM new_items").fetchall()[0][0]
+
+
+def _insert_events(con: duckdb.DuckDBPyConnection) -> int:
+    before = con.sql("SELECT count(*) FROM events").fetchall()[0][0]
+    con.execute("INSERT INTO events SELECT * FROM new_events ON CONFLICT DO NOTHING")
+    return con.sql("SELECT count(*) FROM events").fetchall()[0][0] - before
+
+
+def read_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    """The column names of a CSV / Parquet file, without loading it."""
+    if path.suffix.lower() == ".parquet":
+        source = f"read_parquet({literal(str(path))})"
+    else:
+        source = f"read_csv({literal(str(path))}, all_varchar = true, header = true, sample_size = 2048)"
+    try:
+        return list(con.sql(f"SELECT * FROM {source} LIMIT 0").columns)
+    except duckdb.Error as exc:
+        message = str(exc).strip().splitlines()[0]
+        raise ImportRefused(f"{path}: cannot be read as a table ({message})") from exc

@@ -1,0 +1,57 @@
+"""Zendesk ticket exports: the CSV export, and JSON (API / incremental export `{"tickets": [...]}` or a list).
+
+Nested JSON fields are flattened with dotted names, so a mapping can name `via.channel` or
+`metric_set.reply_time_in_minutes.calendar`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from sla_store.importers.errors import ImportRefused
+from sla_store.importers.tabular import RawTable, read_raw
+from sla_store.importers.tabular import read_columns as read_csv_columns
+
+FORMAT = "zendesk"
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+def _json_frame(path: Path, limit: int | None = None) -> pl.DataFrame:
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() in (".jsonl", ".ndjson"):
+            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+        else:
+            data = json.loads(text)
+            records = data.get("tickets", data.get("results", [])) if isinstance(data, dict) else data
+    except json.JSONDecodeError as exc:
+        raise ImportRefused(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ImportRefused(f"{path}: expected a list of tickets or {{\"tickets\": [...]}}")
+    frame = pl.json_normalize(records[:limit] if limit else records, separator=".", infer_schema_length=None)
+    # Lists and other nested values stay as their JSON text; everything else becomes text like a CSV cell.
+    return frame.select(
+        pl.col(name).map_elements(json.dumps, return_dtype=pl.String)
+        if isinstance(dtype, pl.List | pl.Struct | pl.Array) else pl.col(name).cast(pl.String)
+        for name, dtype in frame.schema.items()
+    )
+
+
+def read(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
+    if path.suffix.lower() not in JSON_SUFFIXES:
+        return read_raw(con, path)
+    con.register("zendesk_tickets", _json_frame(path).to_arrow())
+    try:
+        return read_raw(con, path, relation_sql="(SELECT * FROM zendesk_tickets)")
+    finally:
+        con.unregister("zendesk_tickets")
+
+
+def columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    if path.suffix.lower() in JSON_SUFFIXES:
+        return list(_json_frame(path, limit=200).columns)
+    return read_csv_columns(con, path)
