@@ -268,6 +268,24 @@ AFTER = [
 ]
 
 
+UTC_US = pl.Datetime("us", "UTC")
+_INSTANTS = ("created", "start", "stop", "due_at")
+
+
+def _normalized(results: pl.DataFrame) -> pl.DataFrame:
+    """Instants as Datetime(us, UTC) (DuckDB may hand them over as Etc/UTC) and int32 version keys."""
+    return results.with_columns(
+        *[
+            pl.col(column).dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+            if isinstance(results.schema[column], pl.Datetime) and results.schema[column].time_zone
+            else pl.col(column).cast(UTC_US)
+            for column in _INSTANTS
+        ],
+        pl.col("policy_version").cast(pl.Int32),
+        pl.col("target_index").cast(pl.Int32),
+    )
+
+
 def _as_after(evaluated: pl.DataFrame) -> pl.DataFrame:
     rename = {column: f"{column}_after" for column in JUDGEMENT}
     return evaluated.select(*KEYS, *JUDGEMENT).rename(rename)
@@ -302,7 +320,7 @@ def rejudge(
     `items`/`events` (the raw rows behind `results`) are needed only when `needs_raw_data` says so.
     `now` should be the instant the results were computed, so reused and recomputed rows agree.
     """
-    results = results.select(RESULT_COLUMNS)
+    results = _normalized(results.select(RESULT_COLUMNS))
     mapping = target_mapping(committed, proposed)
     frame = results.join(mapping, on=["policy_version", "target_index"], how="left").with_columns(
         pl.col("action").fill_null(DROP)

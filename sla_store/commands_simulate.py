@@ -1,9 +1,289 @@
-"""`sla` commands (registered by sla_store.cli)."""
+"""`sla simulate`: judge the stored history by a proposed policy, side by side with the committed one.
+
+Also the store-side reads the What-if page shares with the command: the results (and, only when the proposed
+policy changes calendars or matching, the items and events) behind a filter selection.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Protocol
+
+import duckdb
+import polars as pl
 import typer
+
+from sla_store.cli_common import ConfigOption, DbOption, JsonOption, fail
+
+RESULT_COLUMNS = (
+    "source, item_id, metric, kind, process, channel, team, priority, agent, status, created, policy_version, "
+    "target_index, calendar, within_s, objective, start, stop, elapsed_s, paused_s, state, met, due_at, "
+    "remaining_s, pct_used"
+)
+ITEM_COLUMNS = (
+    "source, item_id, kind, process, channel, team, priority, agent, status, subject, created, "
+    "first_response, resolved, closed"
+)
+
+
+class FilterLike(Protocol):
+    date_from: dt.date | None
+    date_to: dt.date | None
+    channels: tuple[str, ...]
+    teams: tuple[str, ...]
+    priorities: tuple[str, ...]
+    metric: str | None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which history to simulate on (the sidebar filters, or the CLI's options)."""
+
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    channels: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    metric: str | None = None
+
+
+def _where(selection: FilterLike | None, alias: str, with_metric: bool) -> tuple[str, list[Any]]:
+    """Bound-parameter conditions for a selection (column names are fixed here, never user input)."""
+    conditions, params = ["TRUE"], []
+    if selection is None:
+        return "TRUE", params
+    if selection.date_from is not None:
+        conditions.append(f"{alias}.created >= ?")
+        params.append(dt.datetime.combine(selection.date_from, dt.time(), dt.UTC))
+    if selection.date_to is not None:
+        conditions.append(f"{alias}.created < ?")
+        params.append(dt.datetime.combine(selection.date_to + dt.timedelta(days=1), dt.time(), dt.UTC))
+    for column, values in (
+        ("channel", selection.channels),
+        ("team", selection.teams),
+        ("priority", selection.priorities),
+    ):
+        if values:
+            conditions.append(f"{alias}.{column} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+    if with_metric and selection.metric:
+        conditions.append(f"{alias}.metric = ?")
+        params.append(selection.metric)
+    return " AND ".join(conditions), params
+
+
+def load_results(cur: duckdb.DuckDBPyConnection, selection: FilterLike | None = None) -> pl.DataFrame:
+    where, params = _where(selection, "r", with_metric=True)
+    return cur.sql(f"SELECT {RESULT_COLUMNS} FROM results r WHERE {where}", params=params).pl()
+
+
+def load_raw(
+    cur: duckdb.DuckDBPyConnection, selection: FilterLike | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The items (and their events) inside the selection's dates/channels/teams/priorities."""
+    where, params = _where(selection, "i", with_metric=False)
+    items = cur.sql(f"SELECT {ITEM_COLUMNS} FROM items i WHERE {where}", params=params).pl()
+    events = cur.sql(
+        "SELECT e.source, e.item_id, e.occurred_at, e.kind, e.value FROM events e "
+        f"JOIN items i ON i.source = e.source AND i.item_id = e.item_id WHERE {where}",
+        params=params,
+    ).pl()
+    return items, events
+
+
+def computed_at(cur: duckdb.DuckDBPyConnection) -> dt.datetime | None:
+    """When the stored results were computed (their `now`), so recomputed rows are judged at the same instant."""
+    value = cur.sql("SELECT max(computed_at) FROM results").fetchall()[0][0]
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def run_simulation(
+    cur: duckdb.DuckDBPyConnection,
+    committed,
+    proposed,
+    selection: FilterLike | None = None,
+    by: Sequence[str] = (),
+    advice_objective: float = 0.95,
+    now: dt.datetime | None = None,
+):
+    """Read what the simulation needs from the database and run it (sla_core.simulate.simulate)."""
+    from sla_core.simulate import needs_raw_data, simulate
+    from sla_store.db import current_time
+
+    results = load_results(cur, selection)
+    items = events = None
+    if needs_raw_data(results, committed, proposed):
+        items, events = load_raw(cur, selection)
+    moment = now or computed_at(cur) or current_time()
+    return simulate(
+        results, committed, proposed, moment, by, items=items, events=events, advice_objective=advice_objective
+    )
+
+
+# ------------------------------------------------------------------------------------------------- CLI
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return [{key: _jsonable(value) for key, value in row.items()} for row in frame.to_dicts()]
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _signed_points(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:+.1f} pts"
+
+
+def simulate_command(
+    proposed: Annotated[
+        Path, typer.Option("--proposed", help="The proposed policy (YAML, same format as config/sla.yaml).")
+    ],
+    by: Annotated[str, typer.Option("--by", help="Slice by these columns, comma-separated (e.g. team,channel).")] = "",
+    metric: Annotated[str | None, typer.Option("--metric", help="Only this metric.")] = None,
+    objective: Annotated[
+        float, typer.Option("--objective", help="Objective for the target advice (share, e.g. 0.95).")
+    ] = 0.95,
+    flips_csv: Annotated[
+        Path | None, typer.Option("--flips-csv", help="Write the items that flip to this CSV file.")
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Judge the stored history by a proposed policy and compare it with the committed one per slice."""
+    from sla_core.policy import PolicyError
+    from sla_core.simulate import SLICE_COLUMNS, SimulationInputError
+    from sla_store.db import connect_read_only
+    from sla_store.policy_files import load_policy_file, load_policy_history
+
+    slices = _split(by)
+    unknown = [column for column in slices if column not in (*SLICE_COLUMNS, "metric")]
+    if unknown:
+        raise fail(f"--by {unknown[0]!r} is not a column to slice by (use {', '.join(SLICE_COLUMNS)})")
+    if not 0 < objective <= 1:
+        raise fail(f"--objective {objective} must be a share between 0 and 1 (e.g. 0.95)")
+    if not proposed.is_file():
+        raise fail(f"{proposed}: no such file")
+    try:
+        proposed_policy = load_policy_file(proposed)
+        history = load_policy_history(config)
+    except PolicyError as error:
+        raise fail(str(error)) from None
+    try:
+        con = connect_read_only(db)
+    except FileNotFoundError as error:
+        raise fail(str(error)) from None
+    except duckdb.Error as error:
+        raise fail(f"cannot open the database: {error}".splitlines()[0]) from None
+    try:
+        cur = con.cursor()
+        selection = Selection(metric=metric)
+        try:
+            simulation = run_simulation(cur, history, proposed_policy, selection, slices, objective)
+        except SimulationInputError as error:
+            raise fail(str(error)) from None
+    finally:
+        con.close()
+
+    flips = simulation.flips
+    if flips_csv is not None:
+        flips.write_csv(flips_csv)
+    rejudged = simulation.rejudged
+    comparison = simulation.comparison
+    if as_json:
+        payload = {
+            "proposed": str(proposed),
+            "committed_version": history.current.version,
+            "by": ["metric", *[s for s in slices if s != "metric"]],
+            "rows": {
+                "reused": rejudged.reused_rows,
+                "recomputed": rejudged.recomputed_rows,
+                "new": rejudged.new_rows,
+                "dropped": rejudged.dropped_rows,
+            },
+            "flips": {
+                "met_to_breached": int(comparison["met_to_breached"].sum()),
+                "breached_to_met": int(comparison["breached_to_met"].sum()),
+            },
+            "slices": _rows(comparison),
+            "advice": _rows(simulation.advice),
+        }
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    _print_table(comparison, simulation, history.current.version, proposed)
+
+
+def _print_table(comparison: pl.DataFrame, simulation, version: int, proposed: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    keys = [c for c in comparison.columns if c not in _NUMERIC]
+    table = Table(title=f"What-if: committed version {version} vs {proposed}")
+    for key in keys:
+        table.add_column(key, no_wrap=True)
+    for label in ("items", "before", "after", "delta", "met→breached", "breached→met"):
+        table.add_column(label, justify="right")
+    for row in comparison.iter_rows(named=True):
+        table.add_row(
+            *[str(row[key]) for key in keys],
+            str(row["items_before"]),
+            _percent(row["attainment_before"]),
+            _percent(row["attainment_after"]),
+            _signed_points(row["delta"]),
+            str(row["met_to_breached"]),
+            str(row["breached_to_met"]),
+        )
+    probe = Console()
+    console = Console(width=max(probe.width, 140)) if not probe.is_terminal else probe
+    console.print(table)
+    rejudged = simulation.rejudged
+    console.print(
+        f"{rejudged.reused_rows} rows re-judged from stored elapsed time, "
+        f"{rejudged.recomputed_rows + rejudged.new_rows} recomputed, {rejudged.dropped_rows} no longer judged."
+    )
+
+
+_NUMERIC = {
+    "items_before",
+    "items_after",
+    "attainment_before",
+    "attainment_after",
+    "delta",
+    "met_before",
+    "breached_before",
+    "met_after",
+    "breached_after",
+    "met_to_breached",
+    "breached_to_met",
+    "objective_before",
+    "objective_after",
+    "error_budget_before",
+    "error_budget_after",
+    "budget_consumed_before",
+    "budget_consumed_after",
+}
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `sla` app."""
+    app.command("simulate")(simulate_command)
