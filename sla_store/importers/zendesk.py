@@ -33,12 +33,16 @@ def _json_frame(path: Path, limit: int | None = None) -> pl.DataFrame:
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise ImportRefused(f"{path}: expected a list of tickets or {{\"tickets\": [...]}}")
     frame = pl.json_normalize(records[:limit] if limit else records, separator=".", infer_schema_length=None)
-    # Lists and other nested values stay as their JSON text; everything else becomes text like a CSV cell.
-    return frame.select(
-        pl.col(name).map_elements(json.dumps, return_dtype=pl.String)
-        if isinstance(dtype, pl.List | pl.Struct | pl.Array) else pl.col(name).cast(pl.String)
-        for name, dtype in frame.schema.items()
-    )
+    # Every value becomes text like a CSV cell; lists (tags) are joined, leftover structs kept as JSON.
+    return frame.select(_as_text(name, dtype) for name, dtype in frame.schema.items())
+
+
+def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    if isinstance(dtype, pl.List | pl.Array):
+        return pl.col(name).cast(pl.List(pl.String)).list.join(", ")
+    if isinstance(dtype, pl.Struct):
+        return pl.col(name).struct.json_encode()
+    return pl.col(name).cast(pl.String)
 
 
 def read(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
