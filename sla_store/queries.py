@@ -150,6 +150,23 @@ def attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind: str |
     return sql, params
 
 
+def burn_down_sql(filters: FilterLike | None, first_day: dt.date, last_day: dt.date, *,
+                  kind: str | None = "ticket") -> Query:
+    """Items decided per UTC day of a month (met: at its stop; breached: when its budget ran out), the
+    same rule as sla_core.trends.burn_down, aggregated in DuckDB. The date filter is replaced by the month."""
+    where, params = where_clause(filters, kind=kind, use_dates=False)
+    sql = f"""
+        WITH decided AS (
+            SELECT CAST(CASE WHEN met THEN stop ELSE least(due_at, coalesce(stop, due_at)) END AS DATE) AS day,
+                   met, objective
+            FROM results WHERE {where} AND met IS NOT NULL)
+        SELECT day, count(*) AS decided, count(*) FILTER (WHERE NOT met) AS breached,
+               avg(objective) AS objective
+        FROM decided WHERE day BETWEEN ? AND ?
+        GROUP BY day ORDER BY day"""
+    return sql, [*params, first_day, last_day]
+
+
 def months_sql(kind: str | None = "ticket") -> Query:
     where, params = where_clause(None, kind=kind)
     return (f"SELECT DISTINCT {dimension('month')} AS month FROM results WHERE {where} ORDER BY 1 DESC",
@@ -251,6 +268,11 @@ def attainment(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, by: S
                extra: Mapping[str, str] | None = None) -> pl.DataFrame:
     return read(cur, attainment_sql(filters, by, kind=kind, use_dates=use_dates, use_metric=use_metric,
                                     extra=extra))
+
+
+def burn_down(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, first_day: dt.date,
+              last_day: dt.date, kind: str | None = "ticket") -> pl.DataFrame:
+    return read(cur, burn_down_sql(filters, first_day, last_day, kind=kind))
 
 
 def months(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket") -> pl.DataFrame:

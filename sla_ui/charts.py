@@ -115,12 +115,15 @@ def burn_down(frame: pl.DataFrame, title: str) -> go.Figure:
     left = (frame["budget_left"] * 100).to_list()
     fig = go.Figure(go.Scatter(x=days, y=left, mode="lines+markers", name="budget left", fill="tozeroy",
                                hovertemplate="%{x}: %{y:.0f}% of the error budget left<extra></extra>"))
-    fig.add_hline(y=0, line_dash="dash", line_color=OBJECTIVE_COLOUR, annotation_text="budget exhausted",
+    fig.add_trace(go.Scatter(x=days, y=(frame["ideal_left"] * 100).to_list(), mode="lines", name="even spend",
+                             line={"dash": "dot", "color": "#7f7f7f"},
+                             hovertemplate="%{x}: even spend leaves %{y:.0f}%<extra></extra>"))
+    fig.add_hline(y=0, line_dash="dash", line_color=OBJECTIVE_COLOUR, annotation_text="budget exhausted (objective missed)",
                   annotation_position="bottom left")
     fig.update_yaxes(ticksuffix="%")
     return _layout(fig, title, "Day", "Error budget left (%)")
 
 
 def pct_used_colours(values: Sequence[float | None]) -> list[str]:
-    return [BAD if v is not None and v >= 100 else WARN if v is not None and v >= 75
+    return [BAD if v is not None and v > 100 else WARN if v is not None and v >= 75
             else "#ffbb78" if v is not None and v >= 50 else GOOD for v in values]

@@ -8,12 +8,12 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from sla_core.attainment import warning_level
 from sla_core.clocks import evaluate
 from sla_core.policy import PolicyHistory
 from sla_store.policy_files import config_dir, load_policy_history
 from sla_ui import view
 
-LEVELS = ("on track", "50%", "75%", "breached")
 LEVEL_MARKS = {"on track": "🟢 on track", "50%": "🟡 50% used", "75%": "🟠 75% used", "breached": "🔴 breached"}
 
 
@@ -31,14 +31,6 @@ def policy_history() -> PolicyHistory:
     """The committed policy versions, reloaded when a file in config/ changes."""
     directory = config_dir()
     return _history(str(directory), _config_identity(directory))
-
-
-def warning_level(pct_used: pl.Expr) -> pl.Expr:
-    """'on track' below 50% of the budget used, then '50%', '75%', and 'breached' from 100%."""
-    return (pl.when(pct_used >= 100).then(pl.lit("breached"))
-            .when(pct_used >= 75).then(pl.lit("75%"))
-            .when(pct_used >= 50).then(pl.lit("50%"))
-            .otherwise(pl.lit("on track")))
 
 
 def _local_due(due_at: dt.datetime | None, timezone: str) -> str:

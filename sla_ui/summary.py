@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from sla_core.trends import budget_consumed, burn_rate
+from sla_core.trends import budget_left, burn_rate, days_in_month
 
 MIN_DECIDED_FOR_RANKING = 10
 RECENT_DAYS = 7
@@ -70,7 +70,7 @@ def headlines(monthly: pl.DataFrame, daily: pl.DataFrame, month: dt.date) -> lis
         decided = _decided(this)
         left = None
         if decided:
-            left = 1.0 - budget_consumed(int(this["breached"]), decided, objective)
+            left = budget_left(int(this["breached"]), decided, objective)
         recent = daily.filter(pl.col("metric") == metric).sort("day")
         if recent.height:
             last_day = recent["day"].max()
@@ -94,19 +94,22 @@ def worst_slices(frame: pl.DataFrame, limit: int = 10,
             .head(limit))
 
 
-def burn_down(daily: pl.DataFrame, objective: float) -> pl.DataFrame:
-    """Error budget left at the end of each day: 1 - budget consumed by the month so far."""
+def burn_down(daily: pl.DataFrame, month: dt.date, objective: float) -> pl.DataFrame:
+    """Error budget left at the end of each day of `month` (daily: day, decided, breached per day).
+
+    budget_left = 1 - (breached / decided) / (1 - objective), month to date; ideal_left is the even-spend
+    line 1 - day_number / days_in_month.
+    """
     rows = daily.sort("day").with_columns(
-        decided_to_date=(pl.col("met") + pl.col("breached")).cum_sum(),
-        breached_to_date=pl.col("breached").cum_sum(),
-    )
-    left = [
-        None if decided == 0 else 1.0 - budget_consumed(breached, decided, objective)
-        for breached, decided in zip(rows["breached_to_date"].to_list(), rows["decided_to_date"].to_list(),
-                                     strict=True)
-    ]
-    return rows.with_columns(budget_left=pl.Series(left, dtype=pl.Float64)).select(
-        "day", "decided_to_date", "breached_to_date", "budget_left")
+        decided_to_date=pl.col("decided").cum_sum(), breached_to_date=pl.col("breached").cum_sum())
+    length = days_in_month(month)
+    left = [budget_left(breached, decided, objective) if decided else None
+            for breached, decided in zip(rows["breached_to_date"].to_list(), rows["decided_to_date"].to_list(),
+                                         strict=True)]
+    ideal = [1.0 - day.day / length for day in rows["day"].to_list()]
+    return rows.with_columns(budget_left=pl.Series(left, dtype=pl.Float64),
+                             ideal_left=pl.Series(ideal, dtype=pl.Float64)).select(
+        "day", "decided_to_date", "breached_to_date", "budget_left", "ideal_left")
 
 
 def below_objective(series: pl.DataFrame) -> pl.DataFrame:

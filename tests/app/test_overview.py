@@ -1,0 +1,102 @@
+"""Overview page: headline attainment per metric, month over month, error budget, heatmap, worst slices."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.app.conftest import chart_data, metric_values, pct
+
+NOVEMBER = (dt.datetime(2026, 11, 1, tzinfo=dt.UTC), dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+OCTOBER = (dt.datetime(2026, 10, 1, tzinfo=dt.UTC), dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+
+
+def month_attainment(sql, month, extra: str = "", params: list | None = None) -> dict[str, tuple]:
+    rows = sql(f"""
+        SELECT metric, count(*) FILTER (WHERE met), count(*) FILTER (WHERE met = false), avg(objective)
+        FROM results WHERE kind = 'ticket' AND created >= ? AND created < ? {extra}
+        GROUP BY metric""", [*month, *(params or [])])
+    return {metric: (met, breached, objective) for metric, met, breached, objective in rows}
+
+
+def test_overview_headline_shows_each_metrics_attainment_for_the_latest_month(app, sql):
+    expected = month_attainment(sql, NOVEMBER)
+    shown = metric_values(app)
+    assert shown["First response"] == pct(expected["first_response"][0] / sum(expected["first_response"][:2]))
+    assert shown["Resolution"] == pct(expected["resolution"][0] / sum(expected["resolution"][:2]))
+
+
+def test_overview_headline_change_is_against_the_previous_month(app, sql):
+    now, before = month_attainment(sql, NOVEMBER), month_attainment(sql, OCTOBER)
+    for metric_row in app.metric:
+        metric = "first_response" if metric_row.label == "First response" else "resolution"
+        change = now[metric][0] / sum(now[metric][:2]) - before[metric][0] / sum(before[metric][:2])
+        assert metric_row.delta == f"{100 * change:+.1f} pp"
+
+
+def test_overview_error_budget_left_is_the_unspent_share_of_allowed_breaches(app, sql):
+    met, breached, objective = month_attainment(sql, NOVEMBER)["resolution"]
+    allowed = (1 - objective) * (met + breached)
+    left = 1 - breached / allowed
+    texts = [m.value for m in app.markdown]
+    assert f"Error budget left **{100 * left:.0f}%**" in " ".join(texts)
+
+
+def test_month_picker_switches_every_figure_to_the_chosen_month(app, sql):
+    app.selectbox(key="month").set_value(dt.date(2026, 10, 1)).run()
+    assert not app.exception
+    expected = month_attainment(sql, OCTOBER)
+    assert metric_values(app)["Resolution"] == pct(expected["resolution"][0] / sum(expected["resolution"][:2]))
+    assert "October 2026" in app.subheader[0].value
+
+
+def test_channel_filter_narrows_the_overview_to_that_channel(app, sql):
+    app.multiselect(key="channel").set_value(["chat"]).run()
+    assert not app.exception
+    expected = month_attainment(sql, NOVEMBER, "AND channel = ?", ["chat"])
+    met, breached, _ = expected["first_response"]
+    assert metric_values(app)["First response"] == pct(met / (met + breached))
+    # The heatmap shows the chat column only.
+    assert chart_data(app)[0]["x"] == ["chat"]
+
+
+def test_heatmap_cells_are_team_by_channel_attainment_of_the_sidebar_metric(app, sql):
+    heat = chart_data(app)[0]
+    rows = sql("""
+        SELECT team, channel, count(*) FILTER (WHERE met)::DOUBLE / count(*) FILTER (WHERE met IS NOT NULL)
+        FROM results WHERE kind = 'ticket' AND metric = 'resolution' AND created >= ? AND created < ?
+        GROUP BY ALL""", list(NOVEMBER))
+    expected = {(team, channel): share for team, channel, share in rows}
+    for y, team in enumerate(heat["y"]):
+        for x, channel in enumerate(heat["x"]):
+            assert heat["z"][y][x] == pytest.approx(100 * expected[(team, channel)])
+
+
+def test_worst_slices_lists_the_lowest_attainment_first(app, sql):
+    frame = app.dataframe[0].value
+    shares = frame["attainment"].tolist()
+    assert shares == sorted(shares)
+    channel, team, priority = frame.iloc[0][["channel", "team", "priority"]]
+    met, decided = sql("""
+        SELECT count(*) FILTER (WHERE met), count(*) FILTER (WHERE met IS NOT NULL) FROM results
+        WHERE kind = 'ticket' AND metric = 'resolution' AND created >= ? AND created < ?
+          AND channel = ? AND team = ? AND priority = ?""", [*NOVEMBER, channel, team, priority])[0]
+    assert frame.iloc[0]["attainment"] == met / decided
+    assert frame["decided"].min() >= 10
+
+
+def test_shared_url_restores_the_filters_and_the_month(app_env, sql):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import DASHBOARD
+
+    at = AppTest.from_file(DASHBOARD, default_timeout=30)
+    at.query_params["channel"] = ["email", "web"]
+    at.query_params["month"] = "October 2026"  # the option label travels in the URL
+    at.run()
+    assert not at.exception
+    assert at.session_state["channel"] == ["email", "web"]
+    expected = month_attainment(sql, OCTOBER, "AND channel IN (?, ?)", ["email", "web"])
+    met, breached, _ = expected["first_response"]
+    assert metric_values(at)["First response"] == pct(met / (met + breached))

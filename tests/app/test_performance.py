@@ -1,0 +1,78 @@
+"""Performance page: attainment per slice, first response and resolution side by side, drill-down, histogram."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.app.conftest import DEFAULT_RANGE, IN_DEFAULT_RANGE, chart_data, metric_values, pct
+
+
+@pytest.fixture
+def performance(app):
+    app.switch_page("pages/performance.py").run()
+    assert not app.exception
+    return app
+
+
+def shares_by(sql, dimension: str, metric: str, extra: str = "", params: list | None = None) -> dict:
+    rows = sql(f"""
+        SELECT {dimension}, count(*) FILTER (WHERE met)::DOUBLE / count(*) FILTER (WHERE met IS NOT NULL)
+        FROM results WHERE kind = 'ticket' AND metric = ? AND {IN_DEFAULT_RANGE} {extra}
+        GROUP BY 1""", [metric, *DEFAULT_RANGE, *(params or [])])
+    return dict(rows)
+
+
+def test_headline_is_the_selected_metrics_attainment_over_the_date_range(performance, sql):
+    met, decided = sql(f"""
+        SELECT count(*) FILTER (WHERE met), count(*) FILTER (WHERE met IS NOT NULL) FROM results
+        WHERE kind = 'ticket' AND metric = 'resolution' AND {IN_DEFAULT_RANGE}""", DEFAULT_RANGE)[0]
+    assert metric_values(performance)["Resolution attainment"] == pct(met / decided)
+
+
+def test_first_response_and_resolution_are_charted_side_by_side_per_channel(performance, sql):
+    first_response, resolution = chart_data(performance, 0)[0], chart_data(performance, 1)[0]
+    for bars, metric in ((first_response, "first_response"), (resolution, "resolution")):
+        expected = shares_by(sql, "channel", metric)
+        assert dict(zip(bars["x"], bars["y"], strict=True)) == pytest.approx(
+            {channel: 100 * share for channel, share in expected.items()})
+
+
+def test_breaking_down_by_team_regroups_every_chart_and_the_table(performance, sql):
+    performance.segmented_control(key="perf_by").set_value("team").run()
+    assert not performance.exception
+    expected = shares_by(sql, "team", "resolution")
+    table = performance.dataframe[0].value
+    assert dict(zip(table["team"], table["attainment"], strict=True)) == pytest.approx(expected)
+    assert set(chart_data(performance, 1)[0]["x"]) == set(expected)
+
+
+def test_drill_down_lists_the_breached_items_behind_a_teams_number(performance, sql):
+    performance.segmented_control(key="perf_by").set_value("team").run()
+    performance.selectbox(key="perf_drill").set_value("onboarding").run()
+    assert not performance.exception
+    listed = performance.dataframe[1].value
+    expected = sql(f"""
+        SELECT item_id FROM results WHERE kind = 'ticket' AND metric = 'resolution' AND team = 'onboarding'
+          AND met = false AND {IN_DEFAULT_RANGE}""", DEFAULT_RANGE)
+    assert sorted(listed["item_id"]) == sorted(row[0] for row in expected)
+    assert (listed["pct_used"] > 100).all()
+
+
+def test_histogram_counts_every_item_of_the_selection_once(performance, sql):
+    bars = chart_data(performance, 2)[0]
+    total = sql(f"""SELECT count(*) FROM results WHERE kind = 'ticket' AND metric = 'resolution'
+                    AND {IN_DEFAULT_RANGE}""", DEFAULT_RANGE)[0][0]
+    assert sum(bars["y"]) == total
+    breached_bins = sum(y for x, y in zip(bars["x"], bars["y"], strict=True) if x > 100)
+    over = sql(f"""SELECT count(*) FROM results WHERE kind = 'ticket' AND metric = 'resolution'
+                   AND {IN_DEFAULT_RANGE} AND elapsed_s >= within_s""", DEFAULT_RANGE)[0][0]
+    assert breached_bins == over
+
+
+def test_metric_filter_switches_the_page_to_first_response(performance, sql):
+    performance.selectbox(key="metric").set_value("first_response").run()
+    assert not performance.exception
+    met, decided = sql(f"""
+        SELECT count(*) FILTER (WHERE met), count(*) FILTER (WHERE met IS NOT NULL) FROM results
+        WHERE kind = 'ticket' AND metric = 'first_response' AND {IN_DEFAULT_RANGE}""", DEFAULT_RANGE)[0]
+    assert metric_values(performance)["First response attainment"] == pct(met / decided)
