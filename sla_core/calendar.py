@@ -225,7 +225,10 @@ class Calendar:
         length = merged_close - merged_open
         cum = np.concatenate([[0], np.cumsum(length)[:-1]]).astype(np.int64) if len(length) else length.copy()
         if self._origin_us is None:
-            self._origin_us = int(merged_open[0]) if len(merged_open) else 0
+            # Two days into the first table: intervals that began before its first day (overnight shifts)
+            # have ended by then, so business time measured from here never changes when the table grows.
+            origin_day = datetime.combine(first_day + timedelta(days=2), time(0), UTC)
+            self._origin_us = round(origin_day.timestamp()) * US
         self._open, self._length, self._cum = merged_open, length, cum
         self._cum -= self._raw_position(np.asarray([self._origin_us], dtype=np.int64))[0]
         self._cum_end = self._cum + self._length
