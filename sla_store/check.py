@@ -8,6 +8,7 @@ re-evaluated with sla_core.clocks.evaluate as of `now`: milestones and events af
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -157,7 +158,9 @@ def _item_line(record: dict[str, Any]) -> str:
     if record["level"] == "breached":
         timing = f"due {record['due_at']}, over by {human_duration(record['remaining_s'])}"
     else:
-        timing = f"{record['pct_used']:.0f}% used, {human_duration(record['remaining_s'])} left, due {record['due_at']}"
+        # floor, so an item at 74.9% never reads "75% used" under the 50% level
+        timing = (f"{math.floor(record['pct_used'])}% used, {human_duration(record['remaining_s'])} left, "
+                  f"due {record['due_at']}")
     line = f"  {record['level'].upper():<9}{record['source']}/{record['item_id']}  {record['metric']}"
     line += f"  {where}  agent {record['agent'] or '-'}  {timing}"
     if record["escalated"]:
@@ -222,6 +225,8 @@ def digest_text(payload: dict[str, Any], burn_by: Iterable[str] = ("team", "chan
         lines += [_burn_line(alert, burn_by) for alert in payload["burn_alerts"]]
     if not payload["teams"] and not payload["burn_alerts"]:
         lines.append("Nothing breached or at risk.")
+    else:
+        lines += ["", "Time left and overruns are business time; due instants are UTC."]
     return "\n".join(lines)
 
 

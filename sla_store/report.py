@@ -125,11 +125,13 @@ def status_at_breach(con: duckdb.DuckDBPyConnection, breached: pl.DataFrame) -> 
 
 
 def _top_share(frame: pl.DataFrame, column: str) -> tuple[str, float] | None:
-    counts = frame.group_by(column).len().sort(["len", column], descending=[True, False], nulls_last=True)
+    """The most common non-null value among the rows and its share of all rows (None: nothing known)."""
+    counts = (frame.filter(pl.col(column).is_not_null()).group_by(column).len()
+              .sort(["len", column], descending=[True, False]))
     if counts.height == 0:
         return None
     value, count = counts.row(0)
-    return (str(value) if value is not None else "(none)", count / frame.height)
+    return (str(value), count / frame.height)
 
 
 @dataclass
@@ -143,12 +145,15 @@ class Slice:
 
 def worst_slices(con: duckdb.DuckDBPyConnection, results: pl.DataFrame, min_decided: int = MIN_SLICE_DECIDED,
                  limit: int = WORST_SLICES) -> list[Slice]:
-    """Metric x team x channel slices with enough decided items and at least one breach, most budget used
-    first, each with its top breach reasons: the priority, agent and status at breach most common among
-    its breached items, and the share of them that had been paused."""
-    table = summarize(results, ["team", "channel"]).filter(
-        (pl.col("decided") >= min_decided) & (pl.col("breached") > 0)
-    ).sort(["budget_used", "attainment", "metric", "team", "channel"], descending=[True, False, False, False, False])
+    """Metric x team x channel slices with enough decided items that breached more than their budget
+    allows, ranked by excess breaches = breached - allowed (so a big slice slightly over budget can
+    outrank a tiny one far over it), each with its top breach reasons: the priority, agent and status at
+    breach most common among its breached items, and the share of them that had been paused."""
+    table = summarize(results, ["team", "channel"]).with_columns(
+        excess=pl.col("breached") - pl.col("allowed")
+    ).filter(
+        (pl.col("decided") >= min_decided) & (pl.col("excess") > 0)
+    ).sort(["excess", "metric", "team", "channel"], descending=[True, False, False, False], nulls_last=True)
     chosen = table.head(limit)
     if chosen.height == 0:
         return []
@@ -214,30 +219,34 @@ def _line_chart(series: pl.DataFrame, title: str, x_title: str) -> go.Figure:
     figure.add_hline(y=100 * INVESTIGATE_BELOW, line_dash="dash", line_color="#b91c1c",
                      annotation_text="investigate below 95%", annotation_position="bottom right")
     figure.update_layout(
-        title=title, xaxis_title=x_title, yaxis_title="attainment (%)", height=340,
-        margin={"l": 60, "r": 20, "t": 50, "b": 50}, legend={"orientation": "h", "y": -0.25},
+        title=title, xaxis_title=x_title, yaxis_title="attainment (%)", height=380,
+        margin={"l": 60, "r": 20, "t": 50, "b": 40}, legend={"orientation": "h", "y": -0.38, "x": 0},
         template="plotly_white",
     )
     figure.update_xaxes(type="category")
     return figure
 
 
-def _team_chart(by_team: pl.DataFrame, metric: str) -> go.Figure:
-    rows = by_team.filter((pl.col("metric") == metric) & pl.col("attainment").is_not_null())
-    teams = [team or "(no team)" for team in rows["team"].to_list()]
-    values = [round(100 * value, 2) for value in rows["attainment"].to_list()]
-    objectives = [100 * value for value in rows["objective"].to_list()]
-    colours = ["#b91c1c" if v < o else "#15803d" for v, o in zip(values, objectives, strict=True)]
-    figure = go.Figure(go.Bar(x=teams, y=values, marker_color=colours, name="attainment",
-                              hovertemplate="%{x}: %{y:.1f}%<extra></extra>"))
-    figure.add_trace(go.Scatter(x=teams, y=objectives, mode="markers", name="objective",
-                                marker={"symbol": "line-ew-open", "size": 28, "color": "#111827"}))
+def _gap_chart(by_team: pl.DataFrame) -> go.Figure:
+    """Attainment minus objective per metric and team, in percentage points: left of zero is below."""
+    rows = by_team.filter(pl.col("attainment").is_not_null()).with_columns(
+        gap=(pl.col("attainment") - pl.col("objective")) * 100.0,
+        label=pl.col("metric") + " · " + pl.col("team").fill_null("(no team)"),
+    ).sort(["metric", "team"], descending=True, nulls_last=True)
+    gaps = [round(value, 2) for value in rows["gap"].to_list()]
+    figure = go.Figure(go.Bar(
+        x=gaps, y=rows["label"].to_list(), orientation="h",
+        marker_color=["#b91c1c" if gap < 0 else "#15803d" for gap in gaps],
+        customdata=[[100 * a, 100 * o] for a, o in zip(rows["attainment"], rows["objective"], strict=True)],
+        hovertemplate="%{y}: %{customdata[0]:.1f}% vs objective %{customdata[1]:.1f}%<extra></extra>",
+    ))
+    figure.add_vline(x=0, line_color="#111827")
     figure.update_layout(
-        title=f"{metric}: attainment by team vs objective", yaxis_title="attainment (%)", xaxis_title="team",
-        height=320, margin={"l": 60, "r": 20, "t": 50, "b": 50}, template="plotly_white", showlegend=False,
+        title="Attainment vs objective per metric and team (percentage points)",
+        xaxis_title="attainment minus objective (pp)", yaxis_title=None,
+        height=max(260, 28 * len(gaps) + 110), margin={"l": 200, "r": 20, "t": 50, "b": 50},
+        template="plotly_white", showlegend=False,
     )
-    floor = min([*values, *objectives], default=0)
-    figure.update_yaxes(range=[max(0, floor - 10), 100.5])
     return figure
 
 
@@ -302,7 +311,8 @@ def build_report(con: duckdb.DuckDBPyConnection, month: date, generated_at: date
     end = add_months(first, 1)
     previous = add_months(first, -1)
     history = load_results(con, add_months(first, -(TREND_MONTHS - 1)), end)
-    history_start = utc_midnight(first - timedelta(weeks=TREND_WEEKS))
+    weeks_from = first - timedelta(weeks=TREND_WEEKS)
+    history_start = utc_midnight(weeks_from - timedelta(days=weeks_from.weekday()))  # whole weeks
     in_month = history.filter(pl.col("created") >= utc_midnight(first))
     in_previous = history.filter((pl.col("created") >= utc_midnight(previous))
                                  & (pl.col("created") < utc_midnight(first)))
@@ -344,12 +354,12 @@ def render_html(report: MonthlyReport) -> str:
     environment.filters.update(pct=_pct, pp=_pp)
     metrics = report.headline["metric"].to_list()
     charts = [
-        _chart_html(_line_chart(report.weekly_series, "Weekly attainment per metric (last 13 weeks)", "week from"),
-                    "weekly-trend"),
+        _chart_html(_line_chart(report.weekly_series, f"Weekly attainment per metric ({report.label} and the"
+                                f" {TREND_WEEKS} weeks before)", "week from"), "weekly-trend"),
         _chart_html(_line_chart(report.monthly_series, "Monthly attainment per metric", "month"),
                     "monthly-trend"),
     ]
-    charts += [_chart_html(_team_chart(report.by_team, metric), f"team-{metric}") for metric in metrics]
+    charts.append(_chart_html(_gap_chart(report.by_team), "team-gap"))
     weeks = report.weekly.select("week", "week_from", "week_to").unique().sort("week").to_dicts()
     weekly_cells = {(row["week"], row["metric"]): row for row in report.weekly.iter_rows(named=True)}
     csv_text = report.figures_csv()
@@ -363,6 +373,7 @@ def render_html(report: MonthlyReport) -> str:
         weeks=weeks,
         weekly_cells=weekly_cells,
         investigate_below=INVESTIGATE_BELOW,
+        min_slice=MIN_SLICE_DECIDED,
         charts=charts,
         plotly_js=get_plotlyjs(),
         csv_href="data:text/csv;base64," + base64.b64encode(csv_text.encode()).decode(),
