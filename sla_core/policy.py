@@ -327,7 +327,7 @@ class PolicyHistory:
         if isinstance(created.dtype, pl.Datetime) and created.dtype.time_zone not in (None, "UTC"):
             created = created.dt.convert_time_zone("UTC")
         days = created.dt.date() if isinstance(created.dtype, pl.Datetime) else created.cast(pl.Date)
-        position = (starts.search_sorted(days, side="right") - 1).clip(0, len(starts) - 1)
+        position = (starts.search_sorted(days, side="right").cast(pl.Int64) - 1).clip(0, len(starts) - 1)
         out = numbers.gather(position.cast(pl.UInt32))
         return pl.select(pl.when(days.is_null()).then(None).otherwise(out).alias("policy_version")).to_series()
 
