@@ -82,6 +82,9 @@ if upload is not None:
             except ImportRefused as refused:
                 bar.empty()
                 st.error(str(refused))
+            except Exception as error:  # anything else still gets one line, and the database is unchanged
+                bar.empty()
+                st.error(f"{upload.name}: import failed, nothing was changed: {str(error).splitlines()[0]}")
             else:
                 st.session_state["data_last_import"] = (
                     f"Imported {upload.name}: {summary.rows_read:,} rows read, {summary.rows_loaded:,} loaded, "

@@ -231,17 +231,20 @@ def build_synthetic_db(path: Path, tickets: int = 3000, seed: int = 42, now: dt.
     if path.exists():
         path.unlink()
     with write_transaction(path) as con:
+        tickets_import, events_import = (con.sql("SELECT nextval('import_seq')").fetchall()[0][0]
+                                         for _ in range(2))
         con.execute("""INSERT INTO imports VALUES
-            (1, 'tickets.csv', 'f00d', 'csv', NULL, ?, ?, 2, ?),
-            (2, 'leads-events.csv', 'beef', 'events', NULL, ?, ?, 0, ?)""",
-                    [len(ticket_items) + 2, len(ticket_items), now, len(ops_events), len(ops_events), now])
+            (?, 'tickets.csv', 'f00d', 'csv', NULL, ?, ?, 2, ?),
+            (?, 'leads-events.csv', 'beef', 'events', NULL, ?, ?, 0, ?)""",
+                    [tickets_import, len(ticket_items) + 2, len(ticket_items), now,
+                     events_import, len(ops_events), len(ops_events), now])
         con.execute("""INSERT INTO rejected_rows VALUES
-            (1, 17, 'T17,email,,2026-13-45', 'created: "2026-13-45" is not a date'),
-            (1, 42, 'T42,chat,high,', 'item_id: missing')""")
+            (?, 17, 'T17,email,,2026-13-45', 'created: "2026-13-45" is not a date'),
+            (?, 42, 'T42,chat,high,', 'item_id: missing')""", [tickets_import, tickets_import])
         con.register("item_frame", item_frame)
         con.register("event_frame", event_frame)
         con.register("result_frame", result_frame)
-        con.execute("INSERT INTO items BY NAME SELECT *, 1 AS import_id FROM item_frame")
-        con.execute("INSERT INTO events BY NAME SELECT *, 2 AS import_id FROM event_frame")
+        con.execute("INSERT INTO items BY NAME SELECT *, ? AS import_id FROM item_frame", [tickets_import])
+        con.execute("INSERT INTO events BY NAME SELECT *, ? AS import_id FROM event_frame", [events_import])
         con.execute("INSERT INTO results BY NAME SELECT * FROM result_frame")
     return path

@@ -1,0 +1,70 @@
+"""Trends page: attainment per week/month against the objective, misses flagged, budget burn-down."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.app.conftest import DEFAULT_RANGE, IN_DEFAULT_RANGE, chart_data
+
+
+@pytest.fixture
+def trends(app):
+    app.switch_page("pages/trends.py").run()
+    assert not app.exception
+    return app
+
+
+def period_shares(sql, period: str, by: str | None) -> dict:
+    key = f"{by}, " if by else ""
+    rows = sql(f"""
+        SELECT {key} CAST(date_trunc('{period}', created) AS DATE),
+               count(*) FILTER (WHERE met)::DOUBLE / count(*) FILTER (WHERE met IS NOT NULL),
+               avg(objective) FILTER (WHERE met IS NOT NULL)
+        FROM results WHERE kind = 'ticket' AND metric = 'resolution' AND {IN_DEFAULT_RANGE}
+        GROUP BY ALL""", DEFAULT_RANGE)
+    return {tuple(row[:-2]): row[-2:] for row in rows}
+
+
+def test_weekly_lines_per_channel_match_the_weekly_attainment(trends, sql):
+    expected = period_shares(sql, "week", "channel")
+    lines = [trace for trace in chart_data(trends) if trace["mode"] == "lines+markers"]
+    assert {line["name"] for line in lines} == {key[0] for key in expected}
+    for line in lines:
+        for x, y in zip(line["x"], line["y"], strict=True):
+            week = dt.date.fromisoformat(x[:10])
+            assert y == pytest.approx(100 * expected[(line["name"], week)][0])
+
+
+def test_periods_below_objective_are_flagged_for_investigation(trends, sql):
+    expected = {key for key, (share, objective) in period_shares(sql, "week", "channel").items()
+                if share is not None and share < objective}
+    flagged = trends.dataframe[0].value
+    assert {(row.channel, row.week.date()) for row in flagged.itertuples()} == expected
+    assert (flagged["attainment"] < flagged["objective"]).all()
+
+
+def test_monthly_view_of_all_items_has_one_point_per_month(trends, sql):
+    trends.segmented_control(key="trend_period").set_value("month").run()
+    trends.segmented_control(key="trend_by").set_value("all").run()
+    assert not trends.exception
+    expected = period_shares(sql, "month", None)
+    line = chart_data(trends)[0]
+    assert [dt.date.fromisoformat(x[:10]) for x in line["x"]] == sorted(key[0] for key in expected)
+    assert line["y"] == pytest.approx([100 * expected[(dt.date.fromisoformat(x[:10]),)][0] for x in line["x"]])
+
+
+def test_burn_down_ends_at_the_months_unspent_error_budget(trends, sql):
+    trends.selectbox(key="trend_month").set_value(dt.date(2026, 10, 1)).run()
+    assert not trends.exception
+    # Decided in October: met items at their stop, breached ones when their budget ran out.
+    decided, breached, objective = sql("""
+        SELECT count(*), count(*) FILTER (WHERE NOT met), avg(objective) FROM results
+        WHERE kind = 'ticket' AND metric = 'resolution' AND met IS NOT NULL
+          AND CAST(CASE WHEN met THEN stop ELSE least(due_at, coalesce(stop, due_at)) END AS DATE)
+              BETWEEN DATE '2026-10-01' AND DATE '2026-10-31'""")[0]
+    burn = chart_data(trends, 1)[0]
+    assert burn["y"][-1] == pytest.approx(100 * (1 - (breached / decided) / (1 - objective)))
+    table = trends.dataframe[-1].value
+    assert table["decided_to_date"].iloc[-1] == decided
