@@ -363,6 +363,9 @@ def build_sample_db(db: str | os.PathLike | None = None, tickets: int = 20000, s
     with write_transaction(db) as con:
         for table in ("results", "rejected_rows", "events", "items", "imports"):
             con.execute(f"DELETE FROM {table}")
+        # Same seed, same database: import ids restart too.
+        con.execute("DROP SEQUENCE IF EXISTS import_seq")
+        con.execute("CREATE SEQUENCE import_seq START 1")
         for path, mapping_file in loads:
             loaded = load_file(con, path, load_mapping(folder / mapping_file))
             summary["imports"].append(loaded.as_dict())

@@ -6,6 +6,7 @@ Identifiers and literals that come from mapping files are quoted by `ident` / `l
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,15 @@ def literal_list(values) -> str:
     return "[" + ", ".join(literal(v) for v in values) + "]"
 
 
+def header_delimiter(path: Path) -> str:
+    """The delimiter of a CSV export, judged from its header line (a ragged body can fool a sniffer)."""
+    with path.open("r", encoding="utf-8", errors="replace", newline="") as handle:
+        header = handle.readline()
+    counts = {delimiter: header.count(delimiter) for delimiter in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
 @dataclass
 class RawTable:
     """The file's rows in temp table raw_rows (all VARCHAR, plus __line) and structural rejects."""
@@ -53,6 +63,7 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, relation_sql: str | Non
             source = f"(SELECT * FROM read_parquet({literal(str(path))}))"
         else:
             source = (f"read_csv({literal(str(path))}, all_varchar = true, header = true, store_rejects = true,"
+                      f" delim = {literal(header_delimiter(path))}, quote = '\"', escape = '\"',"
                       " rejects_table = 'csv_rejects', rejects_scan = 'csv_scans')")
         con.execute(f"CREATE TEMP TABLE raw_rows AS SELECT row_number() OVER () + 1 AS {LINE}, * FROM {source}")
     except duckdb.Error as exc:
@@ -61,8 +72,8 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, relation_sql: str | Non
     broken = 0
     if relation_sql is None and suffix != ".parquet":
         con.execute(
-            "INSERT INTO raw_rejects SELECT line, csv_line, 'malformed CSV row: ' || error_message "
-            "FROM csv_rejects"
+            "INSERT INTO raw_rejects SELECT line, any_value(csv_line), 'malformed CSV row: ' || min(error_message) "
+            "FROM csv_rejects GROUP BY line"
         )
         broken = con.sql("SELECT count(*) FROM raw_rejects").fetchall()[0][0]
         if broken:
@@ -314,11 +325,11 @@ def _insert_events(con: duckdb.DuckDBPyConnection) -> int:
 def read_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     """The column names of a CSV / Parquet file, without loading it."""
     if path.suffix.lower() == ".parquet":
-        source = f"read_parquet({literal(str(path))})"
-    else:
-        source = f"read_csv({literal(str(path))}, all_varchar = true, header = true, sample_size = 2048)"
-    try:
-        return list(con.sql(f"SELECT * FROM {source} LIMIT 0").columns)
-    except duckdb.Error as exc:
-        message = str(exc).strip().splitlines()[0]
-        raise ImportRefused(f"{path}: cannot be read as a table ({message})") from exc
+        try:
+            return list(con.sql(f"SELECT * FROM read_parquet({literal(str(path))}) LIMIT 0").columns)
+        except duckdb.Error as exc:
+            message = str(exc).strip().splitlines()[0]
+            raise ImportRefused(f"{path}: cannot be read as a table ({message})") from exc
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
+        header = next(csv.reader(handle, delimiter=header_delimiter(path)), [])
+    return [name.strip() for name in header]
