@@ -141,10 +141,8 @@ def register(app: typer.Typer) -> None:
         first = parse_month(month)
         try:
             written = reporting.write_report(db, first, out, current_time())
-        except FileNotFoundError as error:
-            raise fail(str(error)) from None
-        except OSError as error:
-            raise fail(f"{out}: {error.strerror or error}") from None
+        except OSError as error:  # a missing database says so itself; a bad --out names the path
+            raise fail(f"{error.filename}: {error.strerror}" if error.filename else str(error)) from None
         for path in written:
             typer.echo(f"wrote {path}")
         if pdf is not None:
