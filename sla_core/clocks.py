@@ -247,12 +247,13 @@ def _judge(group: pl.DataFrame, status: StatusIntervals, calendar, metric: Metri
         owner = position[status.item[chosen]]
         pause_start = np.maximum(status.at_us[chosen], start_us[owner])
         pause_end = np.minimum(status.next_us[chosen], end_us[owner])
+        # A running clock is paused when the item's latest status so far is a pause status.
+        paused_now[owner[status.still_open[chosen]]] = True
         real = pause_end > pause_start
         owner, pause_start, pause_end = owner[real], pause_start[real], pause_end[real]
         each_us = calendar.business_us(pause_start, pause_end)
         # Float sums are exact here: business microseconds stay far below 2**53.
         paused_us = np.bincount(owner, weights=each_us, minlength=len(group)).astype(np.int64)
-        paused_now[owner[status.still_open[chosen][real]]] = True
     paused_now &= running
     elapsed_us = gross_us - paused_us
     within_us = np.round(group["within_s"].to_numpy() * US).astype(np.int64)

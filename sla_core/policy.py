@@ -283,7 +283,9 @@ class Policy:
         chain = pl.when(candidates[0].condition(items.columns)).then(pl.lit(candidates[0].index, pl.Int32))
         for target in candidates[1:]:
             chain = chain.when(target.condition(items.columns)).then(pl.lit(target.index, pl.Int32))
-        return items.select(chain.otherwise(pl.lit(None, pl.Int32)).alias("target_index")).to_series()
+        chosen = chain.otherwise(pl.lit(None, pl.Int32)).alias("target_index")
+        # with_columns broadcasts a chain of literals only (targets without match keys) to every row.
+        return items.with_columns(chosen).get_column("target_index")
 
     def objective_for(self, target: Target) -> float:
         return target.objective if target.objective is not None else self.objective
