@@ -14,8 +14,9 @@ from typing import Any
 
 import polars as pl
 
+from sla_core.attainment import warning_level
+
 WARNING_THRESHOLDS_PCT: tuple[float, float] = (50.0, 75.0)
-BREACH_PCT = 100.0
 DEFAULT_LOOKBACK = timedelta(hours=24)
 DEFAULT_MIN_DECIDED = 20
 
@@ -64,15 +65,10 @@ def _short_duration(span: timedelta) -> str:
 
 
 def risk_level(pct_used: pl.Expr) -> pl.Expr:
-    """Warning level from the share of the budget used: pct < 50 -> "on track", 50 <= pct < 75 -> "50%",
-    75 <= pct < 100 -> "75%", pct >= 100 -> "breached" (ServiceNow's 50% / 75% / 100% thresholds)."""
-    low, high = WARNING_THRESHOLDS_PCT
-    return (
-        pl.when(pct_used >= BREACH_PCT).then(pl.lit("breached"))
-        .when(pct_used >= high).then(pl.lit("75%"))
-        .when(pct_used >= low).then(pl.lit("50%"))
-        .otherwise(pl.lit("on track"))
-    )
+    """Warning level from the share of the budget used (ServiceNow's thresholds): below 50 "on track",
+    from 50 "50%", from 75 "75%", past 100 "breached" - exactly 100% is still within budget, as in the
+    clocks (met when elapsed <= within). The same levels as the dashboard's (sla_core.attainment)."""
+    return warning_level(pct_used)
 
 
 def allowed_breaches(objectives: pl.Expr) -> pl.Expr:
@@ -150,12 +146,11 @@ def _cast_keys(results: pl.DataFrame) -> pl.DataFrame:
 
 
 def at_risk(results: pl.DataFrame) -> pl.DataFrame:
-    """Running items (active or paused) that used at least 50% but less than 100% of their budget,
-    most urgent (least remaining) first, with their warning `level`."""
+    """Running items (active or paused: not yet past their budget) that used at least 50% of it, most
+    urgent (least remaining) first, with their warning `level`."""
     low, _ = WARNING_THRESHOLDS_PCT
     return (
-        results.filter(pl.col("state").is_in(RUNNING_STATES) & (pl.col("pct_used") >= low)
-                       & (pl.col("pct_used") < BREACH_PCT))
+        results.filter(pl.col("state").is_in(RUNNING_STATES) & (pl.col("pct_used") >= low))
         .with_columns(level=risk_level(pl.col("pct_used")))
         .sort(["remaining_s", "source", "item_id", "metric"])
     )

@@ -51,9 +51,9 @@ def frame(rows):
 
 @pytest.mark.parametrize(("pct", "level"), [
     (0.0, "on track"), (49.99, "on track"), (50.0, "50%"), (74.99, "50%"), (75.0, "75%"),
-    (99.99, "75%"), (100.0, "breached"), (250.0, "breached"),
+    (99.99, "75%"), (100.0, "75%"), (100.01, "breached"), (250.0, "breached"),
 ])
-def test_risk_level_follows_the_50_75_100_thresholds(pct, level):
+def test_risk_level_follows_the_50_75_100_thresholds_with_exactly_100_still_in_budget(pct, level):
     got = pl.select(alerts.risk_level(pl.lit(pct))).item()
     assert got == level
 
@@ -85,14 +85,15 @@ def test_at_risk_lists_running_items_between_half_and_full_budget_most_urgent_fi
         result("half", start=NOW - timedelta(hours=2)),                    # 50% exactly
         result("three_quarters", start=NOW - timedelta(hours=3)),          # 75% exactly
         result("almost", start=NOW - timedelta(hours=3, minutes=59)),      # 99.6%
+        result("on_the_line", start=NOW - timedelta(hours=4)),             # 100%: not past the budget yet
         result("paused_late", start=NOW - timedelta(hours=5), paused_s=1.5 * HOUR, paused=True),  # 87.5%
         result("over", start=NOW - timedelta(hours=5)),                    # breached while running
         result("done_late", start=NOW - timedelta(hours=8), stop=NOW - timedelta(hours=4, minutes=30)),
         result("done_fast", start=NOW - timedelta(hours=3), stop=NOW - timedelta(hours=1)),  # achieved at 50%
     ])
     risky = alerts.at_risk(rows)
-    assert risky["item_id"].to_list() == ["almost", "paused_late", "three_quarters", "half"]
-    assert risky["level"].to_list() == ["75%", "75%", "75%", "50%"]
+    assert risky["item_id"].to_list() == ["on_the_line", "almost", "paused_late", "three_quarters", "half"]
+    assert risky["level"].to_list() == ["75%", "75%", "75%", "75%", "50%"]
 
 
 def test_newly_breached_takes_running_and_stopped_items_whose_breach_instant_is_in_the_window():
