@@ -58,7 +58,7 @@ def load_results(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pl.D
     """Results of items created in [start, end) (UTC days)."""
     frame = con.cursor().sql(
         """
-        SELECT source, item_id, metric, channel, team, priority, agent, created, objective, within_s,
+        SELECT source, item_id, metric, kind, channel, team, priority, agent, created, objective, within_s,
                start, stop, elapsed_s, paused_s, state, met, due_at
         FROM results WHERE created >= $start AND created < $end
         """,
@@ -160,7 +160,10 @@ def worst_slices(con: duckdb.DuckDBPyConnection, results: pl.DataFrame, min_deci
     breached = results.filter(pl.col("met") == False).join(  # noqa: E712 - polars expression
         chosen.select("metric", "team", "channel"), on=["metric", "team", "channel"], how="semi", nulls_equal=True
     )
-    statuses = status_at_breach(con, breached.with_columns(status_now=pl.lit("new")))
+    # a ticket with no status change yet is still "new"; ops items carry no status, so no reason is given
+    statuses = status_at_breach(con, breached.with_columns(
+        status_now=pl.when(pl.col("kind") == "ticket").then(pl.lit("new")).otherwise(pl.lit(None, pl.String))
+    ))
     breached = breached.join(statuses, on=["source", "item_id", "metric"], how="left")
     slices = []
     for row in chosen.iter_rows(named=True):

@@ -206,7 +206,8 @@ class _Recorder(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 - http.server's naming
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.received.append((self.headers["Content-Type"], body))
-        self.send_response(self.server.status)
+        # statuses: one per request in turn, the last one repeating
+        self.send_response(self.server.statuses[min(len(self.server.received), len(self.server.statuses)) - 1])
         self.end_headers()
         self.wfile.write(b"ok")
 
@@ -218,9 +219,9 @@ class _Recorder(BaseHTTPRequestHandler):
 def webhook_server():
     servers = []
 
-    def start(status):
+    def start(*statuses):
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-        server.status, server.received = status, []
+        server.statuses, server.received = statuses, []
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return server, f"http://127.0.0.1:{server.server_address[1]}/hook"
@@ -260,3 +261,19 @@ def test_an_unreachable_webhook_is_reported_not_dropped(setup, webhook_server):
     result = run(setup, "--now", NOW.isoformat(), "--webhook", url, "--retries", "2", "--timeout", "1")
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: webhook {url} failed after 2 attempt(s): ConnectError")
+
+
+def test_a_webhook_that_recovers_gets_the_digest_on_a_retry(setup, webhook_server):
+    server, url = webhook_server(503, 200)
+    result = run(setup, "--now", NOW.isoformat(), "--webhook", url)
+    assert result.exit_code == 1  # findings, delivered on the second attempt
+    assert len(server.received) == 2 and server.received[0][1] == server.received[1][1]
+    assert result.stderr == ""
+
+
+def test_a_refused_webhook_request_is_not_retried(setup, webhook_server):
+    server, url = webhook_server(404)
+    result = run(setup, "--now", NOW.isoformat(), "--webhook", url, "--retries", "3")
+    assert result.exit_code == 2
+    assert len(server.received) == 1
+    assert result.stderr.strip() == f"error: webhook {url} failed after 1 attempt(s): HTTP 404"
