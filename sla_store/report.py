@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -400,8 +399,9 @@ class PdfUnavailable(RuntimeError):
     """No browser to print the PDF with."""
 
 
-def print_pdf(html_path: Path, pdf_path: Path, chromium: Path = CHROMIUM, timeout_s: float = 120.0) -> None:
+def print_pdf(html_path: Path, pdf_path: Path, chromium: Path | None = None, timeout_s: float = 120.0) -> None:
     """Print the HTML to PDF with headless Chromium (--print-to-pdf); charts get a few seconds to draw."""
+    chromium = chromium or CHROMIUM
     if not chromium.exists():
         raise PdfUnavailable(f"{chromium} not found: install Chromium (apt-get install chromium) to print PDFs;"
                              " the HTML report was written")
@@ -434,5 +434,3 @@ def write_report(db: str | Path | None, month: date, out: Path, generated_at: da
     return written
 
 
-def chromium_available() -> bool:
-    return CHROMIUM.exists() or shutil.which("chromium") is not None

@@ -224,3 +224,15 @@ def test_report_prints_to_pdf_with_headless_chromium(dataset, tmp_path):
     assert result.exit_code == 0, result.output
     assert pdf.read_bytes()[:5] == b"%PDF-"
     assert pdf.stat().st_size > 20_000
+
+
+def test_without_chromium_the_pdf_is_refused_clearly_and_the_html_still_written(dataset, tmp_path, monkeypatch):
+    db, _, _ = dataset
+    monkeypatch.setattr("sla_store.report.CHROMIUM", tmp_path / "no-chromium")
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(app, ["report", "--month", "2026-10", "--out", str(out), "--pdf",
+                                      str(tmp_path / "r.pdf"), "--db", str(db)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"error: no PDF: {tmp_path / 'no-chromium'} not found: install Chromium "
+                                     "(apt-get install chromium) to print PDFs; the HTML report was written")
+    assert out.exists() and not (tmp_path / "r.pdf").exists()
