@@ -12,7 +12,7 @@ Everything here is pure: frames in, frames out; `now` is a parameter.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -203,27 +203,15 @@ def _after_from_budget(frame: pl.DataFrame, pause_statuses: dict[str, list[str]]
     elapsed, within = pl.col("elapsed_s"), pl.col("within_s_after")
     stopped = pl.col("stop").is_not_null()
     over = elapsed > within
-    paused_now = pl.col("status").is_in(pl.col("_pause_statuses")) if pause_statuses else pl.lit(False)
-    running_state = (
-        pl.when(pl.col("state").is_in(["active", "paused"]))
-        .then(pl.col("state"))
-        .when(paused_now)
-        .then(pl.lit("paused"))
-        .otherwise(pl.lit("active"))
-    )
-    if pause_statuses:
-        lookup = pl.DataFrame(
-            {"metric": list(pause_statuses), "_pause_statuses": list(pause_statuses.values())},
-            schema={"metric": pl.String, "_pause_statuses": pl.List(pl.String)},
-        )
-        frame = frame.join(lookup, on="metric", how="left")
-    return frame.with_columns(
+    judged = frame.with_columns(
         met_after=pl.when(stopped).then(~over).when(over).then(pl.lit(False)).otherwise(pl.lit(None)),
         state_after=pl.when(stopped & ~over)
         .then(pl.lit("achieved"))
         .when(over)
         .then(pl.lit("breached"))
-        .otherwise(running_state),
+        .when(pl.col("state") == "breached")
+        .then(pl.lit(None, pl.String))  # running, no longer over: paused or active, settled below
+        .otherwise(pl.col("state")),
         elapsed_s_after=elapsed,
         paused_s_after=pl.col("paused_s"),
         remaining_s_after=within - elapsed,
@@ -232,7 +220,17 @@ def _after_from_budget(frame: pl.DataFrame, pause_statuses: dict[str, list[str]]
         ),
         start_after=pl.col("start"),
         stop_after=pl.col("stop"),
-    ).drop("_pause_statuses", strict=False)
+    )
+    unsettled = judged["state_after"].is_null()
+    if not unsettled.any():
+        return judged
+    rows = unsettled.arg_true()
+    some = judged[rows].select("metric", "status")
+    paused = pl.Series(
+        [status in pause_statuses.get(metric, ()) for metric, status in some.iter_rows()], dtype=pl.Boolean
+    )
+    states = pl.select(pl.when(paused).then(pl.lit("paused")).otherwise(pl.lit("active"))).to_series()
+    return judged.with_columns(judged["state_after"].scatter(rows, states))
 
 
 def _due_at_after(frame: pl.DataFrame, proposed: Policy) -> pl.DataFrame:
@@ -274,16 +272,17 @@ _INSTANTS = ("created", "start", "stop", "due_at")
 
 def _normalized(results: pl.DataFrame) -> pl.DataFrame:
     """Instants as Datetime(us, UTC) (DuckDB may hand them over as Etc/UTC) and int32 version keys."""
-    return results.with_columns(
-        *[
-            pl.col(column).dt.convert_time_zone("UTC").dt.cast_time_unit("us")
-            if isinstance(results.schema[column], pl.Datetime) and results.schema[column].time_zone
-            else pl.col(column).cast(UTC_US)
-            for column in _INSTANTS
-        ],
-        pl.col("policy_version").cast(pl.Int32),
-        pl.col("target_index").cast(pl.Int32),
-    )
+    schema = results.schema
+    fixes = [
+        pl.col(column).dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+        if isinstance(schema[column], pl.Datetime) and schema[column].time_zone
+        else pl.col(column).cast(UTC_US)
+        for column in _INSTANTS
+        if schema[column] != UTC_US
+    ]
+    fixes += [pl.col(column).cast(pl.Int32) for column in ("policy_version", "target_index")
+              if schema[column] != pl.Int32]
+    return results.with_columns(fixes) if fixes else results
 
 
 def _as_after(evaluated: pl.DataFrame) -> pl.DataFrame:
@@ -306,6 +305,9 @@ class Rejudged:
     dropped_rows: int
 
 
+RawLoader = Callable[[], tuple[pl.DataFrame, pl.DataFrame]]
+
+
 def rejudge(
     results: pl.DataFrame,
     committed: PolicyHistory | Policy,
@@ -314,68 +316,74 @@ def rejudge(
     items: pl.DataFrame | None = None,
     events: pl.DataFrame | None = None,
     with_due_at: bool = True,
+    load_raw: RawLoader | None = None,
 ) -> Rejudged:
     """Judge the history in `results` (committed judgement) by `proposed` as well.
 
-    `items`/`events` (the raw rows behind `results`) are needed only when `needs_raw_data` says so.
+    The raw rows behind `results` are needed only for calendar, metric or matching changes: pass them as
+    `items`/`events`, or pass `load_raw` (called at most once, only when they are needed).
     `now` should be the instant the results were computed, so reused and recomputed rows agree.
     """
     results = _normalized(results.select(RESULT_COLUMNS))
-    mapping = target_mapping(committed, proposed)
-    frame = results.join(mapping, on=["policy_version", "target_index"], how="left").with_columns(
-        pl.col("action").fill_null(DROP)
-    )
-    frame = frame.rename(
-        {
-            "new_calendar": "calendar_after",
-            "new_within_s": "within_s_after",
-            "new_objective": "objective_after",
-            "new_target_index": "target_index_after",
-        }
-    )
-    if frame.filter(pl.col("action") == REMATCH).height:
-        frame = _rematch(frame, committed, proposed)
+    raw: list[pl.DataFrame] = [items, events] if items is not None and events is not None else []
 
-    pause_statuses = {
-        name: list(metric.pause_when_status) for name, metric in proposed.metrics.items()
-    }
-    reuse = frame.filter(pl.col("action") == REUSE)
+    def raw_data(why: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+        if not raw:
+            if load_raw is None:
+                raise SimulationInputError(f"the proposed policy changes {why}: items and events are needed")
+            raw.extend(load_raw())
+        return raw[0], raw[1]
+
+    frame = _joined_mapping(results, target_mapping(committed, proposed))
+    codes = frame["_action"]
+    if codes.min() == codes.max() == _CODES[REUSE]:
+        reuse, dropped = frame, frame.clear()
+        recompute_keys = frame.clear().select(KEYS)
+    else:
+        if (codes == _CODES[REMATCH]).any():
+            frame = _rematch(frame, committed, proposed)
+        action = pl.col("_action")
+        reuse = frame.filter(action == _CODES[REUSE])
+        dropped = frame.filter(action == _CODES[DROP])
+        recompute_keys = frame.filter(action == _CODES[RECOMPUTE]).select(KEYS)
+
+    pause_statuses = {name: list(metric.pause_when_status) for name, metric in proposed.metrics.items()}
     reuse = _after_from_budget(reuse, pause_statuses).with_columns(
         policy_version_after=pl.lit(proposed.version, pl.Int32)
     )
     if with_due_at:
         reuse = _due_at_after(reuse, proposed)
     else:
-        reuse = reuse.with_columns(due_at_after=pl.lit(None, pl.Datetime("us", "UTC")))
-    dropped = frame.filter(pl.col("action") == DROP)
-    recompute_keys = frame.filter(pl.col("action") == RECOMPUTE).select(KEYS)
+        reuse = reuse.with_columns(due_at_after=pl.lit(None, UTC_US))
 
-    new_keys = _newly_matching(results, committed, proposed, items)
-    todo = pl.concat([recompute_keys, new_keys], how="vertical_relaxed").unique()
     parts = [reuse]
     new_rows = 0
+    if _open_metrics(committed, proposed, list(_history_policies(committed))):
+        new_keys = _newly_matching(results, committed, proposed, raw_data("which items a metric judges")[0])
+    else:
+        new_keys = recompute_keys.clear()
+    todo = pl.concat([recompute_keys, new_keys], how="vertical_relaxed").unique()
     if todo.height:
-        if items is None or events is None:
-            raise SimulationInputError(
-                "the proposed policy changes calendars, metrics or matching: items and events are needed"
-            )
+        items, events = raw_data("calendars or metric definitions")
         evaluated = _evaluate_keys(todo, items, events, proposed, now)
         recomputed = (
-            frame.filter(pl.col("action") == RECOMPUTE)
+            frame.filter(pl.col("_action") == _CODES[RECOMPUTE])
             .drop(*[c for c in AFTER if c in frame.columns])
             .join(_as_after(evaluated), on=KEYS, how="left")
         )
         fresh = _as_after(evaluated).join(results.select(KEYS), on=KEYS, how="anti")
-        fresh = fresh.join(
-            evaluated.select(*KEYS, *ITEM_ATTRIBUTES), on=KEYS, how="left"
-        )
+        fresh = fresh.join(evaluated.select(*KEYS, *ITEM_ATTRIBUTES), on=KEYS, how="left")
         new_rows = fresh.height
         parts += [recomputed, fresh]
     parts.append(dropped)
-    paired = pl.concat(
-        [part.select([c for c in [*RESULT_COLUMNS, *AFTER] if c in part.columns]) for part in parts],
-        how="diagonal_relaxed",
-    ).select(*RESULT_COLUMNS, *AFTER)
+    parts = [part for part in parts if part.height] or [reuse]
+    columns = [*RESULT_COLUMNS, *AFTER]
+    if len(parts) == 1:
+        paired = parts[0].select(columns)
+    else:
+        paired = pl.concat(
+            [part.select([c for c in columns if c in part.columns]) for part in parts], how="diagonal_relaxed"
+        ).select(columns)
     return Rejudged(
         paired=paired,
         reused_rows=reuse.height,
@@ -385,26 +393,44 @@ def rejudge(
     )
 
 
+_CODES = {REUSE: 0, RECOMPUTE: 1, REMATCH: 2, DROP: 3}
+
+
+def _joined_mapping(results: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
+    """results + the proposed target of each row, joined on one integer key (version, target index)."""
+    key = pl.col("policy_version").cast(pl.Int64) * 1_000_000 + pl.col("target_index").cast(pl.Int64)
+    lookup = mapping.select(
+        key.alias("_key"),
+        pl.col("action").replace_strict(_CODES, return_dtype=pl.Int8).alias("_action"),
+        pl.col("new_target_index").alias("target_index_after"),
+        pl.col("new_calendar").alias("calendar_after"),
+        pl.col("new_within_s").alias("within_s_after"),
+        pl.col("new_objective").alias("objective_after"),
+    )
+    joined = results.with_columns(key.alias("_key")).join(lookup, on="_key", how="left")
+    return joined.drop("_key").with_columns(pl.col("_action").fill_null(_CODES[DROP]))
+
+
 def _rematch(frame: pl.DataFrame, committed: PolicyHistory | Policy, proposed: Policy) -> pl.DataFrame:
     """Look up the proposed target of rows whose metric's match conditions changed."""
-    done = frame.filter(pl.col("action") != REMATCH)
-    parts = [done]
-    table = _proposed_target_table(proposed)
+    rematching = pl.col("_action") == _CODES[REMATCH]
+    parts = [frame.filter(~rematching)]
+    table = _proposed_target_table(proposed).rename(
+        {
+            "new_target_index": "target_index_after",
+            "new_calendar": "calendar_after",
+            "new_within_s": "within_s_after",
+            "new_objective": "objective_after",
+        }
+    )
     lookup_columns = ["target_index_after", "calendar_after", "within_s_after", "objective_after"]
-    rematch = frame.filter(pl.col("action") == REMATCH).drop(lookup_columns)
+    rematch = frame.filter(rematching).drop(lookup_columns)
     for (metric,), group in rematch.group_by(["metric"]):
-        index = _match_targets(proposed, group, metric).alias("new_target_index")
-        group = group.with_columns(index).join(table, on="new_target_index", how="left")
-        group = group.rename(
-            {
-                "new_target_index": "target_index_after",
-                "new_calendar": "calendar_after",
-                "new_within_s": "within_s_after",
-                "new_objective": "objective_after",
-            }
-        )
-        parts.append(group.with_columns(action=_rematched_action(group, committed, proposed, metric)))
-    return pl.concat(parts, how="vertical_relaxed")
+        group = group.with_columns(_match_targets(proposed, group, metric).alias("target_index_after"))
+        group = group.join(table, on="target_index_after", how="left", maintain_order="left")
+        action = _rematched_action(group, committed, proposed, metric)
+        parts.append(group.with_columns(action.replace_strict(_CODES, return_dtype=pl.Int8).alias("_action")))
+    return pl.concat([part.select(frame.columns) for part in parts], how="vertical_relaxed")
 
 
 def _match_targets(policy: Policy, frame: pl.DataFrame, metric: str) -> pl.Series:
@@ -632,21 +658,27 @@ def weekly(paired: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     """Weekly attainment under both policies: period (Monday of the item's created week, UTC), policy
     ("committed" | "proposed"), *by, decided, met, attainment = met / decided."""
     keys = list(by)
-    period = pl.col("created").dt.convert_time_zone("UTC").dt.truncate("1w").dt.date().alias("period")
-    sides = []
-    for label, met in (("committed", "met"), ("proposed", "met_after")):
-        sides.append(
-            paired.filter(pl.col(met).is_not_null())
-            .group_by(period, *keys)
-            .agg(decided=pl.len(), met=pl.col(met).sum())
-            .with_columns(policy=pl.lit(label))
-        )
-    table = pl.concat(sides, how="vertical_relaxed").with_columns(
-        attainment=pl.col("met") / pl.col("decided")
+    days = pl.col("created").dt.epoch("d")
+    # 1970-01-01 was a Thursday: (days + 3) % 7 is the weekday with Monday = 0
+    period = (days - (days + 3) % 7).cast(pl.Int32).cast(pl.Date).alias("period")
+    counts = paired.group_by(period, *keys).agg(
+        decided_committed=pl.col("met").is_not_null().sum(),
+        met_committed=pl.col("met").sum(),
+        decided_proposed=pl.col("met_after").is_not_null().sum(),
+        met_proposed=pl.col("met_after").sum(),
     )
-    return table.select("period", "policy", *keys, "decided", "met", "attainment").sort(
-        "period", "policy", *keys
-    )
+    sides = [
+        counts.select(
+            "period",
+            pl.lit(label).alias("policy"),
+            *keys,
+            pl.col(f"decided_{label}").alias("decided"),
+            pl.col(f"met_{label}").alias("met"),
+        ).filter(pl.col("decided") > 0)
+        for label in ("committed", "proposed")
+    ]
+    table = pl.concat(sides, how="vertical_relaxed").with_columns(attainment=pl.col("met") / pl.col("decided"))
+    return table.sort("period", "policy", *keys)
 
 
 def advise(
@@ -733,8 +765,11 @@ def simulate(
     events: pl.DataFrame | None = None,
     advice_objective: float = 0.95,
     with_due_at: bool = False,
+    load_raw: RawLoader | None = None,
 ) -> Simulation:
     """Judge the history behind `results` by `proposed`; summaries are computed when first asked for."""
     _slice_keys(by)
-    rejudged = rejudge(results, committed, proposed, now, items, events, with_due_at=with_due_at)
+    rejudged = rejudge(
+        results, committed, proposed, now, items, events, with_due_at=with_due_at, load_raw=load_raw
+    )
     return Simulation(rejudged, tuple(by), advice_objective)

@@ -114,16 +114,19 @@ def run_simulation(
     now: dt.datetime | None = None,
 ):
     """Read what the simulation needs from the database and run it (sla_core.simulate.simulate)."""
-    from sla_core.simulate import needs_raw_data, simulate
+    from sla_core.simulate import simulate
     from sla_store.db import current_time
 
     results = load_results(cur, selection)
-    items = events = None
-    if needs_raw_data(results, committed, proposed):
-        items, events = load_raw(cur, selection)
     moment = now or computed_at(cur) or current_time()
     return simulate(
-        results, committed, proposed, moment, by, items=items, events=events, advice_objective=advice_objective
+        results,
+        committed,
+        proposed,
+        moment,
+        by,
+        advice_objective=advice_objective,
+        load_raw=lambda: load_raw(cur, selection),
     )
 
 

@@ -207,3 +207,17 @@ def test_history_judged_by_two_versions_is_compared_row_by_row_with_the_version_
     assert set(email.filter(pl.col("policy_version") == 1)["within_s"].to_list()) == {4 * 3600.0}
     assert set(email.filter(pl.col("policy_version") == 2)["within_s"].to_list()) == {2 * 3600.0}
     assert set(email["within_s_after"].to_list()) == {3 * 3600.0}
+
+
+def test_the_raw_data_loader_runs_only_for_changes_that_need_business_time_recomputed(history, raw, stored):
+    calls = []
+
+    def load_raw():
+        calls.append(1)
+        return raw
+
+    simulate(stored, history, _edit(history, _tighten_email), NOW, load_raw=load_raw)
+    assert calls == []
+    paired = simulate(stored, history, _edit(history, _switch_chat_to_always), NOW, load_raw=load_raw).paired
+    assert calls == [1]
+    assert paired.filter(pl.col("target_index") == 0)["calendar_after"].unique().to_list() == ["always"]

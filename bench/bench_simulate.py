@@ -1,0 +1,157 @@
+"""What-if latency: re-judging 1,000,000 stored results for a changed target, against a bare group-by count.
+
+    .venv/bin/python bench/bench_simulate.py            # 1,000,000 result rows
+    .venv/bin/python bench/bench_simulate.py --quick    # 100,000 rows
+
+Times (median of several runs) `simulate(...).comparison` (re-judge + per-team comparison) for a changed
+`within`, and the same with flips and advice, as a ratio to a bare polars group-by count and a bare DuckDB
+group-by count over the same rows. The aim is within 5x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sla_core.policy import parse_policy, parse_policy_mapping  # noqa: E402
+from sla_core.simulate import simulate  # noqa: E402
+
+NOW = datetime(2026, 10, 31, 12, tzinfo=UTC)
+CHANNELS = ["email", "phone", "chat", "social", "web"]
+TEAMS = ["Billing", "Technical", "Accounts", "Onboarding"]
+PRIORITIES = ["urgent", "high", "normal", "low"]
+
+
+def synthetic_results(policy, rows: int, seed: int = 42) -> pl.DataFrame:
+    """Stored results for `rows` ticket x metric rows judged by `policy` (built vectorized)."""
+    rng = np.random.default_rng(seed)
+    created = np.datetime64("2026-01-01T00:00:00", "us") + rng.integers(0, 300 * 86400, rows).astype(
+        "timedelta64[s]"
+    )
+    frame = pl.DataFrame(
+        {
+            "source": "zendesk",
+            "item_id": pl.Series(np.arange(rows) // 2).cast(pl.String),
+            "metric": np.where(np.arange(rows) % 2 == 0, "first_response", "resolution"),
+            "kind": "ticket",
+            "process": "support",
+            "channel": rng.choice(CHANNELS, rows),
+            "team": rng.choice(TEAMS, rows),
+            "priority": rng.choice(PRIORITIES, rows, p=[0.05, 0.2, 0.6, 0.15]),
+            "agent": rng.choice([f"agent{i:02d}" for i in range(40)], rows),
+            "status": "solved",
+            "created": pl.Series(created).dt.replace_time_zone("UTC"),
+        }
+    )
+    parts = []
+    for metric in ("first_response", "resolution"):
+        part = frame.filter(pl.col("metric") == metric)
+        parts.append(part.with_columns(policy.match_targets(part, metric).alias("target_index")))
+    frame = pl.concat(parts)
+    targets = pl.DataFrame(
+        {
+            "target_index": [t.index for t in policy.targets],
+            "calendar": [t.calendar for t in policy.targets],
+            "within_s": [t.within_s for t in policy.targets],
+            "objective": [policy.objective_for(t) for t in policy.targets],
+        },
+        schema={"target_index": pl.Int32, "calendar": pl.String, "within_s": pl.Float64, "objective": pl.Float64},
+    )
+    frame = frame.join(targets, on="target_index", how="left")
+    n = frame.height
+    elapsed = frame["within_s"].to_numpy() * rng.lognormal(-0.6, 0.7, n)
+    running = rng.random(n) < 0.08
+    over = elapsed > frame["within_s"].to_numpy()
+    return frame.with_columns(
+        policy_version=pl.lit(policy.version, pl.Int32),
+        start=pl.col("created"),
+        stop=pl.when(pl.Series(running)).then(None).otherwise(
+            pl.col("created") + pl.duration(seconds=pl.Series(elapsed))
+        ),
+        elapsed_s=pl.Series(elapsed),
+        paused_s=pl.lit(0.0),
+        state=pl.Series(np.select([over, ~running], ["breached", "achieved"], "active")),
+        met=pl.when(pl.Series(~running | over)).then(pl.Series(~over)).otherwise(None),
+        due_at=pl.col("created") + pl.duration(seconds=pl.col("within_s")),
+        remaining_s=pl.col("within_s") - pl.Series(elapsed),
+        pct_used=100 * pl.Series(elapsed) / pl.col("within_s"),
+    )
+
+
+def median_seconds(run, repeat: int) -> float:
+    run()  # warm-up
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100,000 rows instead of 1,000,000")
+    parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    rows = args.rows or (100_000 if args.quick else 1_000_000)
+
+    committed = parse_policy((ROOT / "config" / "sla.yaml").read_text(), "config/sla.yaml")
+    raw = dict(committed.raw)
+    raw["targets"] = [dict(t) for t in raw["targets"]]
+    changed = next(i for i, t in enumerate(committed.targets) if t.metric == "resolution"
+                   and t.match.get("priority") == ("normal",) and "team" not in t.match)
+    raw["targets"][changed]["within"] = "32h"
+    proposed = parse_policy_mapping(raw, "proposed")
+
+    results = synthetic_results(committed, rows)
+    print(f"{results.height:,} result rows; proposed: target {changed} "
+          f"({committed.targets[changed].within_s / 3600:.0f}h -> 32h)")
+
+    def comparison():
+        return simulate(results, committed, proposed, NOW, by=["team"]).comparison
+
+    def everything():
+        simulation = simulate(results, committed, proposed, NOW, by=["team"])
+        return simulation.comparison, simulation.flips, simulation.advice, simulation.weekly
+
+    def polars_count():
+        return results.group_by("metric", "team").agg(pl.len())
+
+    con = duckdb.connect()
+    con.register("frame", results.select("metric", "team").to_arrow())
+    con.execute("CREATE TABLE results AS SELECT * FROM frame")
+
+    def duckdb_count():
+        return con.sql("SELECT metric, team, count(*) FROM results GROUP BY ALL").fetchall()
+
+    flips = simulate(results, committed, proposed, NOW, by=["team"]).flips.height
+    timings = {
+        "simulate -> comparison": median_seconds(comparison, args.repeat),
+        "simulate -> comparison, flips, advice, weekly": median_seconds(everything, args.repeat),
+        "bare polars group-by count": median_seconds(polars_count, args.repeat),
+        "bare DuckDB group-by count": median_seconds(duckdb_count, args.repeat),
+    }
+    base_polars = timings["bare polars group-by count"]
+    base_duckdb = timings["bare DuckDB group-by count"]
+    print(f"{flips:,} items flip met -> breached")
+    for name, seconds in timings.items():
+        print(f"{name:48s} {seconds * 1000:9.1f} ms   x{seconds / base_polars:6.1f} polars"
+              f"   x{seconds / base_duckdb:6.1f} DuckDB")
+    ratio = timings["simulate -> comparison"] / max(base_polars, base_duckdb)
+    print(f"simulate/bare group-by (slower baseline): {ratio:.1f}x (aim: within 5x)")
+
+
+if __name__ == "__main__":
+    main()
