@@ -1,0 +1,45 @@
+"""Policy history: every committed version with its author, reason and dates, and what changed between them."""
+
+import streamlit as st
+
+from sla_core.policy import PolicyError
+from sla_store.policy_files import config_dir
+from sla_store.policy_store import diff_between_versions, version_history
+from sla_ui import view
+
+st.title("Policy history")
+st.caption(
+    "Each item is judged by the version in force on the day it was created (UTC); a new version never "
+    "rewrites the verdicts of items created before its effective date."
+)
+try:
+    versions = version_history(config_dir())
+except (PolicyError, FileNotFoundError) as error:
+    st.error(f"The policy files do not load: {error}", icon=":material/error:")
+    st.stop()
+
+view.table(
+    versions.select("version", "effective_from", "author", "reason", "committed_at", "targets"),
+    "policy versions",
+    key="history_versions",
+    column_config={
+        "effective_from": st.column_config.DateColumn("effective from", format="D MMM YYYY"),
+        "committed_at": st.column_config.DatetimeColumn("committed at (UTC)", format="D MMM YYYY, HH:mm"),
+    },
+    caption=f"{versions.height} version(s) in {config_dir()}/sla.yaml and {config_dir()}/history/.",
+)
+
+numbers = versions["version"].to_list()
+if len(numbers) < 2:
+    st.info("Only one version so far: commit a change on the What-if page to start the history.",
+            icon=":material/history:")
+    st.stop()
+newer = st.selectbox(
+    "Changes made by version",
+    numbers[:-1],
+    format_func=lambda v: f"version {v} (from version {numbers[numbers.index(v) + 1]})",
+    key="history_version",
+)
+older = numbers[numbers.index(newer) + 1]
+st.subheader(f"Version {older} → version {newer}")
+st.code(diff_between_versions(older, newer, config_dir()), language="diff")
