@@ -28,6 +28,9 @@ ITEM_COLUMNS = ("source, item_id, kind, process, channel, team, priority, agent,
 MILESTONE_COLUMNS = ("first_response", "resolved", "closed")
 
 
+MAX_LINES_PER_TEAM = 25
+
+
 class WebhookError(RuntimeError):
     """The digest could not be delivered."""
 
@@ -207,7 +210,10 @@ def digest_payload(findings: alerts.Findings, burn_by: Iterable[str] = ("team", 
     return payload
 
 
-def digest_text(payload: dict[str, Any], burn_by: Iterable[str] = ("team", "channel")) -> str:
+def digest_text(payload: dict[str, Any], burn_by: Iterable[str] = ("team", "channel"),
+                max_lines_per_team: int = MAX_LINES_PER_TEAM) -> str:
+    """The digest as plain text. Each team lists its breached items first, then the most urgent at-risk
+    ones, at most `max_lines_per_team` lines (chat tools cut long messages; the JSON keeps every item)."""
     counts = payload["counts"]
     lines = [
         f"SLA check at {payload['now']} (breaches since {payload['since']}): "
@@ -219,7 +225,10 @@ def digest_text(payload: dict[str, Any], burn_by: Iterable[str] = ("team", "chan
         if team["notify"]:
             header += " - escalate to " + ", ".join(team["notify"])
         lines += ["", header]
-        lines += [_item_line(record) for record in team["breached"] + team["at_risk"]]
+        records = team["breached"] + team["at_risk"]
+        lines += [_item_line(record) for record in records[:max_lines_per_team]]
+        if len(records) > max_lines_per_team:
+            lines.append(f"  ... and {len(records) - max_lines_per_team} more (all of them in --format json)")
     if payload["burn_alerts"]:
         lines += ["", "Burn-rate alerts (long / short window):"]
         lines += [_burn_line(alert, burn_by) for alert in payload["burn_alerts"]]

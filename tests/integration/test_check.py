@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sla_core.clocks import evaluate
+from sla_store.check import digest_text
 from sla_store.cli import app
 from sla_store.db import write_transaction
 from sla_store.policy_files import load_policy_history
@@ -156,6 +157,15 @@ def test_text_digest_lists_teams_items_and_contacts(setup):
     assert "Billing: 1 breached, 2 at risk - escalate to #support-leads, #urgent, oncall@example.com" in lines
     a_line = next(line for line in lines if "desk/A " in line)
     assert "75%" in a_line and "10m left" in a_line and "escalate to #urgent, oncall@example.com" in a_line
+
+
+def test_the_text_digest_caps_each_teams_lines_and_says_how_many_more(setup):
+    _, payload = digest(setup)
+    text = digest_text(payload, max_lines_per_team=2)
+    billing = text.split("\n\nBilling: ")[1].split("\n\n")[0].splitlines()
+    assert [line.split()[1] for line in billing[1:3]] == ["desk/B", "desk/A"]  # breached first, then at risk
+    assert billing[3] == "  ... and 1 more (all of them in --format json)"
+    assert len(billing) == 4
 
 
 def test_a_shorter_look_back_keeps_only_breaches_due_inside_it(setup):
