@@ -164,3 +164,43 @@ def test_the_version_history_lists_every_version_with_its_author_and_a_diff_betw
     assert listing["effective_from"].to_list() == [date(2026, 4, 1), date(2026, 4, 1), date(2026, 1, 1)]
     diff = diff_between_versions(2, 3, config)
     assert "within: 5m" in diff and "within: 2m" in diff and "reason: chat is slower" in diff
+
+
+def test_after_a_commit_items_created_before_its_effective_date_keep_their_judgement(tmp_path):
+    import duckdb
+
+    from sla_core.policy import PolicyHistory
+    from tests.integration.test_simulate_cli import build_database
+    from tests.unit.test_simulate_consistency import NOW as DATA_NOW
+    from tests.unit.test_simulate_consistency import POLICY_V1 as CONSISTENCY_POLICY
+    from tests.unit.test_simulate_consistency import raw_history
+
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "sla.yaml").write_text(CONSISTENCY_POLICY)
+    db = tmp_path / "sla.duckdb"
+    items, events = raw_history(800, seed=7)
+    build_database(db, items, events, parse_policy(CONSISTENCY_POLICY), DATA_NOW)
+    columns = "source, item_id, metric, policy_version, within_s, elapsed_s, state, met"
+
+    def judged(where: str):
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            return con.sql(f"SELECT {columns} FROM results WHERE {where} ORDER BY ALL").fetchall()
+        finally:
+            con.close()
+
+    effective = date(2026, 3, 1)
+    before_commit = judged("created < DATE '2026-03-01'")
+    committed = load_committed(config)
+    result = commit_policy(
+        _with_within(committed, 3, "1d"), 1, "Ana", "faster resolution", effective,
+        config=config, db=db, now=DATA_NOW,
+    )
+
+    assert result.results_refreshed
+    assert judged("created < DATE '2026-03-01'") == before_commit
+    later = judged("created >= DATE '2026-03-01' AND metric = 'resolution' AND within_s > 30000")
+    assert later and {row[3] for row in later} == {2} and {row[4] for row in later} == {86400.0}
+    history = load_policy_history(config)
+    assert isinstance(history, PolicyHistory) and history.in_force(effective).version == 2
