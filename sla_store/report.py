@@ -91,12 +91,13 @@ def summarize(results: pl.DataFrame, by: list[str]) -> pl.DataFrame:
             objective=pl.when(decided.any()).then(pl.col("objective").filter(decided).mean())
             .otherwise(pl.col("objective").mean()),
             allowed=alerts.allowed_breaches(pl.col("objective").filter(decided)),
+            mixed_objectives=pl.col("objective").n_unique() > 1,
         )
         .with_columns(
             attainment=pl.when(pl.col("decided") > 0).then(pl.col("met") / pl.col("decided")),
             budget_used=alerts.burn_rate_expr(pl.col("breached"), pl.col("allowed")),
         )
-        .select(*keys, *FIGURE_COLUMNS)
+        .select(*keys, *FIGURE_COLUMNS, "mixed_objectives")
         .sort(keys, nulls_last=True)
     )
 

@@ -129,6 +129,7 @@ def test_headline_attainment_budget_and_change_equal_plain_counts(dataset, writt
         change = 100 * (mine["attainment"] - september[metric]["attainment"])
         assert float(shown[f"headline:{metric}:change_pp"]) == pytest.approx(change)
         assert f"{100 * mine['attainment']:.1f}%" in html
+    assert "(mix of targets)" not in html  # one objective per metric here
 
 
 @pytest.mark.parametrize("dimension", ["channel", "team"])
