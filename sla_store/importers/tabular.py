@@ -171,23 +171,18 @@ def stage(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable) -> No
                        f"try_cast({text} AS DOUBLE) AS {name}_minutes"]
         else:
             select += [f"{text} AS {name}_text", f"{parse_time_sql(text, mapping)} AS {name}"]
+    # Milestones exported as "minutes after creation" (Zendesk's reply and resolution times).
+    offsets = [f"created + to_microseconds(CAST(round({field}_minutes * 60e6) AS BIGINT)) AS {field}"
+               for field in mapping.minutes_after_created if field in cleaned_name]
+    replace = f" REPLACE ({', '.join(offsets)})" if offsets else ""
     con.execute("DROP TABLE IF EXISTS staged")
     con.execute(f"""
         CREATE TEMP TABLE staged AS
-        WITH cleaned AS (SELECT {', '.join(cleaned)} FROM raw_rows)
-        SELECT {', '.join(select)} FROM cleaned
+        WITH cleaned AS (SELECT {', '.join(cleaned)} FROM raw_rows),
+             typed AS (SELECT {', '.join(select)} FROM cleaned),
+             timed AS (SELECT *{replace} FROM typed)
+        SELECT *, {_reason_sql(mapping, cleaned_name)} AS reason FROM timed
     """)
-
-    # Milestones exported as "minutes after creation" (Zendesk's reply and resolution times).
-    for field in mapping.minutes_after_created:
-        if field in cleaned_name:
-            con.execute(f"""
-                UPDATE staged SET {field} = created + to_microseconds(CAST(round({field}_minutes * 60e6) AS BIGINT))
-                WHERE {field}_minutes IS NOT NULL AND created IS NOT NULL
-            """)
-
-    con.execute("ALTER TABLE staged ADD COLUMN reason VARCHAR")
-    con.execute(f"UPDATE staged SET reason = {_reason_sql(mapping, cleaned_name)}")
 
 
 def _reason_sql(mapping: Mapping, cleaned_name: dict[str, str]) -> str:
@@ -247,12 +242,15 @@ def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, impor
 
     if mapping.rows in ("items", "updates"):
         # Overlapping exports: the latest row of an item wins, in the file and over what was stored.
+        repeated = con.sql("SELECT count(*) - count(DISTINCT item_id) FROM staged WHERE reason IS NULL")
+        latest_only = (f"QUALIFY row_number() OVER (PARTITION BY item_id ORDER BY {LINE} DESC) = 1"
+                       if repeated.fetchall()[0][0] else "")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE new_items AS
             SELECT {source} AS source, item_id, {kind} AS kind, process, channel, team, priority, agent,
                    status, subject, created, first_response, resolved, closed, attributes, ? AS import_id
             FROM staged WHERE reason IS NULL
-            QUALIFY row_number() OVER (PARTITION BY item_id ORDER BY {LINE} DESC) = 1
+            {latest_only}
         """, [import_id])
         items = _upsert_items(con)
     if mapping.rows == "updates":

@@ -1,0 +1,122 @@
+"""Import throughput: `sla ingest` of a generated 1,000,000-ticket Zendesk CSV vs DuckDB's bare read_csv.
+
+    .venv/bin/python bench/bench_import.py            # 1,000,000 tickets
+    .venv/bin/python bench/bench_import.py --quick    # 100,000 tickets
+
+Each measurement runs in its own process (fresh database, cold DuckDB instance) and reports its own wall time
+and peak resident memory (getrusage). Printed: medians over the runs and the ratio of each import variant to
+the bare read. "raw load" is the import pipeline alone (parse, validate, upsert, record the import, swap the
+file in); "ingest + results" is the full `sla ingest` (the same plus judging every item by config/sla.yaml).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def child(mode: str, csv_path: Path, db: Path, config: Path) -> None:
+    """Run one measured operation in this process and print its timing as JSON."""
+    started = time.perf_counter()
+    if mode == "read_csv":
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv_path}')")
+        rows = con.sql("SELECT count(*) FROM t").fetchall()[0][0]
+    else:
+        from sla_store.ingest import ingest
+
+        rows = ingest(csv_path, db=db, format_name="zendesk", config=config, now=NOW).rows_loaded
+    elapsed = time.perf_counter() - started
+    print(json.dumps({"seconds": elapsed, "rows": rows, "peak_mb": _peak_mb()}))
+
+
+def measure(mode: str, csv_path: Path, config: Path, workdir: Path) -> dict:
+    db = workdir / f"{mode}.duckdb"
+    if db.exists():
+        db.unlink()
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", mode, "--csv", str(csv_path), "--db", str(db), "--config", str(config)],
+        capture_output=True, text=True, cwd=REPO, check=False,
+        env={**os.environ, "SLA_NOW": NOW.isoformat()},
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{mode} failed:\n{done.stderr}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["process_seconds"] = time.perf_counter() - started
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="100,000 tickets instead of 1,000,000")
+    parser.add_argument("--tickets", type=int, default=None)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--child", choices=["read_csv", "raw", "full"])
+    parser.add_argument("--csv", type=Path)
+    parser.add_argument("--db", type=Path)
+    parser.add_argument("--config", type=Path)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.csv, args.db, args.config)
+        return
+
+    sys.path.insert(0, str(REPO))
+    from sla_store.sample import generate_tickets, write_ticket_csv
+
+    tickets = args.tickets or (100_000 if args.quick else 1_000_000)
+    out = REPO / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path = out / f"zendesk_tickets_{tickets}.csv"
+    if not csv_path.exists():
+        started = time.perf_counter()
+        frame, _ = generate_tickets(tickets, seed=42, now=NOW)
+        write_ticket_csv(frame, csv_path)
+        print(f"generated {tickets:,} tickets in {time.perf_counter() - started:.1f}s "
+              f"({csv_path.stat().st_size / 1e6:.0f} MB)")
+
+    with tempfile.TemporaryDirectory() as scratch:
+        workdir = Path(scratch)
+        no_policy = workdir / "no-policy"
+        (no_policy / "mappings").mkdir(parents=True)
+        for mapping in (REPO / "config" / "mappings").glob("*.yaml"):
+            (no_policy / "mappings" / mapping.name).write_text(mapping.read_text())
+        variants = [("read_csv", "bare DuckDB read_csv", REPO / "config"),
+                    ("raw", "raw load", no_policy),
+                    ("full", "ingest + results", REPO / "config")]
+        runs: dict[str, list[dict]] = {mode: [] for mode, _, _ in variants}
+        for _ in range(args.runs):
+            for mode, _, config in variants:
+                runs[mode].append(measure(mode, csv_path, config, workdir))
+
+    base = statistics.median(r["seconds"] for r in runs["read_csv"])
+    print(f"\n{tickets:,} tickets, {csv_path.stat().st_size / 1e6:.0f} MB CSV, median of {args.runs} runs")
+    print(f"{'variant':<22}{'seconds':>9}{'rows/s':>12}{'ratio':>8}{'process s':>11}{'peak MB':>9}")
+    for mode, label, _ in variants:
+        seconds = statistics.median(r["seconds"] for r in runs[mode])
+        process = statistics.median(r["process_seconds"] for r in runs[mode])
+        peak = max(r["peak_mb"] for r in runs[mode])
+        rows = runs[mode][0]["rows"]
+        print(f"{label:<22}{seconds:>9.2f}{rows / seconds:>12,.0f}{seconds / base:>7.2f}x{process:>11.2f}{peak:>9.0f}")
+
+
+if __name__ == "__main__":
+    main()
