@@ -10,10 +10,12 @@ import streamlit as st
 from sla_store.importers import FORMATS, ImportRefused
 from sla_store.ingest import ingest, mappings_dir
 from sla_ui import data, view
+from sla_ui.navigation import ensure_app_frame
 
 PREVIEW_ROWS = 20
 AUTO = "detect from the columns"
 
+ensure_app_frame()
 st.title("Data")
 if last := st.session_state.pop("data_last_import", None):
     st.success(last, icon=":material/check_circle:")

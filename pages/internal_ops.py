@@ -5,7 +5,9 @@ import streamlit as st
 
 from sla_ui import charts, data, summary, view
 from sla_ui.filters import Filters, current_filters, metric_label
+from sla_ui.navigation import ensure_app_frame
 
+ensure_app_frame()
 st.title("Internal operations")
 if not view.require_database():
     st.stop()
@@ -34,7 +36,9 @@ view.table(by_metric.with_columns(decided=pl.col("met") + pl.col("breached")).se
     "process", "metric", "items", "decided", "met", "breached", "active", "attainment", "objective",
     "median_elapsed_s", "p90_elapsed_s"), "internal ops attainment", key="ops_table",
     column_config={"attainment": st.column_config.NumberColumn("attainment", format="percent"),
-                   "objective": st.column_config.NumberColumn("objective", format="percent")})
+                   "objective": st.column_config.NumberColumn("objective", format="percent"),
+                   "median_elapsed_s": st.column_config.NumberColumn("median elapsed (s)", format="%.0f"),
+                   "p90_elapsed_s": st.column_config.NumberColumn("p90 elapsed (s)", format="%.0f")})
 
 metrics = by_metric["metric"].unique().sort().to_list()
 metric = st.selectbox("Process step", metrics, format_func=metric_label, key="ops_metric")

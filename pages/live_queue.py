@@ -7,10 +7,12 @@ import streamlit as st
 from sla_store.db import current_time
 from sla_ui import charts, data, live, view
 from sla_ui.filters import current_filters, metric_label
+from sla_ui.navigation import ensure_app_frame
 
 REFRESH = "60s"
 CHART_ROWS = 25
 
+ensure_app_frame()
 st.title("Live queue")
 if not view.require_database():
     st.stop()
@@ -39,7 +41,7 @@ def queue() -> None:
     fig = go.Figure(go.Bar(
         y=labels, x=soonest["pct_used"].to_list(), orientation="h",
         marker_color=charts.pct_used_colours(soonest["pct_used"].to_list()),
-        text=[f"{r} left" for r in soonest["remaining"].to_list()], textposition="auto",
+        text=soonest["remaining"].to_list(), textposition="auto",
         hovertemplate="%{y}: %{x:.0f}% of target used<extra></extra>",
     ))
     for level, colour in ((50, "#ffbb78"), (75, charts.WARN), (100, charts.OBJECTIVE_COLOUR)):

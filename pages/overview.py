@@ -5,7 +5,9 @@ import streamlit as st
 
 from sla_ui import charts, data, summary, view
 from sla_ui.filters import current_filters, metric_label
+from sla_ui.navigation import ensure_app_frame
 
+ensure_app_frame()
 st.title("Overview")
 if not view.require_database():
     st.stop()
@@ -21,7 +23,7 @@ filters = current_filters()
 month_filters = filters.with_dates(month, summary.month_end(month))
 monthly = data.read("attainment", filters.with_dates(summary.previous_month(month), summary.month_end(month)),
                     ("month", "metric"), "ticket", True, False)
-daily = data.read("attainment", month_filters, ("day", "metric"), "ticket", True, False)
+daily = data.read("burn_down", filters, month, summary.month_end(month), "ticket", True)
 headlines = summary.headlines(monthly, daily, month)
 
 if not headlines:

@@ -5,10 +5,12 @@ import streamlit as st
 
 from sla_ui import charts, data, summary, view
 from sla_ui.filters import current_filters, metric_label
+from sla_ui.navigation import ensure_app_frame
 
 DIMENSIONS = ("channel", "team", "priority", "agent")
 SIDE_BY_SIDE = ("first_response", "resolution")
 
+ensure_app_frame()
 st.title("Performance")
 if not view.require_database():
     st.stop()

@@ -5,7 +5,9 @@ import streamlit as st
 
 from sla_ui import charts, data, summary, view
 from sla_ui.filters import current_filters, metric_label
+from sla_ui.navigation import ensure_app_frame
 
+ensure_app_frame()
 st.title("Trends")
 if not view.require_database():
     st.stop()

@@ -151,19 +151,21 @@ def attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind: str |
 
 
 def burn_down_sql(filters: FilterLike | None, first_day: dt.date, last_day: dt.date, *,
-                  kind: str | None = "ticket") -> Query:
+                  kind: str | None = "ticket", by_metric: bool = False) -> Query:
     """Items decided per UTC day of a month (met: at its stop; breached: when its budget ran out), the
-    same rule as sla_core.trends.burn_down, aggregated in DuckDB. The date filter is replaced by the month."""
-    where, params = where_clause(filters, kind=kind, use_dates=False)
+    same rule as sla_core.trends.burn_down, aggregated in DuckDB. The date filter is replaced by the month;
+    with by_metric, one row per day and metric (and the metric filter is not applied)."""
+    where, params = where_clause(filters, kind=kind, use_dates=False, use_metric=not by_metric)
+    metric = "metric, " if by_metric else ""
     sql = f"""
         WITH decided AS (
             SELECT CAST(CASE WHEN met THEN stop ELSE least(due_at, coalesce(stop, due_at)) END AS DATE) AS day,
-                   met, objective
+                   metric, met, objective
             FROM results WHERE {where} AND met IS NOT NULL)
-        SELECT day, count(*) AS decided, count(*) FILTER (WHERE NOT met) AS breached,
+        SELECT day, {metric} count(*) AS decided, count(*) FILTER (WHERE NOT met) AS breached,
                avg(objective) AS objective
         FROM decided WHERE day BETWEEN ? AND ?
-        GROUP BY day ORDER BY day"""
+        GROUP BY ALL ORDER BY ALL"""
     return sql, [*params, first_day, last_day]
 
 
@@ -271,8 +273,8 @@ def attainment(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, by: S
 
 
 def burn_down(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, first_day: dt.date,
-              last_day: dt.date, kind: str | None = "ticket") -> pl.DataFrame:
-    return read(cur, burn_down_sql(filters, first_day, last_day, kind=kind))
+              last_day: dt.date, kind: str | None = "ticket", by_metric: bool = False) -> pl.DataFrame:
+    return read(cur, burn_down_sql(filters, first_day, last_day, kind=kind, by_metric=by_metric))
 
 
 def months(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket") -> pl.DataFrame:

@@ -20,22 +20,35 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int 
 
 
 def attainment_bars(frame: pl.DataFrame, dimension: str, title: str, objective: float | None) -> go.Figure:
-    """Attainment (%) per value of `dimension`, coloured against the objective, with the objective line."""
+    """Attainment (%) per value of `dimension`, each bar coloured against its own objective.
+
+    One dashed objective line when the bars share an objective; otherwise a marker on each bar at its own.
+    """
     rows = frame.filter(pl.col("attainment").is_not_null())
     values = (rows["attainment"] * 100).to_list()
-    colours = [GOOD if objective is None or v >= objective * 100 else BAD for v in values]
+    objectives = [None if o is None else o * 100 for o in rows["objective"].to_list()] \
+        if "objective" in rows.columns else [None if objective is None else objective * 100] * rows.height
+    colours = [GOOD if o is None or v >= o - 1e-9 else BAD for v, o in zip(values, objectives, strict=True)]
     labels = [str(v) for v in rows[dimension].to_list()]
     fig = go.Figure(go.Bar(
         x=labels, y=values, marker_color=colours, name="attainment",
-        text=[f"{v:.1f}%" for v in values], textposition="outside",
+        text=[f"{v:.1f}%" for v in values], textposition="inside", insidetextanchor="end",
+        textfont={"color": "white"},
         customdata=list(zip(rows["met"].to_list(), rows["breached"].to_list(), strict=True)),
         hovertemplate="%{x}: %{y:.1f}%<br>met %{customdata[0]}, breached %{customdata[1]}<extra></extra>",
     ))
-    if objective is not None:
-        fig.add_hline(y=objective * 100, line_dash="dash", line_color=OBJECTIVE_COLOUR,
-                      annotation_text=f"objective {objective * 100:.0f}%", annotation_position="top left")
-    low = min([*values, (objective or 1) * 100, 100]) if values else 0
-    fig.update_yaxes(range=[max(0, low - 10), 105], ticksuffix="%")
+    distinct = {round(o, 6) for o in objectives if o is not None}
+    if len(distinct) > 1:
+        fig.add_trace(go.Scatter(
+            x=labels, y=objectives, mode="markers", name="objective",
+            marker={"symbol": "line-ew", "size": 40, "line": {"width": 3, "color": OBJECTIVE_COLOUR}},
+            hovertemplate="%{x}: objective %{y:.0f}%<extra></extra>"))
+    elif distinct or objective is not None:
+        line = next(iter(distinct)) if distinct else objective * 100
+        fig.add_hline(y=line, line_dash="dash", line_color=OBJECTIVE_COLOUR,
+                      annotation_text=f"objective {line:.0f}%", annotation_position="top left")
+    low = min([*values, *distinct, 100]) if values else 0
+    fig.update_yaxes(range=[max(0, low - 10), 102], ticksuffix="%")
     return _layout(fig, title, dimension.replace("_", " ").capitalize(), "Attainment (% of items within target)")
 
 

@@ -63,7 +63,7 @@ def open_clocks(items: pl.DataFrame, events: pl.DataFrame, history: PolicyHistor
     return running.with_columns(
         due_local=pl.struct("due_at", "timezone").map_elements(
             lambda r: _local_due(r["due_at"], r["timezone"]), return_dtype=pl.String),
-        remaining=pl.col("remaining_s").map_elements(view.duration, return_dtype=pl.String),
+        remaining=pl.col("remaining_s").map_elements(view.remaining, return_dtype=pl.String),
         target=pl.col("within_s").map_elements(view.duration, return_dtype=pl.String),
         status_mark=pl.when(pl.col("state") == "paused").then(pl.lit("⏸ paused"))
         .otherwise(pl.lit("▶ running")),

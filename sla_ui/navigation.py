@@ -31,3 +31,18 @@ def navigation(root: Path = APP_ROOT):
         for i, (path, title, icon, url) in enumerate(available_pages(root))
     ]
     return st.navigation(pages)
+
+
+def ensure_app_frame() -> None:
+    """Make sure a page runs inside dashboard.py (sidebar filters, navigation).
+
+    Streamlit treats a pages/ folder next to the main script as an old-style multipage app until
+    st.navigation has run once in the process. If the very first request is a deep link (/performance),
+    the page file then runs alone: no sidebar, no filters, and the server stays in that mode. Leave that
+    mode and rerun, which runs dashboard.py and routes to the same URL.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from sla_core.trends import budget_left, burn_rate, days_in_month
+from sla_core.trends import breach_rate, budget_left, burn_rate, days_in_month
 
 MIN_DECIDED_FOR_RANKING = 10
 RECENT_DAYS = 7
@@ -57,8 +57,9 @@ def headlines(monthly: pl.DataFrame, daily: pl.DataFrame, month: dt.date) -> lis
     """One Headline per metric for `month`.
 
     monthly: attainment frame by (month, metric) covering `month` and the month before;
-    daily: attainment frame by (day, metric) for `month` (the burn rate looks at its last RECENT_DAYS days
-    with data: breach rate / error budget, so 1.0 spends exactly the budget).
+    daily: items decided per (day, metric) in `month` (queries.burn_down_sql grouped by metric); the burn
+    rate looks at its last RECENT_DAYS days with decisions: breach rate / error budget, so 1.0 spends
+    exactly the budget.
     """
     prev = previous_month(month)
     out = []
@@ -75,10 +76,10 @@ def headlines(monthly: pl.DataFrame, daily: pl.DataFrame, month: dt.date) -> lis
         if recent.height:
             last_day = recent["day"].max()
             recent = recent.filter(pl.col("day") > last_day - dt.timedelta(days=RECENT_DAYS))
-        recent_met, recent_breached = int(recent["met"].sum()), int(recent["breached"].sum())
+        recent_decided, recent_breached = int(recent["decided"].sum()), int(recent["breached"].sum())
         rate = None
-        if recent_met + recent_breached:
-            rate = burn_rate(recent_breached / (recent_met + recent_breached), objective)
+        if recent_decided:
+            rate = burn_rate(breach_rate(recent_breached, recent_decided), objective)
         out.append(Headline(metric, int(this["items"]), decided, int(this["breached"]), this["attainment"],
                             previous, objective, left, rate))
     return out

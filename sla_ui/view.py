@@ -36,6 +36,15 @@ def duration(seconds: float | None) -> str:
     return format_duration(seconds)
 
 
+def remaining(seconds: float | None) -> str:
+    """Business time left on a clock: '2h 5m left', or 'overdue 1d 3h' once past its target."""
+    if seconds is None:
+        return NO_VALUE
+    if seconds < 0:
+        return f"overdue {format_duration(-seconds)}"
+    return f"{format_duration(seconds)} left"
+
+
 def month_label(month: dt.date) -> str:
     return month.strftime("%B %Y")
 
@@ -47,7 +56,14 @@ def _slug(text: str) -> str:
 def table(frame: pl.DataFrame, title: str, *, key: str, column_config: Mapping[str, Any] | None = None,
           height: int | str = "auto", caption: str | None = None) -> None:
     """A dataframe with a CSV download of exactly the rows shown."""
-    st.dataframe(frame, hide_index=True, column_config=dict(column_config or {}), height=height)
+    config: dict[str, Any] = {}
+    for name, dtype in frame.schema.items():
+        if dtype == pl.Date:
+            config[name] = st.column_config.DateColumn(name, format="YYYY-MM-DD")
+        elif isinstance(dtype, pl.Datetime):
+            config[name] = st.column_config.DatetimeColumn(name, format="YYYY-MM-DD HH:mm")
+    config.update(column_config or {})
+    st.dataframe(frame, hide_index=True, column_config=config, height=height)
     cols = st.columns([1, 3])
     cols[0].download_button(
         "Download CSV", frame.write_csv().encode("utf-8"), file_name=f"{_slug(title)}.csv",
