@@ -21,9 +21,11 @@ dropped. The table covers only the dates asked for and grows on demand; the orig
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_data
@@ -129,6 +131,25 @@ def holiday_calendar(country: str, subdivision: str | None = None):
         raise ValueError(f'"{subdivision}" is not a subdivision of {country} (e.g. {known})') from None
 
 
+class _Table(NamedTuple):
+    """Merged business intervals of the local dates [first_day, last_day] as UTC microseconds."""
+
+    first_day: date
+    last_day: date
+    open: np.ndarray
+    length: np.ndarray
+    cum: np.ndarray  # business time before each interval, from the calendar's fixed origin
+    cum_end: np.ndarray  # cum + length
+
+    def position(self, t_us: np.ndarray) -> np.ndarray:
+        """B(t) = cum[j] + clip(t - open[j], 0, length[j]), j = searchsorted(open, t, "right") - 1."""
+        if len(self.open) == 0:
+            return np.zeros(len(t_us), dtype=np.int64)
+        j = np.searchsorted(self.open, t_us, side="right") - 1
+        np.maximum(j, 0, out=j)  # before the first interval: clip() gives 0, so B = cum[0]
+        return self.cum[j] + np.clip(t_us - self.open[j], 0, self.length[j])
+
+
 class Calendar:
     """A business calendar: weekly local hours minus holidays in one zone, or always open (24/7)."""
 
@@ -152,13 +173,9 @@ class Calendar:
         self._country = (
             holiday_calendar(self.holidays.country, self.holidays.subdivision) if self.holidays.country else None
         )
-        self._first_day: date | None = None
-        self._last_day: date | None = None
         self._origin_us: int | None = None
-        self._open = np.zeros(0, dtype=np.int64)
-        self._length = np.zeros(0, dtype=np.int64)
-        self._cum = np.zeros(0, dtype=np.int64)
-        self._cum_end = np.zeros(0, dtype=np.int64)
+        self._table: _Table | None = None
+        self._lock = threading.Lock()
 
     @classmethod
     def always_open(cls, name: str) -> Calendar:
@@ -195,7 +212,7 @@ class Calendar:
             out.append((local_start.replace(tzinfo=self._zone), local_end.replace(tzinfo=self._zone)))
         return out
 
-    def _build(self, first_day: date, last_day: date) -> None:
+    def _build(self, first_day: date, last_day: date) -> _Table:
         opens: list[int] = []
         closes: list[int] = []
         day = first_day
@@ -229,38 +246,36 @@ class Calendar:
             # have ended by then, so business time measured from here never changes when the table grows.
             origin_day = datetime.combine(first_day + timedelta(days=2), time(0), UTC)
             self._origin_us = round(origin_day.timestamp()) * US
-        self._open, self._length, self._cum = merged_open, length, cum
-        self._cum -= self._raw_position(np.asarray([self._origin_us], dtype=np.int64))[0]
-        self._cum_end = self._cum + self._length
-        self._first_day, self._last_day = first_day, last_day
+        unshifted = _Table(first_day, last_day, merged_open, length, cum, cum + length)
+        shift = unshifted.position(np.asarray([self._origin_us], dtype=np.int64))[0]
+        return _Table(first_day, last_day, merged_open, length, cum - shift, cum - shift + length)
 
-    def _ensure_days(self, first_day: date, last_day: date) -> None:
-        if self._first_day is not None and self._first_day <= first_day and last_day <= self._last_day:
-            return
-        if self._first_day is not None:
-            # Grow by at least the current span so repeated small extensions stay cheap.
-            span = (self._last_day - self._first_day).days + 1
-            if first_day < self._first_day:
-                first_day = min(first_day, self._first_day - timedelta(days=span))
-            else:
-                first_day = self._first_day
-            if last_day > self._last_day:
-                last_day = max(last_day, self._last_day + timedelta(days=span))
-            else:
-                last_day = self._last_day
-        self._build(first_day, last_day)
+    def _covering(self, first_day: date, last_day: date) -> _Table:
+        """A table covering the local dates [first_day, last_day], built or grown if needed.
 
-    def _ensure_instants(self, lowest_us: int, highest_us: int) -> None:
+        Tables are immutable and swapped in whole under a lock, so threads sharing a calendar (pages
+        served concurrently) always read a consistent table.
+        """
+        table = self._table
+        if table is not None and table.first_day <= first_day and last_day <= table.last_day:
+            return table
+        with self._lock:
+            table = self._table
+            if table is not None:
+                if table.first_day <= first_day and last_day <= table.last_day:
+                    return table
+                # Grow by at least the current span so repeated small extensions stay cheap.
+                span = timedelta(days=(table.last_day - table.first_day).days + 1)
+                first_day = min(first_day, table.first_day - span) if first_day < table.first_day else table.first_day
+                last_day = max(last_day, table.last_day + span) if last_day > table.last_day else table.last_day
+            table = self._build(first_day, last_day)
+            self._table = table
+            return table
+
+    def _covering_instants(self, lowest_us: int, highest_us: int) -> _Table:
         first = datetime.fromtimestamp(lowest_us // US, UTC).date() - timedelta(days=_MARGIN_DAYS)
         last = datetime.fromtimestamp(highest_us // US, UTC).date() + timedelta(days=_MARGIN_DAYS)
-        self._ensure_days(first, last)
-
-    def _raw_position(self, t_us: np.ndarray) -> np.ndarray:
-        if len(self._open) == 0:
-            return np.zeros(len(t_us), dtype=np.int64)
-        j = np.searchsorted(self._open, t_us, side="right") - 1
-        np.maximum(j, 0, out=j)
-        return self._cum[j] + np.clip(t_us - self._open[j], 0, self._length[j])
+        return self._covering(first, last)
 
     # -- kernels on int64 microseconds (used by clocks) ---------------------------------------------------
 
@@ -270,8 +285,7 @@ class Calendar:
             return t_us
         if len(t_us) == 0:
             return np.zeros(0, dtype=np.int64)
-        self._ensure_instants(int(t_us.min()), int(t_us.max()))
-        return self._raw_position(t_us)
+        return self._covering_instants(int(t_us.min()), int(t_us.max())).position(t_us)
 
     def business_us(self, start_us: np.ndarray, end_us: np.ndarray) -> np.ndarray:
         """Business microseconds in [start, end] per row; 0 where end <= start."""
@@ -279,31 +293,34 @@ class Calendar:
             return np.maximum(end_us - start_us, 0)
         if len(start_us) == 0:
             return np.zeros(0, dtype=np.int64)
-        self._ensure_instants(int(min(start_us.min(), end_us.min())), int(max(start_us.max(), end_us.max())))
-        return np.maximum(self._raw_position(end_us) - self._raw_position(start_us), 0)
+        table = self._covering_instants(
+            int(min(start_us.min(), end_us.min())), int(max(start_us.max(), end_us.max()))
+        )
+        return np.maximum(table.position(end_us) - table.position(start_us), 0)
 
     def due_us(self, start_us: np.ndarray, need_us: np.ndarray) -> np.ndarray:
         """The instant at which `need` business microseconds have passed since `start`.
 
         A zero (or negative) budget is due at the start itself, even outside business hours.
         """
-        need_us = np.broadcast_to(np.asarray(need_us, dtype=np.int64), start_us.shape)
+        need_us = np.maximum(np.broadcast_to(np.asarray(need_us, dtype=np.int64), start_us.shape), 0)
         if self.always:
-            return start_us + np.maximum(need_us, 0)
+            return start_us + need_us
         if len(start_us) == 0:
             return np.zeros(0, dtype=np.int64)
-        self._ensure_instants(int(start_us.min()), int(start_us.max()))
-        target = self._raw_position(start_us) + np.maximum(need_us, 0)
+        table = self._covering_instants(int(start_us.min()), int(start_us.max()))
+        target = table.position(start_us) + need_us
         extended = 0
-        while target.max() > self._cum_end[-1]:
-            missing_days = int((target.max() - self._cum_end[-1]) // self._weekly_us() * 7) + 7
+        while not len(table.open) or target.max() > table.cum_end[-1]:
+            shortfall = target.max() - (table.cum_end[-1] if len(table.open) else 0)
+            missing_days = int(max(shortfall, 0) // self._weekly_us()) * 7 + 7
             extended += missing_days
             if extended > _MAX_EXTENSION_DAYS:
                 raise ValueError(f"calendar {self.name}: no business time left within 200 years")
-            self._ensure_days(self._first_day, self._last_day + timedelta(days=missing_days))
-            target = self._raw_position(start_us) + np.maximum(need_us, 0)
-        k = np.searchsorted(self._cum_end, target, side="left")
-        due = self._open[k] + (target - self._cum[k])
+            table = self._covering(table.first_day, table.last_day + timedelta(days=missing_days))
+            target = table.position(start_us) + need_us
+        k = np.searchsorted(table.cum_end, target, side="left")
+        due = table.open[k] + (target - table.cum[k])
         return np.where(need_us <= 0, start_us, due)
 
     def _weekly_us(self) -> int:

@@ -163,3 +163,22 @@ def test_day_ranges_wrap_over_the_weekend():
 def test_a_day_given_twice_is_refused():
     with pytest.raises(ValueError, match="fri is already given by mon-fri"):
         parse_weekly_hours({"mon-fri": "08:00-17:00", "fri": "18:00-20:00"})
+
+
+def test_threads_sharing_a_calendar_while_its_table_grows_get_the_same_answers():
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = random.Random(42)
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    batches = []
+    for _ in range(24):
+        offset = timedelta(days=rng.randint(-900, 900))
+        starts = [base + offset + timedelta(minutes=rng.randint(0, 60 * 24 * 30)) for _ in range(200)]
+        ends = [s + timedelta(minutes=rng.randint(0, 60 * 24 * 10)) for s in starts]
+        batches.append((series(*starts), series(*ends)))
+    expected = [support_hours().business_seconds(s, e).to_list() for s, e in batches]
+    shared = support_hours()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda pair: shared.business_seconds(*pair).to_list(), batches))
+    assert got == expected
