@@ -1,4 +1,5 @@
-"""Zendesk ticket exports: the CSV export, and JSON (API / incremental export `{"tickets": [...]}` or a list).
+"""Zendesk ticket exports: the CSV export, and JSON (API / incremental export `{"tickets": [...]}` or a list),
+including ticket metric events (`{"ticket_metric_events": [...]}`: reply_time fulfil, pauses, SLA breaches).
 
 Nested JSON fields are flattened with dotted names, so a mapping can name `via.channel` or
 `metric_set.reply_time_in_minutes.calendar`.
@@ -27,12 +28,18 @@ def _json_frame(path: Path, limit: int | None = None) -> pl.DataFrame:
             records = [json.loads(line) for line in text.splitlines() if line.strip()]
         else:
             data = json.loads(text)
-            records = data.get("tickets", data.get("results", [])) if isinstance(data, dict) else data
+            records = data
+            if isinstance(data, dict):
+                key = next((k for k in ("tickets", "ticket_metric_events", "results") if k in data), None)
+                records = data[key] if key else []
     except json.JSONDecodeError as exc:
         raise ImportRefused(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise ImportRefused(f"{path}: expected a list of tickets or {{\"tickets\": [...]}}")
     frame = pl.json_normalize(records[:limit] if limit else records, separator=".", infer_schema_length=None)
+    if {"metric", "type"} <= set(frame.columns):
+        # Ticket metric events: "reply_time" + "fulfill" -> milestone "reply_time_fulfill".
+        frame = frame.with_columns(event=pl.col("metric").cast(pl.String) + "_" + pl.col("type").cast(pl.String))
     # Every value becomes text like a CSV cell; lists (tags) are joined, leftover structs kept as JSON.
     return frame.select(_as_text(name, dtype) for name, dtype in frame.schema.items())
 

@@ -217,3 +217,19 @@ def test_timestamps_in_the_usual_export_styles_parse_to_utc(tmp_path, text, expe
                        "columns: {item_id: id, created: created, closed: closed}\n")
     _ingest(table, db, mapping=mapping)
     assert query(db, "SELECT closed FROM items")[0][0] == expected
+
+
+def test_zendesk_metric_events_become_named_milestones_on_existing_tickets(tmp_path):
+    db = tmp_path / "sla.duckdb"
+    _ingest(FIXTURES / "zendesk_tickets.json", db)
+    summary = _ingest(FIXTURES / "zendesk_metric_events.json", db)
+    assert (summary.mapping, summary.rows_loaded, summary.rows_rejected, summary.items) == (
+        "zendesk_metric_events", 4, 1, 0)
+    assert query(db, "SELECT kind, occurred_at FROM events WHERE item_id = '501' ORDER BY occurred_at") == [
+        ("reply_time_activate", datetime(2026, 3, 2, 8, 30, tzinfo=UTC)),
+        ("reply_time_fulfill", datetime(2026, 3, 2, 9, 12, tzinfo=UTC)),
+        ("agent_work_time_pause", datetime(2026, 3, 2, 10, 0, tzinfo=UTC)),
+    ]
+    assert query(db, "SELECT reason FROM rejected_rows WHERE import_id = ?", [summary.import_id]) == [
+        ("unparseable time in column 'time': not-a-time",)]
+    assert query(db, "SELECT count(*) FROM items")[0][0] == 3
