@@ -1,0 +1,118 @@
+"""Real-browser fixtures: the app served by `streamlit run` on a free loopback port against a sample
+database, and a headless Debian Chromium page driven by Playwright.
+
+Without /usr/bin/chromium the browser tests skip, except on CI ($CI set), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+SAMPLE_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+SAMPLE_TICKETS = 5000
+STARTUP_TIMEOUT_S = 60
+
+
+def pytest_collection_modifyitems(config, items):
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError(f"{CHROMIUM} is missing on CI: .ci/run installs it")
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} not installed (apt-get install chromium)")
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(skip)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory) -> Path:
+    """A sample database built by the project's own generator and import pipeline."""
+    from sla_store.sample import build_sample_db
+
+    root = tmp_path_factory.mktemp("browser-sample")
+    db = root / "sla.duckdb"
+    build_sample_db(db, tickets=SAMPLE_TICKETS, seed=42, now=SAMPLE_NOW, samples_dir=root / "samples",
+                    config=ROOT / "config")
+    return db
+
+
+@pytest.fixture(scope="session")
+def served_app(sample_db, tmp_path_factory):
+    """Base URL of `streamlit run dashboard.py` serving the sample database."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("streamlit-log") / "streamlit.log"
+    env = {**os.environ, "SLA_DB": str(sample_db), "SLA_CONFIG": str(ROOT / "config"),
+           "SLA_NOW": SAMPLE_NOW.isoformat()}
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
+               "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not start on {url}:\n{log.read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def wait_until_rendered(page, timeout_ms: int = 30_000) -> None:
+    """Wait for the app to finish its script runs: the main block is there and the running indicator
+    (with its Stop button) has been gone for a moment."""
+    page.wait_for_selector("[data-testid='stMain']", timeout=timeout_ms)
+    idle_js = "() => !document.querySelector(\"[data-testid='stStatusWidget']\")"
+    for _ in range(2):  # a rerun (or a fragment) can start right after the first run ends
+        page.wait_for_timeout(700)
+        page.wait_for_function(idle_js, timeout=timeout_ms)

@@ -1,0 +1,75 @@
+"""Every dashboard page in a real Chromium against `streamlit run`: renders without errors, draws its charts,
+keeps a sidebar filter in the URL. Screenshots go to test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import SCREENSHOTS, wait_until_rendered
+
+pytestmark = pytest.mark.browser
+
+# (url path, heading, charts expected at least)
+PAGES = (
+    ("", "Overview", 1),  # the default page lives at the root URL
+    ("performance", "Performance", 3),
+    ("live-queue", "Live queue", 1),
+    ("trends", "Trends", 2),
+    ("internal-ops", "Internal operations", 2),
+    ("data", "Data", 0),
+)
+
+
+def open_page(page, url: str) -> None:
+    page.goto(url)
+    wait_until_rendered(page)
+
+
+def test_first_visit_to_a_deep_link_shows_the_sidebar_filters(served_app, page):
+    # The very first run of a fresh server is the one Streamlit may route through its pages/ folder mode.
+    open_page(page, f"{served_app}/performance")
+    assert page.get_by_role("heading", name="Performance").count() == 1
+    assert page.locator("[data-testid='stSidebar']").get_by_text("Filters").count() >= 1
+
+
+@pytest.mark.parametrize(("path", "heading", "charts"), PAGES)
+def test_page_renders_with_its_charts_and_no_errors(served_app, page, path, heading, charts):
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    open_page(page, f"{served_app}/{path}")
+    assert page.get_by_role("heading", name=heading).first.is_visible()
+    if charts:
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+        assert page.locator(".js-plotly-plot").count() >= charts
+        # every chart drew a trace
+        drawn = page.locator(".js-plotly-plot .trace, .js-plotly-plot .hm")
+        assert drawn.count() >= charts
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert not errors
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    assert page.get_by_text("Page not found").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / f"page-{path or 'overview'}.png"), full_page=True)
+
+
+def test_choosing_a_channel_in_the_sidebar_filters_the_page_and_the_url(served_app, page):
+    open_page(page, f"{served_app}/performance")
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.locator("[data-testid='stMultiSelect']").first.click()
+    page.get_by_role("option", name="chat", exact=True).click()
+    page.keyboard.press("Escape")
+    wait_until_rendered(page)
+    page.wait_for_url(re.compile(r"channel=chat"), timeout=10_000)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+    # The per-channel bars now show chat alone.
+    labels = page.locator(".js-plotly-plot").first.locator(".xtick text").evaluate_all(
+        "nodes => nodes.map(n => n.textContent)")
+    assert labels == ["chat"]
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "page-performance-chat.png"), full_page=True)
+
+    # The filter is kept when moving to another page, and a shared link restores it.
+    page.goto(page.url.replace("/performance", "/trends"))
+    wait_until_rendered(page)
+    assert "chat" in page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").first.inner_text()
