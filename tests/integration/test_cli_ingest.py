@@ -129,3 +129,14 @@ def test_sample_builds_a_database_from_a_fixed_seed_and_time(tmp_path):
     first = query(db, "SELECT * FROM items ORDER BY source, item_id")
     assert runner.invoke(app, args).exit_code == 0
     assert query(db, "SELECT * FROM items ORDER BY source, item_id") == first
+
+
+def test_the_import_reports_progress_from_start_to_done(tmp_path):
+    from sla_store.ingest import ingest
+
+    steps: list[tuple[str, float]] = []
+    ingest(SERVICENOW, db=tmp_path / "sla.duckdb", config=CONFIG, now=SAMPLE_NOW,
+           progress=lambda step, fraction: steps.append((step, fraction)))
+    fractions = [fraction for _, fraction in steps]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert [step for step, _ in steps][-3:] == ["computing results", "saving", "done"]
