@@ -58,6 +58,7 @@ ITEMS = [
     ("F", "Accounts", "email", "normal", h(-1), h(-0.5), None, []),
     ("G", "Accounts", "email", "normal", h(1), None, None, []),            # created after --now
     ("H", "Accounts", "email", "normal", h(-4.5), h(1), None, []),         # responds after --now
+    ("I", "Technical", "email", "normal", h(-13), h(-12), h(-4), []),      # breached and stopped before ingest
 ]
 
 
@@ -108,12 +109,13 @@ def items_of(teams, kind):
 def test_check_reports_exactly_the_new_breaches_and_at_risk_items_grouped_by_team(setup):
     result, payload = digest(setup)
     assert result.exit_code == 1
-    assert payload["counts"] == {"breached": 4, "at_risk": 4, "burn_alerts": 0}
+    assert payload["counts"] == {"breached": 5, "at_risk": 4, "burn_alerts": 0}
     assert [team["team"] for team in payload["teams"]] == ["Accounts", "Billing", "Technical"]
     assert items_of(payload["teams"], "breached") == {
         "Accounts": [("H", "first_response")],                      # due 30m ago; answered only later
         "Billing": [("B", "first_response")],                       # due 1h ago, still running
-        "Technical": [("E", "first_response"), ("E", "resolution")],  # due 6h and 2h ago, stopped late
+        # due 6h, 5h and 2h ago, all stopped late; I was already decided when the results were computed
+        "Technical": [("E", "first_response"), ("I", "resolution"), ("E", "resolution")],
     }
     assert items_of(payload["teams"], "at_risk") == {
         "Accounts": [("H", "resolution")],                          # 4.5h of 8h
@@ -145,6 +147,7 @@ def test_escalation_names_the_targets_contacts_once_past_its_after_share(setup):
         ("C", "resolution"): ["#support-leads"],
         ("E", "resolution"): ["#support-leads"],
         ("H", "resolution"): ["#support-leads"],
+        ("I", "resolution"): ["#support-leads"],
     }
 
 
@@ -153,7 +156,7 @@ def test_text_digest_lists_teams_items_and_contacts(setup):
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[0] == ("SLA check at 2026-10-14T12:00:00Z (breaches since 2026-10-13T12:00:00Z): "
-                        "4 newly breached, 4 at risk, 0 burn-rate alerts")
+                        "5 newly breached, 4 at risk, 0 burn-rate alerts")
     assert "Billing: 1 breached, 2 at risk - escalate to #support-leads, #urgent, oncall@example.com" in lines
     a_line = next(line for line in lines if "desk/A " in line)
     assert "75%" in a_line and "10m left" in a_line and "escalate to #urgent, oncall@example.com" in a_line
@@ -181,7 +184,7 @@ def test_exit_code_is_zero_without_breaches_and_one_for_at_risk_when_asked(setup
     payload = json.loads(quiet.stdout)
     assert payload["counts"]["breached"] == 0
     assert sorted((r["item_id"], r["metric"]) for team in payload["teams"] for r in team["at_risk"]) == [
-        ("C", "resolution"), ("E", "first_response"),             # 4h of 8h paused; 3h of 4h
+        ("C", "resolution"), ("E", "first_response"), ("I", "resolution"),  # 4h of 8h paused; 3h of 4h; 6h of 8h
     ]
     assert run(setup, "--now", earlier, "--fail-on", "at-risk").exit_code == 1
 
@@ -190,13 +193,13 @@ def test_burn_rate_alerts_need_volume_in_the_long_window(setup):
     _, payload = digest(setup)
     assert payload["burn_alerts"] == []
     _, payload = digest(setup, "--min-decided", "2")
-    # resolution for Technical/email: D breached 32h ago and E 2h ago, 2 of 2 decided in 3 days and
-    # E alone in the last 6 hours: burn 2 / (2 * 0.05) = 20x and 1 / 0.05 = 20x.
+    # resolution for Technical/email: D, I and E breached 32h, 5h and 2h ago: 3 of 3 decided in 3 days,
+    # I and E in the last 6 hours: burn 3 / (3 * 0.05) = 20x and 2 / (2 * 0.05) = 20x.
     # first_response for Accounts/email: F met 30m ago, H breached 30m ago: 1 / (2 * 0.05) = 10x in
     # both 3d and 6h (above 1x, below 14.4x; the 30m window (now-30m, now] holds neither).
     assert [(a["metric"], a["team"], a["channel"], a["window"], a["severity"], a["long_burn"], a["short_burn"],
              a["long_decided"]) for a in payload["burn_alerts"]] == [
-        ("resolution", "Technical", "email", "3d/6h", "ticket", 20.0, 20.0, 2),
+        ("resolution", "Technical", "email", "3d/6h", "ticket", 20.0, 20.0, 3),
         ("first_response", "Accounts", "email", "3d/6h", "ticket", 10.0, 10.0, 2),
     ]
 
@@ -252,7 +255,7 @@ def test_webhook_receives_the_digest_as_json_with_a_slack_text_field(setup, webh
     posted = json.loads(body)
     assert posted == printed
     assert posted["text"].startswith("SLA check at 2026-10-14T12:00:00Z")
-    assert "Technical: 2 breached, 1 at risk - escalate to #support-leads" in posted["text"]
+    assert "Technical: 3 breached, 1 at risk - escalate to #support-leads" in posted["text"]
 
 
 def test_a_failing_webhook_is_retried_then_reported_with_exit_code_2(setup, webhook_server):
