@@ -21,13 +21,12 @@ import httpx
 import polars as pl
 
 from sla_core import alerts
+from sla_core.policy import Policy, PolicyHistory
 from sla_store.db import connect_read_only
 from sla_store.report import in_utc
 
-ITEM_COLUMNS = ("source, item_id, kind, process, channel, team, priority, agent, status, subject, created")
+ITEM_COLUMNS = "source, item_id, kind, process, channel, team, priority, agent, status, subject, created"
 MILESTONE_COLUMNS = ("first_response", "resolved", "closed")
-
-
 MAX_LINES_PER_TEAM = 25
 
 
@@ -35,13 +34,9 @@ class WebhookError(RuntimeError):
     """The digest could not be delivered."""
 
 
-def policies_of(history: Any) -> list[Any]:
+def policies_of(history: PolicyHistory | Policy) -> list[Policy]:
     """Every policy version held by a PolicyHistory (or a single Policy)."""
-    for attribute in ("policies", "versions"):
-        held = getattr(history, attribute, None)
-        if held is not None:
-            return list(held.values()) if isinstance(held, dict) else list(held)
-    return [history]
+    return list(history) if isinstance(history, PolicyHistory) else [history]
 
 
 def load_items_as_of(
@@ -85,7 +80,7 @@ class CheckSettings:
     min_decided: int = alerts.DEFAULT_MIN_DECIDED
 
 
-def run_check(db: str | Path | None, history: Any, settings: CheckSettings) -> alerts.Findings:
+def run_check(db: str | Path | None, history: PolicyHistory | Policy, settings: CheckSettings) -> alerts.Findings:
     """Re-evaluate what can have changed and select breached, at-risk and burn-rate findings."""
     from sla_core.clocks import evaluate
 
