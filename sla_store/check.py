@@ -21,6 +21,7 @@ import httpx
 import polars as pl
 
 from sla_core import alerts
+from sla_core.clocks import evaluate
 from sla_core.policy import Policy, PolicyHistory
 from sla_store.db import connect_read_only
 from sla_store.report import in_utc
@@ -82,8 +83,6 @@ class CheckSettings:
 
 def run_check(db: str | Path | None, history: PolicyHistory | Policy, settings: CheckSettings) -> alerts.Findings:
     """Re-evaluate what can have changed and select breached, at-risk and burn-rate findings."""
-    from sla_core.clocks import evaluate
-
     longest = max((pair.long for pair in settings.window_pairs), default=timedelta(0))
     horizon = min(settings.since, settings.now - longest)
     con = connect_read_only(db)
@@ -116,10 +115,6 @@ def has_findings(findings: alerts.Findings, fail_on: str) -> bool:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment is not None else None
-
-
-def _clock(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def human_duration(seconds: float) -> str:
