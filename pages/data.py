@@ -26,15 +26,19 @@ if data.database_ready():
     cols[0].metric("Items", f"{counts['items']:,}")
     cols[1].metric("Events", f"{counts['events']:,}")
     cols[2].metric("Results (item x metric)", f"{counts['results']:,}")
-    cols[3].metric("Results computed", f"{counts['computed_at']:%Y-%m-%d %H:%M}" if counts["computed_at"]
-                   else view.NO_VALUE)
+    computed = counts["computed_at"]
+    cols[3].metric("Results computed", f"{computed:%Y-%m-%d}" if computed else view.NO_VALUE,
+                   help=f"At {computed:%Y-%m-%d %H:%M} UTC" if computed else None)
 
     st.subheader("Imports")
     imports = data.read("imports")
     if imports.is_empty():
         st.info("Nothing imported yet.")
     else:
-        view.table(imports, "imports", key="data_imports",
+        shown = imports.with_columns(name=pl.col("file").map_elements(lambda f: Path(f).name,
+                                                                       return_dtype=pl.String))
+        view.table(shown.select("import_id", "name", *[c for c in imports.columns if c != "import_id"]),
+                   "imports", key="data_imports",
                    caption="Every file loaded, newest first; re-importing the same rows never duplicates them.")
 
     st.subheader("Rejected rows")

@@ -6,6 +6,7 @@ import streamlit as st
 from sla_ui import charts, data, summary, view
 from sla_ui.filters import current_filters, metric_label
 from sla_ui.navigation import ensure_app_frame
+from sla_ui.report_download import offer_report_download
 
 ensure_app_frame()
 st.title("Overview")
@@ -17,8 +18,11 @@ if not months:
     view.empty_state("No ticket results in the database yet.", "Import an export on the Data page.")
     st.stop()
 
-month = st.selectbox("Month", months, format_func=view.month_label, key="month", bind="query-params",
-                     help="The Overview reports a whole month; the sidebar's date range does not apply here.")
+picker, download = st.columns([3, 2], vertical_alignment="bottom")
+month = picker.selectbox("Month", months, format_func=view.month_label, key="month", bind="query-params",
+                         help="The Overview reports a whole month; the sidebar's date range does not apply here.")
+with download:
+    offer_report_download(month)
 filters = current_filters()
 month_filters = filters.with_dates(month, summary.month_end(month))
 monthly = data.read("attainment", filters.with_dates(summary.previous_month(month), summary.month_end(month)),

@@ -115,3 +115,10 @@ def test_burn_rate_is_the_last_weeks_breach_rate_over_the_error_budget(app, sql)
     rate = (breached / decided) / (1 - objective)
     texts = " ".join(m.value for m in app.markdown)
     assert f"burn rate (last 7 days) **{rate:.1f}x**" in texts
+
+
+def test_the_months_leadership_report_is_offered_as_a_download(app):
+    app.selectbox(key="month").set_value(dt.date(2026, 10, 1)).run()
+    assert not app.exception
+    labels = [button.proto.label for button in app.get("download_button")]
+    assert "Download the October 2026 report (HTML)" in labels
