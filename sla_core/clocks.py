@@ -127,9 +127,7 @@ def evaluate(
     events = events.filter(pl.col("occurred_at") <= now)
     items = items.with_columns(history.version_for(items["created"]).alias("policy_version")).with_row_index("_row")
     # Events carry their item's row number from here on: integer keys instead of (source, item_id) joins.
-    events = events.join(
-        items.select("source", "item_id", "_row"), on=["source", "item_id"], how="inner", maintain_order="left"
-    )
+    events = events.join(items.select("source", "item_id", "_row"), on=["source", "item_id"], how="inner")
 
     wanted = {
         (policy_version.version, name)
@@ -179,7 +177,9 @@ class StatusIntervals:
             events.filter(pl.col("kind") == "status")
             .select("_row", "occurred_at", pl.col("value").str.to_lowercase().alias("value"))
             .sort("_row", "occurred_at", "value")
-            .with_columns(pl.col("occurred_at").shift(-1).over("_row").alias("next_at"))
+            .with_columns(
+                pl.when(pl.col("_row").shift(-1) == pl.col("_row")).then(pl.col("occurred_at").shift(-1)).alias("next_at")
+            )
         )
         self.values = status["value"]
         self.item = status["_row"].cast(pl.Int64).to_numpy()

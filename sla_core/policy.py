@@ -240,14 +240,23 @@ class Target:
                 return False
         return True
 
-    def condition(self, columns: Sequence[str]) -> pl.Expr:
-        """The same test as `matches`, as a polars expression over an items frame."""
+    def condition(self, columns: Sequence[str], spellings: Mapping[str, Sequence[str]] | None = None) -> pl.Expr:
+        """The same test as `matches`, as a polars expression over an items frame.
+
+        `spellings` (column -> its distinct values) lets the test compare the few distinct values
+        case-insensitively instead of lower-casing every row.
+        """
         expression = pl.lit(True)
         for key, allowed in self.match.items():
             if key not in columns:
                 return pl.lit(False)
-            lowered = [v.lower() for v in allowed]
-            expression = expression & pl.col(key).cast(pl.String).str.to_lowercase().is_in(lowered).fill_null(False)
+            lowered = {v.lower() for v in allowed}
+            if spellings is not None and key in spellings:
+                accepted = [value for value in spellings[key] if value is not None and value.lower() in lowered]
+                test = pl.col(key).is_in(accepted)
+            else:
+                test = pl.col(key).cast(pl.String).str.to_lowercase().is_in(sorted(lowered))
+            expression = expression & test.fill_null(False)
         return expression
 
 
@@ -280,9 +289,11 @@ class Policy:
         candidates = [t for t in self.targets if t.metric == metric]
         if not candidates:
             return pl.Series("target_index", [None] * items.height, dtype=pl.Int32)
-        chain = pl.when(candidates[0].condition(items.columns)).then(pl.lit(candidates[0].index, pl.Int32))
+        keys = {key for target in candidates for key in target.match if key in items.columns}
+        spellings = {key: items.get_column(key).cast(pl.String).unique().to_list() for key in keys}
+        chain = pl.when(candidates[0].condition(items.columns, spellings)).then(pl.lit(candidates[0].index, pl.Int32))
         for target in candidates[1:]:
-            chain = chain.when(target.condition(items.columns)).then(pl.lit(target.index, pl.Int32))
+            chain = chain.when(target.condition(items.columns, spellings)).then(pl.lit(target.index, pl.Int32))
         chosen = chain.otherwise(pl.lit(None, pl.Int32)).alias("target_index")
         # with_columns broadcasts a chain of literals only (targets without match keys) to every row.
         return items.with_columns(chosen).get_column("target_index")
