@@ -61,11 +61,13 @@ with st.expander("Calendars: switch to 24/7, change opening hours", icon=":mater
         },
     )
 calendar_names = [n for n in calendars["name"].to_list() if n] if isinstance(calendars, pl.DataFrame) else []
+committed_targets = ui.targets_frame(committed)
 targets = st.data_editor(
-    ui.targets_frame(committed),
+    committed_targets,
     key="whatif_targets",
     num_rows="dynamic",
     hide_index=True,
+    height=ui.editor_height(committed_targets.height + 2),
     column_order=[c for c in ui.TARGET_COLUMNS if c != "origin"],
     column_config={
         "metric": st.column_config.SelectboxColumn("metric", options=list(committed.metrics), required=True),
@@ -131,13 +133,17 @@ if last is not None:
                        delta=view.points(None if before is None or after is None else after - before))
         cols[2].metric("Met → breached", f"{int(rows['met_to_breached'].sum()):,}")
         cols[3].metric("Breached → met", f"{int(rows['breached_to_met'].sum()):,}")
-        cols[4].metric("Error budget used", ui.budget_text(rows, "after"),
+        used_before, used_after = ui.budget_used(rows, "before"), ui.budget_used(rows, "after")
+        cols[4].metric("Error budget used, proposed", ui.budget_text(rows, "after"),
+                       delta=None if used_before is None or used_after is None
+                       else f"{100 * (used_after - used_before):+.0f} pp vs committed",
+                       delta_color="inverse",
                        help=f"committed: {ui.budget_text(rows, 'before')}; budget = 1 - objective, used = "
                             "breach rate / budget")
 
     st.subheader(f"Per {last['by']}")
     view.table(
-        ui.comparison_view(table, last["by"]),
+        ui.comparison_view(table, last["by"], with_metric=len(metrics) > 1),
         f"what-if per {last['by']}",
         key="whatif_comparison",
         column_config=ui.PERCENT_COLUMNS,

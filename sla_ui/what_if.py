@@ -18,7 +18,15 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from sla_core.policy import ALWAYS, Policy, PolicyError, PolicyHistory, format_duration, parse_policy_mapping
+from sla_core.policy import (
+    ALWAYS,
+    Policy,
+    PolicyError,
+    PolicyHistory,
+    format_duration,
+    parse_duration,
+    parse_policy_mapping,
+)
 from sla_core.simulate import Simulation, simulate
 from sla_store.commands_simulate import Selection, computed_at, load_raw, load_results
 from sla_store.db import current_time
@@ -148,6 +156,13 @@ def _records(frame: Any) -> list[dict[str, Any]]:
     return pl.from_pandas(frame).to_dicts() if hasattr(frame, "to_dict") else list(frame)
 
 
+def _same_calendar_row(spec: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
+    return (
+        str(spec.get("timezone", "")) == str(row.get("timezone") or "").strip()
+        and hours_text(spec.get("hours", {})) == " ".join(str(row.get("hours") or "").split())
+    )
+
+
 def proposed_raw(committed: Policy, targets: Any, calendars: Any, objective: float | None = None) -> dict:
     """The edited tables as a policy mapping (not yet validated)."""
     raw = copy.deepcopy(dict(committed.raw))
@@ -165,6 +180,9 @@ def proposed_raw(committed: Policy, targets: Any, calendars: Any, objective: flo
             new_calendars[name] = ALWAYS
             continue
         before = committed_calendars.get(name)
+        if isinstance(before, Mapping) and _same_calendar_row(before, row):
+            new_calendars[name] = copy.deepcopy(before)
+            continue
         spec: dict[str, Any] = {
             "timezone": "" if _blank(row.get("timezone")) else str(row["timezone"]).strip(),
             "hours": parse_hours("" if _blank(row.get("hours")) else row["hours"], f"{where}, hours"),
@@ -182,19 +200,17 @@ def proposed_raw(committed: Policy, targets: Any, calendars: Any, objective: flo
                 raise EditError(f"{where}, {column}: required")
         match = {key: _split_values(row[key]) for key in EDITED_MATCH_KEYS if not _blank(row.get(key))}
         match.update(_parse_other_match(row.get("other_match"), f"{where}, other_match"))
-        target: dict[str, Any] = {"metric": str(row["metric"]).strip()}
+        edited: dict[str, Any] = {"metric": str(row["metric"]).strip()}
         if match:
-            target["match"] = {k: (v[0] if len(v) == 1 else v) for k, v in match.items()}
-        target["within"] = str(row["within"]).strip()
-        target["calendar"] = str(row["calendar"]).strip()
+            edited["match"] = {k: (v[0] if len(v) == 1 else v) for k, v in match.items()}
+        edited["within"] = str(row["within"]).strip()
+        edited["calendar"] = str(row["calendar"]).strip()
         if not _blank(row.get("objective")):
-            target["objective"] = float(row["objective"])
+            edited["objective"] = float(row["objective"])
         origin = row.get("origin")
         if not _blank(origin) and 0 <= int(origin) < len(committed_targets):
-            escalation = committed_targets[int(origin)].get("escalation")
-            if escalation:
-                target["escalation"] = copy.deepcopy(escalation)  # escalation contacts stay with the target
-        new_targets.append(target)
+            edited = _keep_unchanged(committed_targets[int(origin)], edited)
+        new_targets.append(edited)
     if not new_targets:
         raise EditError("Targets: a policy needs at least one target")
     raw["calendars"] = new_calendars
@@ -202,6 +218,44 @@ def proposed_raw(committed: Policy, targets: Any, calendars: Any, objective: flo
     if objective is not None:
         raw["objective"] = float(objective)
     return raw
+
+
+def _match_key(match: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
+    return {k: tuple(sorted([v] if isinstance(v, str) else [str(x) for x in v])) for k, v in (match or {}).items()}
+
+
+def _same_duration(a: Any, b: Any) -> bool:
+    try:
+        return parse_duration(a) == parse_duration(b)
+    except (ValueError, PolicyError):
+        return str(a) == str(b)
+
+
+def _keep_unchanged(original: Mapping[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
+    """The committed target with only the edited fields replaced, so the diff shows just the edit
+    (escalation contacts and the committed spelling of unchanged fields stay)."""
+    if original.get("metric") != edited["metric"]:
+        return edited
+    target = copy.deepcopy(dict(original))
+    if _match_key(original.get("match")) != _match_key(edited.get("match")):
+        if edited.get("match"):
+            target["match"] = edited["match"]
+        else:
+            target.pop("match", None)
+    if not _same_duration(original.get("within"), edited["within"]):
+        target["within"] = edited["within"]
+    target["calendar"] = edited["calendar"]
+    before, after = original.get("objective"), edited.get("objective")
+    if after is None:
+        target.pop("objective", None)
+    elif before is None or abs(_share(before) - after) > 1e-12:
+        target["objective"] = after
+    return target
+
+
+def _share(value: Any) -> float:
+    text = str(value).strip()
+    return float(text[:-1]) / 100 if text.endswith("%") else float(text)
 
 
 _TARGET_PATH = re.compile(r"targets\[(\d+)\]\.?([\w.\[\]]*): (.*)$")
@@ -389,9 +443,9 @@ def objective_of(table: pl.DataFrame) -> float | None:
     return float((table["objective_after"].fill_null(0.0) * decided).sum() / total)
 
 
-def comparison_view(table: pl.DataFrame, by: str) -> pl.DataFrame:
+def comparison_view(table: pl.DataFrame, by: str, with_metric: bool = True) -> pl.DataFrame:
     return table.select(
-        "metric",
+        *(["metric"] if with_metric else []),
         pl.col(by).fill_null("(none)"),
         pl.col("items_before").alias("items"),
         pl.col("attainment_before").alias("committed"),
@@ -427,3 +481,8 @@ def flips_view(flips: pl.DataFrame) -> pl.DataFrame:
 def forget_stored_results() -> None:
     """Drop cached result frames (after a commit rebuilt them)."""
     _stored_results.clear()
+
+
+def editor_height(rows: int, row_px: int = 35) -> int:
+    """Pixels for a data editor that shows `rows` rows (plus its header) without scrolling."""
+    return row_px * (rows + 1) + 3
