@@ -143,7 +143,9 @@ def status_at_breach(con: duckdb.DuckDBPyConnection, breached: pl.DataFrame) -> 
         """
         SELECT k.source, k.item_id, k.metric, coalesce(e.value, k.status_now) AS status_at_breach
         FROM keyed k ASOF LEFT JOIN (
-            SELECT source, item_id, occurred_at, value FROM events WHERE kind = 'status'
+            SELECT e.source, e.item_id, e.occurred_at, e.value
+            FROM events e SEMI JOIN keyed b ON e.source = b.source AND e.item_id = b.item_id
+            WHERE e.kind = 'status'
         ) e ON k.source = e.source AND k.item_id = e.item_id AND k.due_at >= e.occurred_at
         """
     ).pl()
