@@ -26,6 +26,14 @@ class FilterLike(Protocol):
 
 Query = tuple[str, list[Any]]
 
+
+
+def utc_day(column: str) -> str:
+    """The UTC calendar day of a TIMESTAMPTZ column from its epoch microseconds: the same value as a cast
+    to DATE under TimeZone=UTC, without the per-row time-zone conversion (5-10x faster on millions)."""
+    return f"(DATE '1970-01-01' + CAST(epoch_us({column}) // 86400000000 AS INTEGER))"
+
+
 # Group-by dimensions a page may ask for: name -> SQL expression over `results`.
 DIMENSIONS: dict[str, str] = {
     "metric": "metric",
@@ -36,9 +44,9 @@ DIMENSIONS: dict[str, str] = {
     "priority": "priority",
     "agent": "agent",
     "calendar": "calendar",
-    "day": "CAST(created AS DATE)",
-    "week": "CAST(date_trunc('week', created) AS DATE)",
-    "month": "CAST(date_trunc('month', created) AS DATE)",
+    "day": utc_day("created"),
+    "week": f"CAST(date_trunc('week', {utc_day('created')}) AS DATE)",
+    "month": f"CAST(date_trunc('month', {utc_day('created')}) AS DATE)",
 }
 
 ITEM_COLUMNS = (
@@ -105,18 +113,18 @@ def where_clause(filters: FilterLike | None, *, kind: str | None = None, use_dat
 # ---------------------------------------------------------------------------------------------- builders
 
 def filter_options_sql(kind: str | None = "ticket") -> Query:
-    """Distinct channels, teams, priorities and metrics, and the first/last created day."""
+    """Distinct channels, teams, priorities and metrics, and the first/last created day (UTC)."""
     where, params = where_clause(None, kind=kind)
+
+    def values(column: str) -> str:
+        return f"(SELECT list_sort(list({column})) FROM (SELECT DISTINCT {column} FROM results WHERE {where}))"
+
     sql = f"""
-        SELECT
-            list_sort(list_distinct(list(channel))) AS channels,
-            list_sort(list_distinct(list(team))) AS teams,
-            list_sort(list_distinct(list(priority))) AS priorities,
-            list_sort(list_distinct(list(metric))) AS metrics,
-            CAST(min(created) AS DATE) AS first_day,
-            CAST(max(created) AS DATE) AS last_day
-        FROM results WHERE {where}"""
-    return sql, params
+        SELECT {values('channel')} AS channels, {values('team')} AS teams,
+               {values('priority')} AS priorities, {values('metric')} AS metrics,
+               (SELECT {utc_day('min(created)')} FROM results WHERE {where}) AS first_day,
+               (SELECT {utc_day('max(created)')} FROM results WHERE {where}) AS last_day"""
+    return sql, params * 6
 
 
 def attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind: str | None = "ticket",
@@ -159,7 +167,7 @@ def burn_down_sql(filters: FilterLike | None, first_day: dt.date, last_day: dt.d
     metric = "metric, " if by_metric else ""
     sql = f"""
         WITH decided AS (
-            SELECT CAST(CASE WHEN met THEN stop ELSE least(due_at, coalesce(stop, due_at)) END AS DATE) AS day,
+            SELECT {utc_day("CASE WHEN met THEN stop ELSE least(due_at, coalesce(stop, due_at)) END")} AS day,
                    metric, met, objective
             FROM results WHERE {where} AND met IS NOT NULL)
         SELECT day, {metric} count(*) AS decided, count(*) FILTER (WHERE NOT met) AS breached,
@@ -209,7 +217,9 @@ def elapsed_histogram_sql(filters: FilterLike | None, *, kind: str | None = "tic
 
 def _open_keys_cte(filters: FilterLike | None, kind: str | None) -> Query:
     where, params = where_clause(filters, kind=kind, use_dates=False)
-    return (f"open_keys AS (SELECT DISTINCT source, item_id FROM results WHERE {where} AND stop IS NULL)",
+    return (f"""open_keys AS (SELECT DISTINCT source, item_id, created FROM results
+                              WHERE {where} AND stop IS NULL),
+                oldest AS (SELECT coalesce(min(created), TIMESTAMPTZ '9999-12-31') AS created FROM open_keys)""",
             params)
 
 
@@ -221,6 +231,7 @@ def open_items_sql(filters: FilterLike | None, *, kind: str | None = "ticket") -
     sql = f"""
         WITH {cte}
         SELECT {columns} FROM items i JOIN open_keys k ON i.source = k.source AND i.item_id = k.item_id
+        WHERE i.created >= (SELECT created FROM oldest)
         ORDER BY i.created, i.item_id"""
     return sql, params
 
@@ -231,6 +242,7 @@ def open_events_sql(filters: FilterLike | None, *, kind: str | None = "ticket") 
     sql = f"""
         WITH {cte}
         SELECT {columns} FROM events e JOIN open_keys k ON e.source = k.source AND e.item_id = k.item_id
+        WHERE e.occurred_at >= (SELECT created FROM oldest) - INTERVAL 1 DAY
         ORDER BY e.source, e.item_id, e.occurred_at"""
     return sql, params
 

@@ -1,0 +1,93 @@
+"""Page render time (Streamlit AppTest run) on a small and a large sample database, and their ratio.
+
+    python bench/bench_pages.py            # 10,000 vs 1,000,000 tickets
+    python bench/bench_pages.py --quick    # 2,000 vs 50,000 tickets
+
+Databases come from the project's own sample generator and import pipeline (sla_store.sample) and are
+kept in bench/out/ between runs. "cold" clears Streamlit's caches before every run (what the first
+visitor after an import waits for); "warm" is a rerun with the caches filled (every later interaction).
+Aim: cold render at the large size within 2x of the small one - the aggregation runs in DuckDB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from sla_store.sample import build_sample_db  # noqa: E402
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+PAGES = ("pages/overview.py", "pages/performance.py", "pages/live_queue.py", "pages/trends.py",
+         "pages/internal_ops.py", "pages/data.py")
+OUT = ROOT / "bench" / "out"
+
+
+def database(tickets: int) -> Path:
+    path = OUT / f"pages-{tickets}.duckdb"
+    if not path.exists():
+        started = time.perf_counter()
+        build_sample_db(path, tickets=tickets, seed=42, now=NOW, samples_dir=OUT / f"samples-{tickets}",
+                        config=ROOT / "config")
+        print(f"  built {path.name} in {time.perf_counter() - started:.1f} s", flush=True)
+    return path
+
+
+def render_times(db: Path, repeats: int) -> dict[str, tuple[float, float]]:
+    """page -> (median cold seconds, median warm seconds)."""
+    os.environ.update(SLA_DB=str(db), SLA_CONFIG=str(ROOT / "config"), SLA_NOW=NOW.isoformat())
+    at = AppTest.from_file(ROOT / "dashboard.py", default_timeout=300)
+    at.run()
+    for page in PAGES:  # warm-up: imports and the first script compile are not page cost
+        at.switch_page(page).run()
+    times = {}
+    for page in PAGES:
+        cold, warm = [], []
+        for _ in range(repeats):
+            st.cache_data.clear()
+            at.switch_page(page)
+            started = time.perf_counter()
+            at.run()
+            cold.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            at.run()
+            warm.append(time.perf_counter() - started)
+            if at.exception:
+                raise SystemExit(f"{page}: {at.exception[0].message}")
+        times[page] = (statistics.median(cold), statistics.median(warm))
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 vs 50,000 tickets, one repeat")
+    parser.add_argument("--repeats", type=int, default=None)
+    args = parser.parse_args()
+    small, large = (2_000, 50_000) if args.quick else (10_000, 1_000_000)
+    repeats = args.repeats or (1 if args.quick else 3)
+    OUT.mkdir(parents=True, exist_ok=True)
+    print(f"page render (AppTest run, median of {repeats}) at {small:,} and {large:,} tickets", flush=True)
+    small_times = render_times(database(small), repeats)
+    large_times = render_times(database(large), repeats)
+    print(f"{'page':<26}{'cold small':>12}{'cold large':>12}{'ratio':>8}{'warm small':>12}{'warm large':>12}"
+          f"{'ratio':>8}")
+    worst = 0.0
+    for page in PAGES:
+        (cs, ws), (cl, wl) = small_times[page], large_times[page]
+        worst = max(worst, cl / cs)
+        print(f"{page:<26}{cs:>11.3f}s{cl:>11.3f}s{cl / cs:>7.2f}x{ws:>11.3f}s{wl:>11.3f}s{wl / ws:>7.2f}x")
+    print(f"worst cold ratio: {worst:.2f}x (aim: below 2x)")
+
+
+if __name__ == "__main__":
+    main()
