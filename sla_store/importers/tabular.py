@@ -43,7 +43,7 @@ def header_delimiter(path: Path) -> str:
 
 @dataclass
 class RawTable:
-    """The file's rows in temp table raw_rows (all VARCHAR, plus __line) and structural rejects."""
+    """The file's rows in temp table raw_rows (all VARCHAR for CSV, plus __line) and structural rejects."""
 
     columns: list[str]
     rows: int
@@ -65,7 +65,9 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, relation_sql: str | Non
             source = (f"read_csv({literal(str(path))}, all_varchar = true, header = true, store_rejects = true,"
                       f" delim = {literal(header_delimiter(path))}, quote = '\"', escape = '\"',"
                       " rejects_table = 'csv_rejects', rejects_scan = 'csv_scans')")
-        con.execute(f"CREATE TEMP TABLE raw_rows AS SELECT row_number() OVER () + 1 AS {LINE}, * FROM {source}")
+        # CSV rows are numbered by file line (the header is line 1); JSON and Parquet records from 1.
+        first = 1 if relation_sql is None and suffix != ".parquet" else 0
+        con.execute(f"CREATE TEMP TABLE raw_rows AS SELECT row_number() OVER () + {first} AS {LINE}, * FROM {source}")
     except duckdb.Error as exc:
         message = str(exc).strip().splitlines()[0]
         raise ImportRefused(f"{path}: cannot be read as a table ({message})") from exc
@@ -104,9 +106,10 @@ def check_columns(path: Path, mapping: Mapping, columns: list[str]) -> None:
 
 def _clean(column: str, mapping: Mapping) -> str:
     """SQL for an export column as trimmed text with the missing markers turned into NULL."""
-    trimmed = f"trim(CAST({ident(column)} AS VARCHAR))"
+    value = f"CAST({ident(column)} AS VARCHAR)"
     markers = ", ".join(literal(marker) for marker in ["", *mapping.missing])
-    return f"(CASE WHEN {trimmed} IN ({markers}) THEN NULL ELSE {trimmed} END)"
+    # Markers are compared before trimming (one trim per cell: this runs on every cell of the file).
+    return f"(CASE WHEN {value} IN ({markers}) THEN NULL ELSE nullif(trim({value}), '') END)"
 
 
 def _canonical(mapping: Mapping, field: str, cleaned: str | None) -> str:

@@ -135,6 +135,7 @@ def test_zendesk_json_reads_nested_via_channel_groups_and_reply_minutes(tmp_path
     # +01:00 offset honoured; 1.5 calendar minutes to the first reply.
     assert rows["502"][3:5] == (datetime(2026, 3, 2, 8, 0, 5, tzinfo=UTC), datetime(2026, 3, 2, 8, 1, 35, tzinfo=UTC))
     assert rows["503"][:3] == ("social", "Billing", "on_hold")
+    assert query(db, "SELECT line, reason FROM rejected_rows") == [(4, "missing id in column 'id'")]
 
 
 def test_generic_parquet_imports_with_a_mapping_file(tmp_path):
