@@ -232,6 +232,17 @@ def digest_text(payload: dict[str, Any], burn_by: Iterable[str] = ("team", "chan
 # --- delivery -------------------------------------------------------------------------------------
 
 
+def webhook_url_problem(url: str) -> str | None:
+    """Why `url` cannot take a webhook post (None when it can): it must be an absolute http(s) URL."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as error:
+        return str(error)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return "use an absolute http:// or https:// URL"
+    return None
+
+
 def post_webhook(
     url: str,
     payload: dict[str, Any],

@@ -106,6 +106,8 @@ def register(app: typer.Typer) -> None:
         from sla_store.db import current_time
 
         moment = parse_instant(now, "--now") if now else current_time()
+        if webhook and (problem := checking.webhook_url_problem(webhook)):
+            raise fail(f"--webhook {webhook!r}: {problem}")
         settings = checking.CheckSettings(now=moment, since=parse_lookback(since, moment), min_decided=min_decided)
         history = _load_history(config)
         try:

@@ -290,3 +290,15 @@ def test_a_refused_webhook_request_is_not_retried(setup, webhook_server):
     assert result.exit_code == 2
     assert len(server.received) == 1
     assert result.stderr.strip() == f"error: webhook {url} failed after 1 attempt(s): HTTP 404"
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("hooks.example.com/x", "use an absolute http:// or https:// URL"),
+    ("ftp://hooks.example.com/x", "use an absolute http:// or https:// URL"),
+    ("http://[::1", "Invalid port: ':1'"),
+])
+def test_a_malformed_webhook_url_is_refused_before_anything_runs(setup, url, problem):
+    result = run(setup, "--now", NOW.isoformat(), "--webhook", url)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: --webhook {url!r}: {problem}"
+    assert result.stdout == ""
