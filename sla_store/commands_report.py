@@ -10,6 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 
 from sla_store.cli_common import ConfigOption, DbOption, fail
@@ -63,6 +64,11 @@ def parse_month(text: str) -> date:
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 
+def _one_line(error: Exception) -> str:
+    """DuckDB's message without its multi-line hints ("IO Error: The file ... is not a valid ...")."""
+    return str(error).strip().splitlines()[0]
+
+
 def _load_history(config: Path | None):
     from sla_core.policy import PolicyError
     from sla_store.policy_files import load_policy_history
@@ -114,6 +120,8 @@ def register(app: typer.Typer) -> None:
             findings = checking.run_check(db, history, settings)
         except FileNotFoundError as error:
             raise fail(str(error)) from None
+        except duckdb.Error as error:
+            raise fail(_one_line(error)) from None
         payload = checking.digest_payload(findings, settings.burn_by)
         if output is OutputFormat.json:
             typer.echo(json.dumps(payload, indent=2, default=str))
@@ -145,6 +153,8 @@ def register(app: typer.Typer) -> None:
             written = reporting.write_report(db, first, out, current_time())
         except OSError as error:  # a missing database says so itself; a bad --out names the path
             raise fail(f"{error.filename}: {error.strerror}" if error.filename else str(error)) from None
+        except duckdb.Error as error:
+            raise fail(_one_line(error)) from None
         for path in written:
             typer.echo(f"wrote {path}")
         if pdf is not None:

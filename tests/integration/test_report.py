@@ -208,6 +208,16 @@ def test_report_refuses_a_bad_month_and_a_missing_database_in_one_line(tmp_path)
     assert "no database yet" in missing.output and len(missing.output.strip().splitlines()) == 1
 
 
+def test_a_file_that_is_not_a_database_is_refused_in_one_line(tmp_path):
+    bad = tmp_path / "notes.duckdb"
+    bad.write_text("not a database")
+    result = CliRunner().invoke(app, ["report", "--month", "2026-10", "--out", str(tmp_path / "r.html"),
+                                      "--db", str(bad)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith("error: IO Error: ")
+    assert str(bad) in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
 def test_an_empty_month_still_renders_a_report(dataset, tmp_path):
     db, _, _ = dataset
     out = tmp_path / "empty.html"
