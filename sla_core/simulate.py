@@ -510,17 +510,12 @@ def _evaluate_keys(
     """Business time for just these item x metric rows, by the proposed policy."""
     from sla_core.clocks import evaluate
 
-    judge = as_policy_in_force_always(proposed)
-    parts = []
-    for (metric,), group in keys.group_by(["metric"]):
-        wanted = group.select("source", "item_id").unique()
-        some_items = items.join(wanted, on=["source", "item_id"], how="semi")
-        some_events = events.join(wanted, on=["source", "item_id"], how="semi")
-        evaluated = evaluate(some_items, some_events, judge, now, metrics=[metric])
-        parts.append(evaluated.join(group, on=KEYS, how="semi"))
-    if not parts:
-        return pl.DataFrame(schema=dict.fromkeys(RESULT_COLUMNS, pl.String))
-    out = pl.concat(parts, how="vertical_relaxed")
+    wanted = keys.select("source", "item_id").unique()
+    some_items = items.join(wanted, on=["source", "item_id"], how="semi")
+    some_events = events.join(wanted, on=["source", "item_id"], how="semi")
+    metrics = keys["metric"].unique().to_list()
+    evaluated = evaluate(some_items, some_events, as_policy_in_force_always(proposed), now, metrics=metrics)
+    out = evaluated.join(keys, on=KEYS, how="semi")
     return out.with_columns(pl.col("policy_version").cast(pl.Int32), pl.col("target_index").cast(pl.Int32))
 
 
@@ -549,18 +544,18 @@ def compare(paired: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     """
     keys = _slice_keys(by)
     met_b, met_a = pl.col("met"), pl.col("met_after")
-    decided_b, decided_a = met_b.is_not_null(), met_a.is_not_null()
+    # sums of booleans skip nulls: met.sum() counts met items, (~met).sum() breached ones
     table = paired.group_by(keys).agg(
-        items_before=pl.col("policy_version").is_not_null().sum(),
-        met_before=(met_b == True).sum(),  # noqa: E712 - null-aware comparison
-        breached_before=(met_b == False).sum(),  # noqa: E712
-        items_after=pl.col("policy_version_after").is_not_null().sum(),
-        met_after=(met_a == True).sum(),  # noqa: E712
-        breached_after=(met_a == False).sum(),  # noqa: E712
-        met_to_breached=((met_b == True) & (met_a == False)).sum(),  # noqa: E712
-        breached_to_met=((met_b == False) & (met_a == True)).sum(),  # noqa: E712
-        objective_before=pl.col("objective").filter(decided_b).mean(),
-        objective_after=pl.col("objective_after").filter(decided_a).mean(),
+        items_before=pl.col("policy_version").count(),
+        met_before=met_b.sum(),
+        breached_before=(~met_b).sum(),
+        items_after=pl.col("policy_version_after").count(),
+        met_after=met_a.sum(),
+        breached_after=(~met_a).sum(),
+        met_to_breached=(met_b & ~met_a).sum(),
+        breached_to_met=(~met_b & met_a).sum(),
+        objective_before=pl.when(met_b.is_not_null()).then(pl.col("objective")).mean(),
+        objective_after=pl.when(met_a.is_not_null()).then(pl.col("objective_after")).mean(),
     )
     return (
         table.with_columns(
@@ -618,10 +613,16 @@ FLIP_TO_BREACHED = "met → breached"
 FLIP_TO_MET = "breached → met"
 
 
+_FLIP_COLUMNS = (
+    *KEYS, "channel", "team", "priority", "agent", "created", "met", "met_after", "calendar", "within_s",
+    "elapsed_s", "calendar_after", "within_s_after", "elapsed_s_after",
+)
+
+
 def flips(paired: pl.DataFrame) -> pl.DataFrame:
     """Items whose verdict changes: met -> breached and breached -> met, with both budgets and elapsed."""
     met_b, met_a = pl.col("met"), pl.col("met_after")
-    changed = paired.filter(
+    changed = paired.select(*_FLIP_COLUMNS).filter(
         ((met_b == True) & (met_a == False)) | ((met_b == False) & (met_a == True))  # noqa: E712
     )
     return changed.select(
@@ -661,7 +662,7 @@ def weekly(paired: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     days = pl.col("created").dt.epoch("d")
     # 1970-01-01 was a Thursday: (days + 3) % 7 is the weekday with Monday = 0
     period = (days - (days + 3) % 7).cast(pl.Int32).cast(pl.Date).alias("period")
-    counts = paired.group_by(period, *keys).agg(
+    counts = paired.select("created", "met", "met_after", *keys).group_by(period, *keys).agg(
         decided_committed=pl.col("met").is_not_null().sum(),
         met_committed=pl.col("met").sum(),
         decided_proposed=pl.col("met_after").is_not_null().sum(),
@@ -697,6 +698,8 @@ def advise(
     if per_target:
         paired = paired.with_columns(target=pl.col("target_index_after"))
         keys = [keys[0], "target", *keys[1:]]
+    # narrow first: filtering the wide paired frame would copy every column
+    paired = paired.select(*keys, "met_after", "elapsed_s_after", "within_s", "within_s_after")
     decided = paired.filter(pl.col("met_after").is_not_null())
     # a tiny epsilon keeps 0.95 * 20 (= 19.000000000000004 in floating point) at 19
     needed = ((pl.len() * objective) - 1e-9).ceil().cast(pl.Int64).clip(1)
