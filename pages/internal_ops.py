@@ -18,7 +18,7 @@ filters = Filters(date_from=sidebar.date_from, date_to=sidebar.date_to)
 st.caption("Internal processes judged like tickets (e.g. a lead scored within 60 minutes of the form). "
            "Only the sidebar's date range applies here.")
 
-by_metric = data.read("attainment", filters, ("metric", "process"), "ops")
+by_metric = data.read("attainment", filters, ("metric", "process"), "ops", percentiles=True)
 if by_metric.is_empty():
     view.empty_state("No internal-operations items in this date range.",
                      "Import an event log (format `events`) on the Data page, or widen the date range.")

@@ -19,12 +19,12 @@ filters = current_filters()
 dimension = st.segmented_control("Break down by", DIMENSIONS, default="channel", key="perf_by",
                                  format_func=str.capitalize) or "channel"
 metric = filters.metric
-by_slice = data.read("attainment", filters, (dimension,), "ticket")
+by_slice = data.read("attainment", filters, (dimension,), "ticket", percentiles=True)
 if by_slice.is_empty() or metric is None:
     view.empty_state("No items match the sidebar filters.")
     st.stop()
 
-totals = data.read("attainment", filters, (), "ticket").row(0, named=True)
+totals = data.read("attainment", filters, (), "ticket", percentiles=True).row(0, named=True)
 objective = summary.overall_objective(by_slice)
 cards = st.columns(4)
 cards[0].metric(f"{metric_label(metric)} attainment", view.pct(totals["attainment"]),

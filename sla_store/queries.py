@@ -129,17 +129,21 @@ def filter_options_sql(kind: str | None = "ticket") -> Query:
 
 def attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind: str | None = "ticket",
                    use_dates: bool = True, use_metric: bool = True,
-                   extra: Mapping[str, str] | None = None) -> Query:
+                   extra: Mapping[str, str] | None = None, percentiles: bool = False) -> Query:
     """Attainment per slice: items, met, breached, active, attainment = met / (met + breached).
 
     ``objective`` is the mean objective of the decided items (each item carries its target's objective),
     so a slice mixing a 95% and a 90% target is held to the share of items both targets expect.
+    With ``percentiles``, also median_elapsed_s and p90_elapsed_s (they sort every group: ask only when
+    shown).
     """
     keys = [f"{dimension(name)} AS {name}" for name in by]
     where, params = where_clause(filters, kind=kind, use_dates=use_dates, use_metric=use_metric, extra=extra)
     select_keys = (", ".join(keys) + ",") if keys else ""
     group = f"GROUP BY {', '.join(str(i + 1) for i in range(len(by)))}" if by else ""
     order = f"ORDER BY {', '.join(str(i + 1) for i in range(len(by)))}" if by else ""
+    spread = (", median(elapsed_s) AS median_elapsed_s, quantile_cont(elapsed_s, 0.9) AS p90_elapsed_s"
+              if percentiles else "")
     sql = f"""
         SELECT {select_keys}
             count(*) AS items,
@@ -148,9 +152,8 @@ def attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind: str |
             count(*) FILTER (WHERE state IN ('active', 'paused')) AS active,
             CAST(count(*) FILTER (WHERE met) AS DOUBLE)
                 / nullif(count(*) FILTER (WHERE met IS NOT NULL), 0) AS attainment,
-            coalesce(avg(objective) FILTER (WHERE met IS NOT NULL), avg(objective)) AS objective,
-            median(elapsed_s) AS median_elapsed_s,
-            quantile_cont(elapsed_s, 0.9) AS p90_elapsed_s
+            coalesce(avg(objective) FILTER (WHERE met IS NOT NULL), avg(objective)) AS objective
+            {spread}
         FROM results
         WHERE {where}
         {group}
@@ -187,15 +190,20 @@ def breached_items_sql(filters: FilterLike | None, *, kind: str | None = "ticket
                        extra: Mapping[str, str] | None = None, limit: int = 1000) -> Query:
     """The breached items behind a number, worst overrun first, with elapsed vs target."""
     where, params = where_clause(filters, kind=kind, extra=extra, alias="r")
+    # results.created is the item's created: bounding it lets DuckDB skip most of items for the subject.
     sql = f"""
-        SELECT r.item_id, r.metric, r.channel, r.team, r.priority, r.agent, r.process, r.status,
-               i.subject, r.created, r.stop, r.elapsed_s, r.within_s,
-               r.elapsed_s - r.within_s AS overrun_s, r.pct_used, r.state, r.source
-        FROM results r
-        LEFT JOIN items i ON i.source = r.source AND i.item_id = r.item_id
-        WHERE {where} AND r.met = FALSE
-        ORDER BY overrun_s DESC, r.item_id
-        LIMIT {int(limit)}"""
+        WITH worst AS (
+            SELECT r.item_id, r.metric, r.channel, r.team, r.priority, r.agent, r.process, r.status,
+                   r.created, r.stop, r.elapsed_s, r.within_s, r.elapsed_s - r.within_s AS overrun_s,
+                   r.pct_used, r.state, r.source
+            FROM results r WHERE {where} AND r.met = FALSE
+            ORDER BY overrun_s DESC, r.item_id LIMIT {int(limit)})
+        SELECT w.item_id, w.metric, w.channel, w.team, w.priority, w.agent, w.process, w.status, i.subject,
+               w.created, w.stop, w.elapsed_s, w.within_s, w.overrun_s, w.pct_used, w.state, w.source
+        FROM worst w
+        LEFT JOIN items i ON i.source = w.source AND i.item_id = w.item_id
+            AND i.created BETWEEN (SELECT min(created) FROM worst) AND (SELECT max(created) FROM worst)
+        ORDER BY w.overrun_s DESC, w.item_id"""
     return sql, params
 
 
@@ -279,9 +287,9 @@ def filter_options(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket") 
 
 def attainment(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, by: Sequence[str],
                kind: str | None = "ticket", use_dates: bool = True, use_metric: bool = True,
-               extra: Mapping[str, str] | None = None) -> pl.DataFrame:
+               extra: Mapping[str, str] | None = None, percentiles: bool = False) -> pl.DataFrame:
     return read(cur, attainment_sql(filters, by, kind=kind, use_dates=use_dates, use_metric=use_metric,
-                                    extra=extra))
+                                    extra=extra, percentiles=percentiles))
 
 
 def burn_down(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, first_day: dt.date,
