@@ -11,6 +11,7 @@ from sla_ui.navigation import ensure_app_frame
 
 REFRESH = "60s"
 CHART_ROWS = 25
+TABLE_ROWS = 500
 
 ensure_app_frame()
 st.title("Live queue")
@@ -36,7 +37,8 @@ def queue() -> None:
     counts[2].metric("75% or more used", f"{clocks.filter(pl.col('level') == '75%').height:,}")
     counts[3].metric("Paused", f"{clocks.filter(pl.col('state') == 'paused').height:,}")
 
-    soonest = clocks.head(CHART_ROWS)
+    shown = live.for_display(clocks.head(TABLE_ROWS))
+    soonest = shown.head(CHART_ROWS)
     labels = soonest["item_id"].to_list()
     fig = go.Figure(go.Bar(
         y=labels, x=soonest["pct_used"].to_list(), orientation="h",
@@ -55,9 +57,11 @@ def queue() -> None:
     st.plotly_chart(fig, key="live_chart")
 
     view.table(
-        clocks.select("item_id", "subject", "metric", "channel", "team", "priority", "agent", "level_mark",
-                      "status_mark", "due_local", "remaining", "target", "pct_used"),
+        shown.select("item_id", "subject", "metric", "channel", "team", "priority", "agent", "level_mark",
+                     "status_mark", "due_local", "remaining", "target", "pct_used"),
         "live queue", key="live_table",
+        download=clocks.select("item_id", "subject", "metric", "channel", "team", "priority", "agent", "level",
+                               "state", "due_at", "timezone", "remaining_s", "within_s", "pct_used"),
         column_config={
             "level_mark": "level",
             "status_mark": "clock",
@@ -66,7 +70,9 @@ def queue() -> None:
             "pct_used": st.column_config.ProgressColumn("% of target used", format="%.0f%%", min_value=0,
                                                         max_value=100),
         },
-        caption="Paused items (waiting on the customer) do not use business time until they resume.",
+        caption=("Paused items (waiting on the customer) do not use business time until they resume."
+                 + (f" The {TABLE_ROWS} closest to breach of {clocks.height:,} are listed; the CSV has all."
+                    if clocks.height > TABLE_ROWS else "")),
     )
 
 

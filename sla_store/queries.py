@@ -181,9 +181,16 @@ def burn_down_sql(filters: FilterLike | None, first_day: dt.date, last_day: dt.d
 
 
 def months_sql(kind: str | None = "ticket") -> Query:
+    """Every month from the first to the last item, newest first (min/max come from DuckDB's zone maps
+    without reading the column)."""
     where, params = where_clause(None, kind=kind)
-    return (f"SELECT DISTINCT {dimension('month')} AS month FROM results WHERE {where} ORDER BY 1 DESC",
-            params)
+    sql = f"""
+        WITH bounds AS (SELECT {utc_day('min(created)')} AS first_day, {utc_day('max(created)')} AS last_day
+                        FROM results WHERE {where})
+        SELECT CAST(month AS DATE) AS month
+        FROM bounds, range(date_trunc('month', first_day), last_day + 1, INTERVAL 1 MONTH) AS months(month)
+        ORDER BY 1 DESC"""
+    return sql, params
 
 
 def breached_items_sql(filters: FilterLike | None, *, kind: str | None = "ticket",

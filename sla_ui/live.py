@@ -43,7 +43,8 @@ def _local_due(due_at: dt.datetime | None, timezone: str) -> str:
 
 def open_clocks(items: pl.DataFrame, events: pl.DataFrame, history: PolicyHistory, now: dt.datetime,
                 metric: str | None) -> pl.DataFrame:
-    """Running clocks at `now`, soonest breach first, with the due instant in the calendar's time zone."""
+    """Running clocks at `now`, soonest breach first: evaluate's columns plus subject, level and the
+    calendar's time zone."""
     if items.is_empty():
         return pl.DataFrame()
     results = evaluate(items, events, history, now, metrics=[metric] if metric else None)
@@ -60,7 +61,12 @@ def open_clocks(items: pl.DataFrame, events: pl.DataFrame, history: PolicyHistor
         timezone=pl.struct("policy_version", "calendar").map_elements(
             lambda r: zones.get((r["policy_version"], r["calendar"]), "UTC"), return_dtype=pl.String),
     ).sort("remaining_s", "item_id")
-    return running.with_columns(
+    return running
+
+
+def for_display(clocks: pl.DataFrame) -> pl.DataFrame:
+    """Readable columns for the queue table: due-at in the calendar's zone, remaining time, marks."""
+    return clocks.with_columns(
         due_local=pl.struct("due_at", "timezone").map_elements(
             lambda r: _local_due(r["due_at"], r["timezone"]), return_dtype=pl.String),
         remaining=pl.col("remaining_s").map_elements(view.remaining, return_dtype=pl.String),

@@ -54,8 +54,9 @@ def _slug(text: str) -> str:
 
 
 def table(frame: pl.DataFrame, title: str, *, key: str, column_config: Mapping[str, Any] | None = None,
-          height: int | str = "auto", caption: str | None = None) -> None:
-    """A dataframe with a CSV download of exactly the rows shown."""
+          height: int | str = "auto", caption: str | None = None, download: pl.DataFrame | None = None) -> None:
+    """A dataframe with a CSV download of exactly the rows shown (or of `download`, e.g. every row of a
+    long list whose first rows are shown)."""
     config: dict[str, Any] = {}
     for name, dtype in frame.schema.items():
         if dtype == pl.Date:
@@ -66,7 +67,8 @@ def table(frame: pl.DataFrame, title: str, *, key: str, column_config: Mapping[s
     st.dataframe(frame, hide_index=True, column_config=config, height=height)
     cols = st.columns([1, 3])
     cols[0].download_button(
-        "Download CSV", frame.write_csv().encode("utf-8"), file_name=f"{_slug(title)}.csv",
+        "Download CSV", (frame if download is None else download).write_csv().encode("utf-8"),
+        file_name=f"{_slug(title)}.csv",
         mime="text/csv", key=f"download_{key}", icon=":material/download:",
     )
     if caption:
