@@ -109,7 +109,7 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping,
     report("hashing", 0.05)
     digest = file_sha256(path)
     report("reading", 0.15)
-    raw = importer.read(con, path)
+    raw = importer.read(con, path, mapping)
     check_columns(path, mapping, raw.columns)
     report("checking rows", 0.45)
     stage(con, mapping, raw)

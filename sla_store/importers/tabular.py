@@ -48,10 +48,15 @@ class RawTable:
     columns: list[str]
     rows: int
     broken_rows: int
+    markers_done: bool = False  # missing markers already NULL (the CSV reader applied them)
 
 
-def read_raw(con: duckdb.DuckDBPyConnection, path: Path, relation_sql: str | None = None) -> RawTable:
-    """Load a CSV / Parquet file (or a prepared relation) into temp table raw_rows."""
+def read_raw(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping | None = None,
+             relation_sql: str | None = None) -> RawTable:
+    """Load a CSV / Parquet file (or a prepared relation) into temp table raw_rows.
+
+    For CSV the reader itself turns the mapping's missing markers into NULL (the cheapest place to do it).
+    """
     suffix = path.suffix.lower()
     con.execute("DROP TABLE IF EXISTS raw_rows")
     con.execute("DROP TABLE IF EXISTS raw_rejects")
@@ -64,6 +69,7 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, relation_sql: str | Non
         else:
             source = (f"read_csv({literal(str(path))}, all_varchar = true, header = true, store_rejects = true,"
                       f" delim = {literal(header_delimiter(path))}, quote = '\"', escape = '\"',"
+                      f" nullstr = {literal_list(['', *(mapping.missing if mapping else [])])},"
                       " rejects_table = 'csv_rejects', rejects_scan = 'csv_scans')")
         # CSV rows are numbered by file line (the header is line 1); JSON and Parquet records from 1.
         first = 1 if relation_sql is None and suffix != ".parquet" else 0
@@ -93,7 +99,8 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, relation_sql: str | Non
     if not columns:
         raise ImportRefused(f"{path}: no columns found")
     rows = con.sql("SELECT count(*) FROM raw_rows").fetchall()[0][0]
-    return RawTable(columns=columns, rows=rows, broken_rows=broken)
+    markers_done = relation_sql is None and suffix != ".parquet"
+    return RawTable(columns=columns, rows=rows, broken_rows=broken, markers_done=markers_done)
 
 
 def check_columns(path: Path, mapping: Mapping, columns: list[str]) -> None:
@@ -104,12 +111,13 @@ def check_columns(path: Path, mapping: Mapping, columns: list[str]) -> None:
         raise ImportRefused(f"{path}: not a {mapping.name or mapping.format} export: missing columns {names}")
 
 
-def _clean(column: str, mapping: Mapping) -> str:
+def _clean(column: str, mapping: Mapping, markers_done: bool = False) -> str:
     """SQL for an export column as trimmed text with the missing markers turned into NULL."""
     value = f"CAST({ident(column)} AS VARCHAR)"
+    if markers_done:
+        return f"nullif(trim({value}), '')"
     markers = ", ".join(literal(marker) for marker in ["", *mapping.missing])
-    # Markers are compared before trimming (one trim per cell: this runs on every cell of the file).
-    return f"(CASE WHEN {value} IN ({markers}) THEN NULL ELSE nullif(trim({value}), '') END)"
+    return f"(CASE WHEN trim({value}) IN ({markers}) THEN NULL ELSE trim({value}) END)"
 
 
 def _canonical(mapping: Mapping, field: str, cleaned: str | None) -> str:
@@ -154,7 +162,7 @@ def stage(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable) -> No
     for field, column in [*mapping.columns.items(), *mapping.minutes_after_created.items()]:
         if column in present:
             cleaned_name[field] = f"c_{field}"
-            cleaned.append(f"{_clean(column, mapping)} AS c_{field}")
+            cleaned.append(f"{_clean(column, mapping, raw.markers_done)} AS c_{field}")
     attributes = [col for col in mapping.attributes if col in present]
     if attributes:
         packed = ", ".join(f"{ident(col)} := {ident(col)}" for col in attributes)
@@ -245,17 +253,20 @@ def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, impor
 
     if mapping.rows in ("items", "updates"):
         # Overlapping exports: the latest row of an item wins, in the file and over what was stored.
-        repeated = con.sql("SELECT count(*) - count(DISTINCT item_id) FROM staged WHERE reason IS NULL")
+        rows, distinct = con.sql(
+            "SELECT count(*), count(DISTINCT item_id) FROM staged WHERE reason IS NULL").fetchall()[0]
         latest_only = (f"QUALIFY row_number() OVER (PARTITION BY item_id ORDER BY {LINE} DESC) = 1"
-                       if repeated.fetchall()[0][0] else "")
+                       if rows != distinct else "")
+        con.execute("DELETE FROM items WHERE source = ? AND item_id IN "
+                    "(SELECT item_id FROM staged WHERE reason IS NULL)", [mapping.source])
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE new_items AS
+            INSERT INTO items
             SELECT {source} AS source, item_id, {kind} AS kind, process, channel, team, priority, agent,
                    status, subject, created, first_response, resolved, closed, attributes, ? AS import_id
             FROM staged WHERE reason IS NULL
             {latest_only}
         """, [import_id])
-        items = _upsert_items(con)
+        items = distinct
     if mapping.rows == "updates":
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE new_events AS
@@ -307,14 +318,6 @@ def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, impor
     loaded = raw.rows - rejected
     return Loaded(rows_read=raw.rows + raw.broken_rows, rows_loaded=loaded,
                   rows_rejected=rejected + raw.broken_rows, items=items, events=events)
-
-
-def _upsert_items(con: duckdb.DuckDBPyConnection) -> int:
-    con.execute("""
-        DELETE FROM items WHERE (source, item_id) IN (SELECT (source, item_id) FROM new_items)
-    """)
-    con.execute("INSERT INTO items SELECT * FROM new_items")
-    return con.sql("SELECT count(*) FROM new_items").fetchall()[0][0]
 
 
 def _insert_events(con: duckdb.DuckDBPyConnection) -> int:

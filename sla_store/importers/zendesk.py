@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 
 from sla_store.importers.errors import ImportRefused
+from sla_store.importers.mapping import Mapping
 from sla_store.importers.tabular import RawTable, read_raw
 from sla_store.importers.tabular import read_columns as read_csv_columns
 
@@ -52,12 +53,12 @@ def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
     return pl.col(name).cast(pl.String)
 
 
-def read(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
+def read(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping | None = None) -> RawTable:
     if path.suffix.lower() not in JSON_SUFFIXES:
-        return read_raw(con, path)
+        return read_raw(con, path, mapping)
     con.register("zendesk_tickets", _json_frame(path).to_arrow())
     try:
-        return read_raw(con, path, relation_sql="(SELECT * FROM zendesk_tickets)")
+        return read_raw(con, path, mapping, relation_sql="(SELECT * FROM zendesk_tickets)")
     finally:
         con.unregister("zendesk_tickets")
 
