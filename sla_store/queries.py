@@ -112,19 +112,22 @@ def where_clause(filters: FilterLike | None, *, kind: str | None = None, use_dat
 
 # ---------------------------------------------------------------------------------------------- builders
 
-def filter_options_sql(kind: str | None = "ticket") -> Query:
-    """Distinct channels, teams, priorities and metrics, and the first/last created day (UTC)."""
+FILTER_COLUMNS = ("channel", "team", "priority", "metric")
+
+
+def filter_values_sql(kind: str | None = "ticket") -> Query:
+    """Distinct channels, teams, priorities and metrics in one scan (one grouping set per column)."""
     where, params = where_clause(None, kind=kind)
+    sets = ", ".join(f"({column})" for column in FILTER_COLUMNS)
+    return (f"SELECT {', '.join(FILTER_COLUMNS)} FROM results WHERE {where} GROUP BY GROUPING SETS ({sets})",
+            params)
 
-    def values(column: str) -> str:
-        return f"(SELECT list_sort(list({column})) FROM (SELECT DISTINCT {column} FROM results WHERE {where}))"
 
-    sql = f"""
-        SELECT {values('channel')} AS channels, {values('team')} AS teams,
-               {values('priority')} AS priorities, {values('metric')} AS metrics,
-               (SELECT {utc_day('min(created)')} FROM results WHERE {where}) AS first_day,
-               (SELECT {utc_day('max(created)')} FROM results WHERE {where}) AS last_day"""
-    return sql, params * 6
+def date_bounds_sql(kind: str | None = "ticket") -> Query:
+    """First and last created day (UTC)."""
+    where, params = where_clause(None, kind=kind)
+    return (f"SELECT {utc_day('min(created)')} AS first_day, {utc_day('max(created)')} AS last_day "
+            f"FROM results WHERE {where}", params)
 
 
 def attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind: str | None = "ticket",
@@ -289,7 +292,18 @@ def read(cur: duckdb.DuckDBPyConnection, query: Query) -> pl.DataFrame:
 
 
 def filter_options(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket") -> pl.DataFrame:
-    return read(cur, filter_options_sql(kind))
+    """One row: a sorted list per filter column (channels, teams, priorities, metrics), first/last day."""
+    values = read(cur, filter_values_sql(kind))
+    bounds = read(cur, date_bounds_sql(kind))
+    row: dict[str, object] = {
+        f"{column}s" if column != "priority" else "priorities":
+            [sorted(v for v in values[column].unique().to_list() if v is not None)]
+        for column in FILTER_COLUMNS
+    }
+    row.update(first_day=bounds["first_day"].to_list(), last_day=bounds["last_day"].to_list())
+    return pl.DataFrame(row, schema={"channels": pl.List(pl.String), "teams": pl.List(pl.String),
+                                     "priorities": pl.List(pl.String), "metrics": pl.List(pl.String),
+                                     "first_day": pl.Date, "last_day": pl.Date})
 
 
 def attainment(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, by: Sequence[str],

@@ -1,0 +1,43 @@
+"""Read-query builders: bound values, whitelisted identifiers, and the fast UTC-day expression."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sla_store import queries
+from sla_ui.filters import Filters
+
+
+def test_group_by_dimensions_outside_the_whitelist_are_refused():
+    with pytest.raises(ValueError, match="unknown dimension 'subject; DROP TABLE items'"):
+        queries.attainment_sql(None, ["subject; DROP TABLE items"])
+
+
+def test_filter_values_are_bound_parameters_never_spliced_into_the_sql():
+    hostile = "chat') OR TRUE --"
+    sql, params = queries.attainment_sql(Filters(channels=(hostile,), date_from=dt.date(2026, 1, 1)),
+                                         ["team"])
+    assert hostile not in sql
+    assert hostile in params
+    assert dt.datetime(2026, 1, 1, tzinfo=dt.UTC) in params
+
+
+def test_utc_day_equals_the_date_of_the_instant_in_utc(sql):
+    mismatches = sql(f"""SELECT count(*) FROM results
+                         WHERE {queries.utc_day('created')} <> CAST(timezone('UTC', created) AS DATE)""")
+    assert mismatches == [(0,)]
+
+
+def test_months_run_from_the_first_to_the_last_item_newest_first(sql, fixture_db):
+    import duckdb
+
+    con = duckdb.connect(str(fixture_db), read_only=True)
+    months = queries.months(con.cursor())["month"].to_list()
+    con.close()
+    first, last = sql("""SELECT min(timezone('UTC', created)), max(timezone('UTC', created)) FROM results
+                         WHERE kind = 'ticket'""")[0]
+    assert months[0] == last.date().replace(day=1)
+    assert months[-1] == first.date().replace(day=1)
+    assert months == sorted(months, reverse=True)
