@@ -362,19 +362,23 @@ def rejudge(
         new_keys = _newly_matching(results, committed, proposed, raw_data("which items a metric judges")[0])
     else:
         new_keys = recompute_keys.clear()
-    todo = pl.concat([recompute_keys, new_keys], how="vertical_relaxed").unique()
+    # new keys are by construction not in results, so the two sets are disjoint
+    todo = pl.concat([recompute_keys, new_keys], how="vertical_relaxed")
     if todo.height:
         items, events = raw_data("calendars or metric definitions")
         evaluated = _evaluate_keys(todo, items, events, proposed, now)
-        recomputed = (
-            frame.filter(pl.col("_action") == _CODES[RECOMPUTE])
-            .drop(*[c for c in AFTER if c in frame.columns])
-            .join(_as_after(evaluated), on=KEYS, how="left")
-        )
-        fresh = _as_after(evaluated).join(results.select(KEYS), on=KEYS, how="anti")
-        fresh = fresh.join(evaluated.select(*KEYS, *ITEM_ATTRIBUTES), on=KEYS, how="left")
-        new_rows = fresh.height
-        parts += [recomputed, fresh]
+        if recompute_keys.height:
+            parts.append(
+                frame.filter(pl.col("_action") == _CODES[RECOMPUTE])
+                .drop(*[c for c in AFTER if c in frame.columns])
+                .join(_as_after(evaluated), on=KEYS, how="left")
+            )
+        if new_keys.height:
+            fresh = evaluated.join(new_keys, on=KEYS, how="semi").select(
+                *KEYS, *ITEM_ATTRIBUTES, *[pl.col(c).alias(f"{c}_after") for c in JUDGEMENT]
+            )
+            new_rows = fresh.height
+            parts.append(fresh)
     parts.append(dropped)
     parts = [part for part in parts if part.height] or [reuse]
     columns = [*RESULT_COLUMNS, *AFTER]
