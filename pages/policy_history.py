@@ -1,5 +1,6 @@
 """Policy history: every committed version with its author, reason and dates, and what changed between them."""
 
+import polars as pl
 import streamlit as st
 
 from sla_core.policy import PolicyError
@@ -19,12 +20,19 @@ except (PolicyError, FileNotFoundError) as error:
     st.stop()
 
 view.table(
-    versions.select("version", "effective_from", "author", "reason", "committed_at", "targets"),
+    versions.select(
+        "version",
+        "effective_from",
+        pl.col("author").fill_null(view.NO_VALUE),
+        pl.col("reason").fill_null(view.NO_VALUE),
+        pl.col("committed_at").dt.strftime("%d %b %Y, %H:%M").fill_null(view.NO_VALUE),
+        "targets",
+    ),
     "policy versions",
     key="history_versions",
     column_config={
         "effective_from": st.column_config.DateColumn("effective from", format="D MMM YYYY"),
-        "committed_at": st.column_config.DatetimeColumn("committed at (UTC)", format="D MMM YYYY, HH:mm"),
+        "committed_at": st.column_config.TextColumn("committed at (UTC)"),
     },
     caption=f"{versions.height} version(s) in {config_dir()}/sla.yaml and {config_dir()}/history/.",
 )

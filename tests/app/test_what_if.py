@@ -196,3 +196,11 @@ def test_the_policy_history_page_lists_versions_and_diffs_consecutive_ones(works
     assert "within: 2d" in at.code[0].value and "within: 3d" in at.code[0].value
 
 
+
+
+def test_the_policy_history_page_with_one_version_says_how_to_start_the_history(workspace):
+    at = _open("pages/policy_history.py")
+    listing = at.dataframe[0].value
+    assert listing["version"].tolist() == [1] and listing["committed_at"].tolist() == ["–"]
+    assert "Only one version so far" in at.info[0].value
+    assert not at.code
