@@ -19,8 +19,10 @@ filters = current_filters()
 dimension = st.segmented_control("Break down by", DIMENSIONS, default="channel", key="perf_by",
                                  format_func=str.capitalize) or "channel"
 metric = filters.metric
-by_slice = data.read("attainment", filters, (dimension,), "ticket", percentiles=True)
-if by_slice.is_empty() or metric is None:
+# Every metric on the chosen breakdown in one query: the side-by-side charts and the selected metric's table.
+both = data.read("attainment", filters, (dimension, "metric"), "ticket", True, False, percentiles=True)
+by_slice = both.filter(pl.col("metric") == pl.lit(metric, pl.String)).drop("metric")
+if metric is None or by_slice.is_empty():
     view.empty_state("No items match the sidebar filters.")
     st.stop()
 
@@ -34,7 +36,6 @@ cards[2].metric("Breached items", f"{totals['breached']:,}", help="Including ope
 cards[3].metric("Median elapsed (business time)", view.duration(totals["median_elapsed_s"]))
 
 # First response and resolution side by side, on the same breakdown.
-both = data.read("attainment", filters, (dimension, "metric"), "ticket", True, False)
 shown = [m for m in SIDE_BY_SIDE if m in set(both["metric"].to_list())] or [metric]
 for name, column in zip(shown, st.columns(len(shown)), strict=True):
     rows = both.filter(pl.col("metric") == name)
