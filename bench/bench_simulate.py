@@ -155,7 +155,34 @@ def main() -> None:
               f"   x{seconds / base_duckdb:6.1f} DuckDB")
     print(f"simulate -> comparison / bare polars count: {timings['simulate -> comparison'] / base_polars:.1f}x, "
           f"/ bare DuckDB count: {timings['simulate -> comparison'] / base_duckdb:.1f}x (aim: within 5x)")
+    from_the_store(results, committed, proposed, args.repeat)
     calendar_change(committed, 50_000 if args.quick else args.tickets, args.repeat)
+
+
+def from_the_store(results: pl.DataFrame, committed, proposed, repeat: int) -> None:
+    """What `sla simulate` and the page pay: read the results from a DuckDB file, then simulate."""
+    import tempfile
+
+    from sla_store.commands_simulate import load_results, run_simulation
+    from sla_store.db import connect_read_only, ensure_schema
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "sla.duckdb"
+        con = duckdb.connect(str(path))
+        ensure_schema(con)
+        con.register("incoming", results.to_arrow())
+        con.execute("INSERT INTO results BY NAME SELECT *, ?::TIMESTAMPTZ AS computed_at FROM incoming", [NOW])
+        con.close()
+        reader = connect_read_only(path)
+        cur = reader.cursor()
+        read = median_seconds(lambda: load_results(cur), max(1, repeat // 2))
+        total = median_seconds(
+            lambda: run_simulation(cur, committed, proposed, by=["team"]).comparison, max(1, repeat // 2)
+        )
+        reader.close()
+    print(f"\nfrom a DuckDB file ({results.height:,} result rows)")
+    print(f"{'read results into polars':48s} {read * 1000:9.1f} ms")
+    print(f"{'read + simulate -> comparison (sla simulate)':48s} {total * 1000:9.1f} ms")
 
 
 def calendar_change(committed, tickets: int, repeat: int) -> None:
