@@ -302,18 +302,25 @@ def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, impor
                 FROM staged WHERE reason IS NULL GROUP BY item_id
             """, [import_id])
             items = con.sql("SELECT count(*) FROM new_items").fetchall()[0][0]
+            # Merge with items stored by earlier imports of the same log: the earliest start wins, the
+            # first known attributes stay, the latest status and agent replace the old ones.
             con.execute("""
-                INSERT INTO items SELECT * FROM new_items
-                ON CONFLICT (source, item_id) DO UPDATE SET
-                    created = least(created, EXCLUDED.created),
-                    process = coalesce(process, EXCLUDED.process),
-                    channel = coalesce(channel, EXCLUDED.channel),
-                    team = coalesce(team, EXCLUDED.team),
-                    priority = coalesce(priority, EXCLUDED.priority),
-                    agent = coalesce(EXCLUDED.agent, agent),
-                    status = EXCLUDED.status,
-                    subject = coalesce(subject, EXCLUDED.subject),
-                    import_id = EXCLUDED.import_id
+                UPDATE items SET
+                    created = least(items.created, n.created),
+                    process = coalesce(items.process, n.process),
+                    channel = coalesce(items.channel, n.channel),
+                    team = coalesce(items.team, n.team),
+                    priority = coalesce(items.priority, n.priority),
+                    agent = coalesce(n.agent, items.agent),
+                    status = n.status,
+                    subject = coalesce(items.subject, n.subject),
+                    import_id = n.import_id
+                FROM new_items n
+                WHERE items.source = n.source AND items.item_id = n.item_id
+            """)
+            con.execute("""
+                INSERT INTO items
+                SELECT n.* FROM new_items n ANTI JOIN items i ON i.source = n.source AND i.item_id = n.item_id
             """)
     loaded = raw.rows - rejected
     return Loaded(rows_read=raw.rows + raw.broken_rows, rows_loaded=loaded,
@@ -322,7 +329,13 @@ def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, impor
 
 def _insert_events(con: duckdb.DuckDBPyConnection) -> int:
     before = con.sql("SELECT count(*) FROM events").fetchall()[0][0]
-    con.execute("INSERT INTO events SELECT * FROM new_events ON CONFLICT DO NOTHING")
+    # Events are unique on (source, item_id, occurred_at, kind, value): only unseen ones are added.
+    con.execute("""
+        INSERT INTO events
+        SELECT n.* FROM new_events n ANTI JOIN events e
+            ON e.source = n.source AND e.item_id = n.item_id AND e.occurred_at = n.occurred_at
+               AND e.kind = n.kind AND e.value = n.value
+    """)
     return con.sql("SELECT count(*) FROM events").fetchall()[0][0] - before
 
 

@@ -36,6 +36,9 @@ def test_importing_the_same_file_twice_changes_no_items_events_or_results(tmp_pa
     assert again.events == 0
     assert _snapshot(db) == before
     assert query(db, "SELECT count(*), count(DISTINCT sha256) FROM imports") == [(2, 1)]
+    assert query(db, "SELECT count(*) = count(DISTINCT (source, item_id)) FROM items") == [(True,)]
+    assert query(db, "SELECT count(*) = count(DISTINCT (source, item_id, occurred_at, kind, value)) "
+                     "FROM events") == [(True,)]
 
 
 def _write(path, header, rows):
