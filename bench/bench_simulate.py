@@ -175,9 +175,9 @@ def from_the_store(results: pl.DataFrame, committed, proposed, repeat: int) -> N
         con.close()
         reader = connect_read_only(path)
         cur = reader.cursor()
-        read = median_seconds(lambda: load_results(cur), max(1, repeat // 2))
+        read = median_seconds(lambda: load_results(cur), repeat)
         total = median_seconds(
-            lambda: run_simulation(cur, committed, proposed, by=["team"]).comparison, max(1, repeat // 2)
+            lambda: run_simulation(cur, committed, proposed, by=["team"]).comparison, repeat
         )
         reader.close()
     print(f"\nfrom a DuckDB file ({results.height:,} result rows)")

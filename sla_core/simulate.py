@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
@@ -739,7 +739,6 @@ class Simulation:
     rejudged: Rejudged
     by: tuple[str, ...] = ()
     advice_objective: float = 0.95
-    _cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def paired(self) -> pl.DataFrame:

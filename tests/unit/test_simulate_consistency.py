@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sla_core.clocks import evaluate
 from sla_core.policy import PolicyHistory, parse_policy, parse_policy_mapping
@@ -97,6 +99,17 @@ def history():
 @pytest.fixture(scope="module")
 def raw():
     return raw_history()
+
+
+@pytest.fixture(scope="module")
+def small_raw():
+    return raw_history(300, seed=11)
+
+
+@pytest.fixture(scope="module")
+def small_stored(history, small_raw):
+    items, events = small_raw
+    return evaluate(items, events, history, NOW)
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +234,31 @@ def test_the_raw_data_loader_runs_only_for_changes_that_need_business_time_recom
     paired = simulate(stored, history, _edit(history, _switch_chat_to_always), NOW, load_raw=load_raw).paired
     assert calls == [1]
     assert paired.filter(pl.col("target_index") == 0)["calendar_after"].unique().to_list() == ["always"]
+
+
+BUDGETS = ("1m", "15m", "2h", "4h", "8h", "1d", "3d")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    budgets=st.lists(st.sampled_from(BUDGETS), min_size=4, max_size=4),
+    calendars=st.lists(st.sampled_from(("office", "always")), min_size=4, max_size=4),
+    objective=st.sampled_from((0.8, 0.9, 0.95)),
+)
+def test_any_mix_of_budget_and_calendar_changes_equals_a_full_evaluation(
+    history, small_raw, small_stored, budgets, calendars, objective
+):
+    items, events = small_raw
+
+    def change(raw):
+        raw["objective"] = objective
+        for target, within, calendar in zip(raw["targets"], budgets, calendars, strict=True):
+            target.update(within=within, calendar=calendar)
+
+    proposed = _edit(history, change)
+    got = after_results(
+        simulate(small_stored, history, proposed, NOW, items=items, events=events, with_due_at=True).paired
+    ).sort("source", "item_id", "metric")
+    expected = evaluate(items, events, PolicyHistory([proposed]), NOW).sort("source", "item_id", "metric")
+    assert got.select(*COMPARED, "due_at").equals(expected.select(*COMPARED, "due_at"))
+    assert (got["elapsed_s"] - expected["elapsed_s"]).abs().max() < 1e-6
