@@ -49,15 +49,16 @@ months = sorted({summary.month_start(d) for d in frame[period].to_list()}, rever
 month = st.selectbox("Month", months, format_func=view.month_label, key="trend_month")
 daily = data.read("burn_down", filters, month, summary.month_end(month), "ticket")
 if daily.is_empty():
-    view.empty_state(f"No items were decided in {view.month_label(month)} for these filters.")
+    view.empty_state(f"No items created in {view.month_label(month)} are decided yet for these filters.")
 else:
     month_objective = float((daily["objective"] * daily["decided"]).sum() / daily["decided"].sum())
     burn = summary.burn_down(daily, month, month_objective)
-    st.plotly_chart(charts.burn_down(burn, f"{metric_label(metric)}: error budget left through "
+    st.plotly_chart(charts.burn_down(burn, f"{metric_label(metric)}: error budget left for items created in "
                                            f"{view.month_label(month)} (objective "
                                            f"{view.pct(month_objective, 0)})"), key="trend_burn")
     view.table(burn, f"burn-down {metric} {month:%Y-%m}", key="trend_burn_table",
                column_config={"budget_left": st.column_config.NumberColumn("budget left", format="percent"),
                               "ideal_left": st.column_config.NumberColumn("even spend", format="percent")},
-               caption="Items count on the day they were decided (met: answered; breached: when the budget "
-                       "ran out). Budget left = 1 - (breached / decided) / (1 - objective), month to date.")
+               caption=f"Items created in {view.month_label(month)}, counted on the day they were decided "
+                       "(met: answered; breached: when the budget ran out). Budget left = 1 - (breached / "
+                       "decided) / (1 - objective), to date.")

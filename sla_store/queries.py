@@ -166,21 +166,22 @@ def attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind: str |
 
 def burn_down_sql(filters: FilterLike | None, first_day: dt.date, last_day: dt.date, *,
                   kind: str | None = "ticket", by_metric: bool = False) -> Query:
-    """Items decided per UTC day of a month (met: at its stop; breached: when its budget ran out), the
-    same rule as sla_core.trends.burn_down, aggregated in DuckDB. The date filter is replaced by the month;
-    with by_metric, one row per day and metric (and the metric filter is not applied)."""
+    """Items created between first_day and last_day (UTC, inclusive; replaces the date filter), counted on
+    the UTC day they were decided - met at their stop, breached when their budget ran out (the rule of
+    sla_core.trends.burn_down). A month's figures are about the items created in it, as on the Overview and
+    in the report; the days show when its error budget was spent. With by_metric, one row per day and
+    metric (and the metric filter is not applied)."""
     where, params = where_clause(filters, kind=kind, use_dates=False, use_metric=not by_metric)
+    where += " AND created >= ? AND created < ?"
+    params += [_day_start(first_day), _day_start(last_day + dt.timedelta(days=1))]
     metric = "metric, " if by_metric else ""
+    decided_day = utc_day("CASE WHEN met THEN stop ELSE least(due_at, coalesce(stop, due_at)) END")
     sql = f"""
-        WITH decided AS (
-            SELECT {utc_day("CASE WHEN met THEN stop ELSE least(due_at, coalesce(stop, due_at)) END")} AS day,
-                   metric, met, objective
-            FROM results WHERE {where} AND met IS NOT NULL)
-        SELECT day, {metric} count(*) AS decided, count(*) FILTER (WHERE NOT met) AS breached,
+        SELECT {decided_day} AS day, {metric} count(*) AS decided, count(*) FILTER (WHERE NOT met) AS breached,
                avg(objective) AS objective
-        FROM decided WHERE day BETWEEN ? AND ?
+        FROM results WHERE {where} AND met IS NOT NULL
         GROUP BY ALL ORDER BY ALL"""
-    return sql, [*params, first_day, last_day]
+    return sql, params
 
 
 def months_sql(kind: str | None = "ticket") -> Query:

@@ -96,10 +96,11 @@ def worst_slices(frame: pl.DataFrame, limit: int = 10,
 
 
 def burn_down(daily: pl.DataFrame, month: dt.date, objective: float) -> pl.DataFrame:
-    """Error budget left at the end of each day of `month` (daily: day, decided, breached per day).
+    """Error budget left at the end of each day for the items created in `month` (daily: day, decided,
+    breached per decision day; days may run past the month's end while its last items are decided).
 
-    budget_left = 1 - (breached / decided) / (1 - objective), month to date; ideal_left is the even-spend
-    line 1 - day_number / days_in_month.
+    budget_left = 1 - (breached / decided) / (1 - objective) to date; ideal_left is the even-spend line
+    1 - day_number / days_in_month (0 after the month).
     """
     rows = daily.sort("day").with_columns(
         decided_to_date=pl.col("decided").cum_sum(), breached_to_date=pl.col("breached").cum_sum())
@@ -107,7 +108,7 @@ def burn_down(daily: pl.DataFrame, month: dt.date, objective: float) -> pl.DataF
     left = [budget_left(breached, decided, objective) if decided else None
             for breached, decided in zip(rows["breached_to_date"].to_list(), rows["decided_to_date"].to_list(),
                                          strict=True)]
-    ideal = [1.0 - day.day / length for day in rows["day"].to_list()]
+    ideal = [max(0.0, 1.0 - ((day - month).days + 1) / length) for day in rows["day"].to_list()]
     return rows.with_columns(budget_left=pl.Series(left, dtype=pl.Float64),
                              ideal_left=pl.Series(ideal, dtype=pl.Float64)).select(
         "day", "decided_to_date", "breached_to_date", "budget_left", "ideal_left")

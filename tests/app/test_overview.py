@@ -103,14 +103,17 @@ def test_shared_url_restores_the_filters_and_the_month(app_env, sql):
 
 
 def test_burn_rate_is_the_last_weeks_breach_rate_over_the_error_budget(app, sql):
-    # Items count on the day they were decided: met at their stop, breached when the budget ran out.
-    decided_day = "CAST(CASE WHEN met THEN stop ELSE least(due_at, coalesce(stop, due_at)) END AS DATE)"
+    # The month's items, counted on the day they were decided: met at their stop, breached when the
+    # budget ran out; the burn rate looks at the last 7 days with decisions.
+    decided_day = ("CAST(timezone('UTC', CASE WHEN met THEN stop ELSE least(due_at, coalesce(stop, due_at)) END)"
+                   " AS DATE)")
+    november = "created >= ? AND created < ?"
     last_day = sql(f"""SELECT max({decided_day}) FROM results WHERE kind = 'ticket' AND metric = 'resolution'
-                       AND met IS NOT NULL AND {decided_day} BETWEEN DATE '2026-11-01' AND DATE '2026-11-30'""")[0][0]
+                       AND met IS NOT NULL AND {november}""", list(NOVEMBER))[0][0]
     decided, breached = sql(f"""
         SELECT count(*), count(*) FILTER (WHERE NOT met) FROM results
-        WHERE kind = 'ticket' AND metric = 'resolution' AND met IS NOT NULL
-          AND {decided_day} > ? - INTERVAL 7 DAY AND {decided_day} <= ?""", [last_day, last_day])[0]
+        WHERE kind = 'ticket' AND metric = 'resolution' AND met IS NOT NULL AND {november}
+          AND {decided_day} > ? - INTERVAL 7 DAY""", [*NOVEMBER, last_day])[0]
     objective = month_attainment(sql, NOVEMBER)["resolution"][2]
     rate = (breached / decided) / (1 - objective)
     texts = " ".join(m.value for m in app.markdown)
