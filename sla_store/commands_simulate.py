@@ -149,6 +149,15 @@ def _split(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
+def _day(text: str | None, option: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise fail(f"{option} {text!r} is not a day (use YYYY-MM-DD, e.g. 2026-10-01)") from None
+
+
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
@@ -163,6 +172,17 @@ def simulate_command(
     ],
     by: Annotated[str, typer.Option("--by", help="Slice by these columns, comma-separated (e.g. team,channel).")] = "",
     metric: Annotated[str | None, typer.Option("--metric", help="Only this metric.")] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="Only items created on or after this day (YYYY-MM-DD, UTC).")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Only items created on or before this day (YYYY-MM-DD, UTC).")
+    ] = None,
+    channel: Annotated[str | None, typer.Option("--channel", help="Only these channels (comma-separated).")] = None,
+    team: Annotated[str | None, typer.Option("--team", help="Only these teams (comma-separated).")] = None,
+    priority: Annotated[
+        str | None, typer.Option("--priority", help="Only these priorities (comma-separated).")
+    ] = None,
     objective: Annotated[
         float, typer.Option("--objective", help="Objective for the target advice (share, e.g. 0.95).")
     ] = 0.95,
@@ -185,6 +205,14 @@ def simulate_command(
         raise fail(f"--by {unknown[0]!r} is not a column to slice by (use {', '.join(SLICE_COLUMNS)})")
     if not 0 < objective <= 1:
         raise fail(f"--objective {objective} must be a share between 0 and 1 (e.g. 0.95)")
+    selection = Selection(
+        date_from=_day(date_from, "--from"),
+        date_to=_day(date_to, "--to"),
+        channels=_split(channel),
+        teams=_split(team),
+        priorities=_split(priority),
+        metric=metric,
+    )
     if not proposed.is_file():
         raise fail(f"{proposed}: no such file")
     try:
@@ -200,7 +228,6 @@ def simulate_command(
         raise fail(f"cannot open the database: {error}".splitlines()[0]) from None
     try:
         cur = con.cursor()
-        selection = Selection(metric=metric)
         try:
             simulation = run_simulation(cur, history, proposed_policy, selection, slices, objective)
         except SimulationInputError as error:

@@ -30,8 +30,6 @@ from sla_core.policy import Policy, PolicyError, parse_policy, parse_policy_mapp
 from sla_store.db import current_time, db_path, write_transaction
 from sla_store.policy_files import config_dir, load_policy_file, load_policy_history
 
-LOCK_NAME = ".sla.yaml.lock"
-
 
 class CommitRefused(ValueError):
     """A commit that must not be written (stale base version, missing author or reason, bad date)."""
@@ -117,15 +115,22 @@ def build_version(
 
 @contextmanager
 def policy_lock(config: str | os.PathLike | None = None) -> Iterator[None]:
-    """An exclusive lock on the config folder (held while checking the base version and writing)."""
+    """An exclusive lock on the config folder itself (held while checking the base version and writing).
+
+    The folder, not sla.yaml, is locked because sla.yaml is replaced by rename; locking the folder leaves
+    no lock file behind in a directory that is kept in version control.
+    """
     root = config_dir(config)
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / LOCK_NAME, "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    descriptor = os.open(root, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -72,7 +72,8 @@ def test_a_commit_writes_a_valid_new_version_and_keeps_the_old_one_in_history(co
     assert [p.version for p in history] == [1, 2]
     assert history.in_force(date(2026, 3, 9)).version == 1
     assert history.in_force(date(2026, 3, 10)).version == 2
-    assert not list(config.glob(".*.tmp")) and not list((config / "history").glob(".*.tmp"))
+    assert sorted(p.name for p in config.iterdir()) == ["history", "sla.yaml"]  # no temp or lock files left
+    assert sorted(p.name for p in (config / "history").iterdir()) == ["v1.yaml"]
 
 
 def test_the_diff_shows_exactly_the_changed_budget(config):

@@ -110,6 +110,7 @@ def test_simulate_writes_the_flipping_items_to_csv_and_prints_a_table(store, tmp
         (["--proposed", "{bad}", "--by", "subject"], "--by 'subject' is not a column to slice by"),
         (["--proposed", "{bad}"], "targets[0].within"),
         (["--proposed", "{good}", "--objective", "95"], "--objective 95.0 must be a share"),
+        (["--proposed", "{good}", "--from", "01/02/2026"], "--from '01/02/2026' is not a day"),
     ],
 )
 def test_bad_input_gets_a_one_line_error_and_exit_code_2(store, tmp_path, args, message):
@@ -125,3 +126,23 @@ def test_bad_input_gets_a_one_line_error_and_exit_code_2(store, tmp_path, args, 
     assert outcome.exit_code == 2
     lines = outcome.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and lines[0].startswith("error: ")
+
+
+def test_simulate_limits_the_history_to_the_filters_given(store):
+    root, config, db = store
+    proposed = _proposed_file(root, lambda raw: raw["targets"][1].update(within="2h"))
+
+    outcome = _run("--proposed", proposed, "--json", "--db", str(db), "--config", str(config),
+                   "--from", "2026-02-01", "--to", "2026-02-28", "--team", "Billing,Accounts",
+                   "--metric", "first_response")
+
+    assert outcome.exit_code == 0, outcome.output
+    slices = json.loads(outcome.stdout)["slices"]
+    con = connect_read_only(db)
+    expected = con.sql(
+        "SELECT count(*) FROM results WHERE metric = 'first_response' AND team IN ('Billing', 'Accounts') "
+        "AND created >= '2026-02-01' AND created < '2026-03-01'"
+    ).fetchall()[0][0]
+    con.close()
+    assert [s["metric"] for s in slices] == ["first_response"]
+    assert slices[0]["items_before"] == expected > 0
