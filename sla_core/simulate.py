@@ -305,7 +305,8 @@ class Rejudged:
     dropped_rows: int
 
 
-RawLoader = Callable[[], tuple[pl.DataFrame, pl.DataFrame]]
+# Called with the (source, item_id) keys whose raw rows are needed, or None for every item in the history.
+RawLoader = Callable[[pl.DataFrame | None], tuple[pl.DataFrame, pl.DataFrame]]
 
 
 def rejudge(
@@ -321,17 +322,18 @@ def rejudge(
     """Judge the history in `results` (committed judgement) by `proposed` as well.
 
     The raw rows behind `results` are needed only for calendar, metric or matching changes: pass them as
-    `items`/`events`, or pass `load_raw` (called at most once, only when they are needed).
+    `items`/`events`, or pass `load_raw` (called at most once, only when they are needed, with just the
+    keys of the rows to recompute when no item can newly match a target).
     `now` should be the instant the results were computed, so reused and recomputed rows agree.
     """
     results = _normalized(results.select(RESULT_COLUMNS))
     raw: list[pl.DataFrame] = [items, events] if items is not None and events is not None else []
 
-    def raw_data(why: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def raw_data(why: str, keys: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
         if not raw:
             if load_raw is None:
                 raise SimulationInputError(f"the proposed policy changes {why}: items and events are needed")
-            raw.extend(load_raw())
+            raw.extend(load_raw(keys))
         return raw[0], raw[1]
 
     frame = _joined_mapping(results, target_mapping(committed, proposed))
@@ -365,7 +367,8 @@ def rejudge(
     # new keys are by construction not in results, so the two sets are disjoint
     todo = pl.concat([recompute_keys, new_keys], how="vertical_relaxed")
     if todo.height:
-        items, events = raw_data("calendars or metric definitions")
+        wanted = todo.select("source", "item_id").unique() if not new_keys.height else None
+        items, events = raw_data("calendars or metric definitions", wanted)
         evaluated = _evaluate_keys(todo, items, events, proposed, now)
         if recompute_keys.height:
             parts.append(

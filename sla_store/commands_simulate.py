@@ -83,16 +83,25 @@ def load_results(cur: duckdb.DuckDBPyConnection, selection: FilterLike | None = 
 
 
 def load_raw(
-    cur: duckdb.DuckDBPyConnection, selection: FilterLike | None = None
+    cur: duckdb.DuckDBPyConnection, selection: FilterLike | None = None, keys: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The items (and their events) inside the selection's dates/channels/teams/priorities."""
+    """The items (and their events) inside the selection's dates/channels/teams/priorities; only those
+    with these (source, item_id) keys when `keys` is given."""
     where, params = _where(selection, "i", with_metric=False)
-    items = cur.sql(f"SELECT {ITEM_COLUMNS} FROM items i WHERE {where}", params=params).pl()
-    events = cur.sql(
-        "SELECT e.source, e.item_id, e.occurred_at, e.kind, e.value FROM events e "
-        f"JOIN items i ON i.source = e.source AND i.item_id = e.item_id WHERE {where}",
-        params=params,
-    ).pl()
+    only = ""
+    if keys is not None:
+        cur.register("wanted_keys", keys.select("source", "item_id").to_arrow())
+        only = "SEMI JOIN wanted_keys w ON w.source = i.source AND w.item_id = i.item_id"
+    try:
+        items = cur.sql(f"SELECT {ITEM_COLUMNS} FROM items i {only} WHERE {where}", params=params).pl()
+        events = cur.sql(
+            "SELECT e.source, e.item_id, e.occurred_at, e.kind, e.value FROM events e "
+            f"JOIN items i ON i.source = e.source AND i.item_id = e.item_id {only} WHERE {where}",
+            params=params,
+        ).pl()
+    finally:
+        if keys is not None:
+            cur.unregister("wanted_keys")
     return items, events
 
 
@@ -126,7 +135,7 @@ def run_simulation(
         moment,
         by,
         advice_objective=advice_objective,
-        load_raw=lambda: load_raw(cur, selection),
+        load_raw=lambda keys: load_raw(cur, selection, keys),
     )
 
 

@@ -401,7 +401,7 @@ def run(committed_history: PolicyHistory, proposed: Policy, filters: Any, by: st
         moment,
         by=[by],
         advice_objective=advice_objective,
-        load_raw=lambda: load_raw(data.cursor(), selection),
+        load_raw=lambda keys: load_raw(data.cursor(), selection, keys),
     )
 
 

@@ -225,14 +225,18 @@ def test_history_judged_by_two_versions_is_compared_row_by_row_with_the_version_
 def test_the_raw_data_loader_runs_only_for_changes_that_need_business_time_recomputed(history, raw, stored):
     calls = []
 
-    def load_raw():
-        calls.append(1)
+    def load_raw(keys):
+        calls.append(keys)
         return raw
 
     simulate(stored, history, _edit(history, _tighten_email), NOW, load_raw=load_raw)
     assert calls == []
     paired = simulate(stored, history, _edit(history, _switch_chat_to_always), NOW, load_raw=load_raw).paired
-    assert calls == [1]
+    assert len(calls) == 1
+    chat_items = stored.filter(pl.col("target_index") == 0).select("source", "item_id").unique()
+    assert calls[0].sort("item_id").equals(chat_items.sort("item_id"))  # only the rows to recompute
+    simulate(stored, history, _edit(history, _add_phone_target), NOW, load_raw=load_raw)
+    assert calls[1] is None  # a new target may match any item
     assert paired.filter(pl.col("target_index") == 0)["calendar_after"].unique().to_list() == ["always"]
 
 
