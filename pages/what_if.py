@@ -120,6 +120,7 @@ if last is not None:
                 icon=":material/refresh:")
     table = simulation.comparison
     metrics = table["metric"].unique(maintain_order=True).to_list()
+    st.caption(ui.history_caption(last["filters"], simulation))
     if table.is_empty():
         view.empty_state("No judged items match the sidebar filters.")
     for metric in metrics:
@@ -130,16 +131,16 @@ if last is not None:
         cols = st.columns(5)
         cols[0].metric("Attainment, committed", view.pct(before))
         cols[1].metric("Attainment, proposed", view.pct(after),
-                       delta=view.points(None if before is None or after is None else after - before))
+                       delta=view.points(ui.change(before, after)))
         cols[2].metric("Met → breached", f"{int(rows['met_to_breached'].sum()):,}")
         cols[3].metric("Breached → met", f"{int(rows['breached_to_met'].sum()):,}")
         used_before, used_after = ui.budget_used(rows, "before"), ui.budget_used(rows, "after")
-        cols[4].metric("Error budget used, proposed", ui.budget_text(rows, "after"),
-                       delta=None if used_before is None or used_after is None
-                       else f"{100 * (used_after - used_before):+.0f} pp vs committed",
+        budget_change = ui.change(used_before, used_after, 0.005)
+        cols[4].metric("Error budget used", ui.budget_text(rows, "after"),
+                       delta=None if budget_change is None else f"{100 * budget_change:+.0f} pp vs committed",
                        delta_color="inverse",
-                       help=f"committed: {ui.budget_text(rows, 'before')}; budget = 1 - objective, used = "
-                            "breach rate / budget")
+                       help=f"Under the proposal; committed: {ui.budget_text(rows, 'before')}. Budget = 1 - "
+                            "objective; used = breach rate / budget (over 100% means the objective is missed).")
 
     st.subheader(f"Per {last['by']}")
     view.table(

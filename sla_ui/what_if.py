@@ -486,3 +486,26 @@ def forget_stored_results() -> None:
 def editor_height(rows: int, row_px: int = 35) -> int:
     """Pixels for a data editor that shows `rows` rows (plus its header) without scrolling."""
     return row_px * (rows + 1) + 3
+
+
+def change(before: float | None, after: float | None, smallest: float = 0.0005) -> float | None:
+    """after - before, or None when either is missing or the change rounds to nothing (no arrow shown)."""
+    if before is None or after is None or abs(after - before) < smallest:
+        return None
+    return after - before
+
+
+def history_caption(filters: Any, simulation: Simulation) -> str:
+    """Which history was simulated and how much of it was re-judged from stored elapsed time."""
+    metric = filters.metric.replace("_", " ") if filters.metric else "every metric"
+    if filters.date_from and filters.date_to:
+        days = f"created {filters.date_from:%d %b %Y} – {filters.date_to:%d %b %Y}"
+    else:
+        days = "created at any time"
+    narrowed = [", ".join(v) for v in (filters.channels, filters.teams, filters.priorities) if v]
+    rejudged = simulation.rejudged
+    return (
+        f"History: {metric}, items {days}" + (f" ({'; '.join(narrowed)})" if narrowed else "")
+        + f" - {rejudged.reused_rows:,} results re-judged from stored elapsed time, "
+        f"{rejudged.recomputed_rows + rejudged.new_rows:,} recomputed, {rejudged.dropped_rows:,} no longer judged."
+    )

@@ -103,6 +103,8 @@ def test_edit_simulate_commit_changes_the_figures_exactly_and_writes_version_2(w
     assert _metric(at, "Attainment, proposed") == f"{100 * expected['after']:.1f}%"
     assert _metric(at, "Met → breached") == f"{expected['flips']:,}"
     assert expected["flips"] > 0
+    history = next(c.value for c in at.caption if c.value.startswith("History: resolution, items created"))
+    assert "0 recomputed" in history and "results re-judged from stored elapsed time" in history
     flips = next(frame for frame in at.dataframe if frame.value.shape[0] == expected["flips"])
     assert set(flips.value["flip"]) == {"met → breached"}
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
