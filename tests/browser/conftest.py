@@ -90,8 +90,10 @@ def served_app(sample_db, tmp_path_factory):
             process.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module scope: Playwright's sync API runs an event loop while open, so a second sync_playwright()
+    # in another module (e.g. one with its own page fixture) must not overlap with this one.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
