@@ -140,3 +140,19 @@ def test_the_import_reports_progress_from_start_to_done(tmp_path):
     fractions = [fraction for _, fraction in steps]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert [step for step, _ in steps][-3:] == ["computing results", "saving", "done"]
+
+
+def test_a_broken_policy_refuses_the_import_with_its_one_line_error_and_changes_nothing(tmp_path, sample_db):
+    db = tmp_path / "sla.duckdb"
+    shutil.copy(sample_db, db)
+    before = db.read_bytes()
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG, config)
+    policy = (config / "sla.yaml").read_text()
+    (config / "sla.yaml").write_text(policy.replace("within: 8h\n", "within: 8x\n", 1))
+    result = CliRunner(env={"SLA_DB": None}).invoke(
+        app, ["ingest", str(FIXTURES / "jira_issues.csv"), "--db", str(db), "--config", str(config)])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "sla.yaml:" in lines[0] and '"8x"' in lines[0]
+    assert db.read_bytes() == before
