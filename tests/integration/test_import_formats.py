@@ -234,3 +234,17 @@ def test_zendesk_metric_events_become_named_milestones_on_existing_tickets(tmp_p
     assert query(db, "SELECT reason FROM rejected_rows WHERE import_id = ?", [summary.import_id]) == [
         ("unparseable time in column 'time': not-a-time",)]
     assert query(db, "SELECT count(*) FROM items")[0][0] == 3
+
+
+def test_an_excel_style_export_with_bom_semicolons_and_crlf_is_read(tmp_path):
+    db = tmp_path / "sla.duckdb"
+    export = tmp_path / "excel.csv"
+    export.write_bytes(
+        "\ufeffTicket ID;Subject;Status;Priority;Source;Group;Created time;Resolved time\r\n"
+        "7;Hallo;Open;High;Email;Billing;2026-03-02 09:00:00;\r\n"
+        '8;"Semi; colon";Resolved;Low;Phone;Billing;2026-03-02 10:00:00;2026-03-02 11:00:00\r\n'.encode()
+    )
+    summary = _ingest(export, db)
+    assert (summary.format, summary.rows_loaded, summary.rows_rejected) == ("freshdesk", 2, 0)
+    assert query(db, "SELECT item_id, subject, resolved FROM items ORDER BY item_id") == [
+        ("7", "Hallo", None), ("8", "Semi; colon", datetime(2026, 3, 2, 10, 0, tzinfo=UTC))]
