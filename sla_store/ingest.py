@@ -113,11 +113,13 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping,
     check_columns(path, mapping, raw.columns)
     report("checking rows", 0.45)
     stage(con, mapping, raw)
-    if raw.rows:
-        good = con.sql("SELECT count(*) FROM staged WHERE reason IS NULL").fetchall()[0][0]
-        if good == 0:
-            first = con.sql("SELECT __line, reason FROM staged ORDER BY __line LIMIT 1").fetchall()[0]
-            raise ImportRefused(f"{path}: none of {raw.rows} rows could be loaded (line {first[0]}: {first[1]})")
+    total = raw.rows + raw.broken_rows
+    if total and con.sql("SELECT count(*) FROM staged WHERE reason IS NULL").fetchall()[0][0] == 0:
+        line, reason = con.sql(
+            "SELECT __line, reason FROM staged WHERE reason IS NOT NULL UNION ALL "
+            "SELECT __line, reason FROM raw_rejects ORDER BY 1 LIMIT 1").fetchall()[0]
+        hint = " (set `encoding: latin-1` in the mapping)" if "not utf-8 encoded" in reason else ""
+        raise ImportRefused(f"{path}: none of {total} rows could be loaded (line {line}: {reason}){hint}")
     report("storing", 0.6)
     import_id = con.sql("SELECT nextval('import_seq')").fetchall()[0][0]
     loaded = store(con, mapping, raw, import_id)

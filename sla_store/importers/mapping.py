@@ -61,6 +61,7 @@ class Mapping(BaseModel):
     timezone: str = "UTC"
     dates: Literal["iso", "day_first", "month_first"] = "iso"
     timestamp_formats: list[str] = []
+    encoding: Literal["utf-8", "utf-16", "latin-1"] = "utf-8"   # of CSV files (Excel often writes latin-1)
     missing: list[str] = ["?", "NULL", "null", "N/A"]
     columns: dict[str, str]
     optional: list[str] = []

@@ -34,7 +34,7 @@ def literal_list(values) -> str:
 
 def header_delimiter(path: Path) -> str:
     """The delimiter of a CSV export, judged from its header line (a ragged body can fool a sniffer)."""
-    with path.open("r", encoding="utf-8", errors="replace", newline="") as handle:
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
         header = handle.readline()
     counts = {delimiter: header.count(delimiter) for delimiter in (",", ";", "\t", "|")}
     best = max(counts, key=counts.get)
@@ -70,6 +70,7 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping | None
             source = (f"read_csv({literal(str(path))}, all_varchar = true, header = true, store_rejects = true,"
                       f" delim = {literal(header_delimiter(path))}, quote = '\"', escape = '\"',"
                       f" nullstr = {literal_list(['', *(mapping.missing if mapping else [])])},"
+                      f" encoding = {literal(mapping.encoding if mapping else 'utf-8')},"
                       " rejects_table = 'csv_rejects', rejects_scan = 'csv_scans')")
         # CSV rows are numbered by file line (the header is line 1); JSON and Parquet records from 1.
         first = 1 if relation_sql is None and suffix != ".parquet" else 0

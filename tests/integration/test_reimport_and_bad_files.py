@@ -152,3 +152,18 @@ def test_a_missing_file_is_refused_before_the_database_is_touched(tmp_path):
     with pytest.raises(ImportRefused, match="no such file"):
         _ingest(tmp_path / "nothing.csv", db)
     assert not db.exists()
+
+
+def test_a_latin_1_export_is_refused_with_a_hint_and_loads_with_the_encoding_named(tmp_path):
+    db = tmp_path / "sla.duckdb"
+    export = tmp_path / "latin.csv"
+    export.write_bytes(("Ticket ID,Subject,Status,Priority,Source,Group,Created time,Resolved time\n"
+                        "7,Café müde,Open,High,Email,Billing,2026-03-02 09:00:00,\n").encode("latin-1"))
+    with pytest.raises(ImportRefused, match=r"none of 1 rows could be loaded \(line 2: malformed CSV row: .*"
+                                            r"not utf-8 encoded.*set `encoding: latin-1`"):
+        _ingest(export, db, format_name="freshdesk")
+    assert not db.exists()
+    mapping = tmp_path / "latin.yaml"
+    mapping.write_text((MAPPINGS / "freshdesk.yaml").read_text() + "encoding: latin-1\n")
+    _ingest(export, db, mapping=mapping)
+    assert query(db, "SELECT subject FROM items") == [("Café müde",)]
