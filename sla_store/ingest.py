@@ -101,8 +101,11 @@ def resolve_mapping(path: Path, format_name: str | None = None, mapping: str | o
 
 
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping,
-              progress: Progress | None = None) -> ImportSummary:
-    """Import one file on an open write connection (no results refresh)."""
+              progress: Progress | None = None, file_label: str | None = None) -> ImportSummary:
+    """Import one file on an open write connection (no results refresh).
+
+    `file_label` is the name recorded in `imports.file` (e.g. an uploaded file's own name), default the path.
+    """
     report = progress or (lambda step, fraction: None)
     importer = importer_for(mapping.format)
     check_columns(path, mapping, importer.columns(con, path))
@@ -125,12 +128,12 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping,
     loaded = store(con, mapping, raw, import_id)
     con.execute(
         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [import_id, str(path), digest, mapping.format, mapping.name, loaded.rows_read, loaded.rows_loaded,
+        [import_id, file_label or str(path), digest, mapping.format, mapping.name, loaded.rows_read, loaded.rows_loaded,
          loaded.rows_rejected, current_time()],
     )
     for table in ("raw_rows", "raw_rejects", "staged", "new_items", "new_events"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    return ImportSummary(import_id=import_id, file=str(path), format=mapping.format, mapping=mapping.name,
+    return ImportSummary(import_id=import_id, file=file_label or str(path), format=mapping.format, mapping=mapping.name,
                          sha256=digest, rows_read=loaded.rows_read, rows_loaded=loaded.rows_loaded,
                          rows_rejected=loaded.rows_rejected, items=loaded.items, events=loaded.events)
 
@@ -146,15 +149,20 @@ def policy_history_or_none(config: str | os.PathLike | None = None):
 
 def ingest(path: str | os.PathLike, db: str | os.PathLike | None = None, format_name: str | None = None,
            mapping: str | os.PathLike | None = None, config: str | os.PathLike | None = None,
-           now: datetime | None = None, progress: Progress | None = None) -> ImportSummary:
-    """Import one export into the database and rebuild results, all in one write transaction."""
+           now: datetime | None = None, progress: Progress | None = None,
+           file_label: str | None = None) -> ImportSummary:
+    """Import one export into the database and rebuild results, all in one write transaction.
+
+    Raises ImportRefused (one line naming the file) or the core's PolicyError; either leaves the database as it
+    was. `progress(step, fraction)` is called as the import advances; `file_label` names the file in `imports`.
+    """
     path = Path(path)
     if not path.is_file():
         raise ImportRefused(f"{path}: no such file")
     chosen = resolve_mapping(path, format_name, mapping, config)
     history = policy_history_or_none(config)
     with write_transaction(db) as con:
-        summary = load_file(con, path, chosen, progress)
+        summary = load_file(con, path, chosen, progress, file_label)
         if history is not None:
             if progress:
                 progress("computing results", 0.8)

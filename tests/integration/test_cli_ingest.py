@@ -131,12 +131,13 @@ def test_sample_builds_a_database_from_a_fixed_seed_and_time(tmp_path):
     assert query(db, "SELECT * FROM items ORDER BY source, item_id") == first
 
 
-def test_the_import_reports_progress_from_start_to_done(tmp_path):
+def test_the_import_reports_progress_and_records_the_given_file_name(tmp_path):
     from sla_store.ingest import ingest
 
     steps: list[tuple[str, float]] = []
-    ingest(SERVICENOW, db=tmp_path / "sla.duckdb", config=CONFIG, now=SAMPLE_NOW,
+    ingest(SERVICENOW, db=tmp_path / "sla.duckdb", config=CONFIG, now=SAMPLE_NOW, file_label="incidents.csv",
            progress=lambda step, fraction: steps.append((step, fraction)))
+    assert query(tmp_path / "sla.duckdb", "SELECT file FROM imports") == [("incidents.csv",)]
     fractions = [fraction for _, fraction in steps]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert [step for step, _ in steps][-3:] == ["computing results", "saving", "done"]
