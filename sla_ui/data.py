@@ -6,9 +6,11 @@ cached frames of the old file are never served for the new one.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import streamlit as st
 
 from sla_store import queries
@@ -39,15 +41,50 @@ def database_ready() -> bool:
         return False
 
 
+@st.cache_resource(show_spinner=False, max_entries=2)
+def rollup_database(path: str, identity: tuple[int, int] | None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB holding the daily rollup of one version of the database file (built once per
+    ingest; a few thousand rows however many items there are)."""
+    frame = queries.rollup(live_database(path).cursor())
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("rollup_frame", frame)
+    con.execute("CREATE TABLE rollup AS SELECT * FROM rollup_frame")
+    con.unregister("rollup_frame")
+    return con
+
+
+_ATTAINMENT = inspect.signature(queries.attainment)
+
+
+def _rollup_arguments(query_name: str, args: tuple, kwargs: dict) -> dict | None:
+    """The rollup_attainment arguments when this read can be answered from the rollup, else None."""
+    if query_name != "attainment":
+        return None
+    bound = _ATTAINMENT.bind(None, *args, **kwargs)
+    bound.apply_defaults()
+    named = dict(bound.arguments)
+    if not queries.rollup_covers(named["by"], named["extra"], named["percentiles"]):
+        return None
+    named.pop("cur")
+    named.pop("percentiles")
+    return named
+
+
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_ENTRIES, show_spinner=False)
 def _cached(query_name: str, path: str, identity: tuple[int, int] | None, args: tuple,
             kwargs: tuple) -> Any:
+    rollup_args = _rollup_arguments(query_name, args, dict(kwargs))
+    if rollup_args is not None:
+        return queries.rollup_attainment(rollup_database(path, identity).cursor(), **rollup_args)
     reader = getattr(queries, query_name)
     return reader(live_database(path).cursor(), *args, **dict(kwargs))
 
 
 def read(query_name: str, *args: Any, **kwargs: Any) -> Any:
-    """Run sla_store.queries.<query_name>(cursor, *args, **kwargs), cached per database file identity."""
+    """Run sla_store.queries.<query_name>(cursor, *args, **kwargs), cached per database file identity.
+
+    Attainment reads without agent or percentiles are answered from the daily rollup (same figures)."""
     path = str(database_path().resolve())
     identity = live_database(path).identity
     return _cached(query_name, path, identity, args, tuple(sorted(kwargs.items())))

@@ -41,3 +41,28 @@ def test_months_run_from_the_first_to_the_last_item_newest_first(sql, fixture_db
     assert months[0] == last.date().replace(day=1)
     assert months[-1] == first.date().replace(day=1)
     assert months == sorted(months, reverse=True)
+
+
+@pytest.mark.parametrize("by", [(), ("channel",), ("team", "channel"), ("month", "metric"), ("week", "team"),
+                                ("day",), ("process", "metric")])
+@pytest.mark.parametrize("kind", ["ticket", "ops", None])
+def test_the_daily_rollup_gives_the_same_figures_as_the_results_table(fixture_db, by, kind):
+    import duckdb
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    con = duckdb.connect(str(fixture_db), read_only=True)
+    rollup = duckdb.connect()
+    rollup.register("frame", queries.rollup(con.cursor()))
+    rollup.execute("CREATE TABLE rollup AS SELECT * FROM frame")
+    filters = Filters(date_from=dt.date(2026, 9, 3), date_to=dt.date(2026, 10, 17), channels=("chat", "email"),
+                      metric="resolution" if kind == "ticket" else None)
+    for chosen in (filters, Filters(), None):
+        if kind != "ticket" and chosen is filters:
+            chosen = Filters(date_from=filters.date_from, date_to=filters.date_to)
+        exact = queries.attainment(con.cursor(), chosen, by, kind)
+        summed = queries.rollup_attainment(rollup.cursor(), chosen, by, kind)
+        assert summed.height == exact.height
+        assert_frame_equal(summed, exact, check_exact=False, rel_tol=1e-12, check_dtypes=False)
+        assert summed.select(pl.col("met").sum()).item() == exact.select(pl.col("met").sum()).item()
+    con.close()
