@@ -15,6 +15,7 @@ import urllib.request
 
 import pytest
 import yaml
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import (
     ROOT,
@@ -66,10 +67,14 @@ def what_if_app(sample_db, tmp_path):
 
 
 def _edit_cell(page, grid, row: int, column: int, text: str) -> None:
-    """Type into a cell of a Streamlit data editor (a canvas grid): select the first cell, walk to the
-    cell with the arrow keys, open its editor, replace the text."""
+    """Type into a cell of a Streamlit data editor (a canvas grid): select a cell, walk to the top-left one
+    and from there to the wanted cell with the arrow keys, open its editor, replace the text."""
     box = grid.bounding_box()
-    page.mouse.click(box["x"] + 60, box["y"] + 35 + 17)  # first data row, first column (below the header)
+    page.mouse.click(box["x"] + 60, box["y"] + 35 + 17)  # a cell of the first data rows
+    for _ in range(40):  # wherever the click landed, walk to the top-left cell first
+        page.keyboard.press("ArrowUp")
+    for _ in range(12):
+        page.keyboard.press("ArrowLeft")
     for _ in range(row):
         page.keyboard.press("ArrowDown")
     for _ in range(column):
@@ -106,10 +111,18 @@ def test_edit_simulate_and_commit_in_the_browser(what_if_app, tall_page):
                if t["metric"] == "resolution" and t.get("match", {}).get("priority") == "normal"
                and "team" not in t.get("match", {}))
     grid = page.locator(".st-key-whatif_targets [data-testid='stDataFrame']")
-    _edit_cell(page, grid, row, 6, "30h")  # column 6 = within
-    wait_until_rendered(page)
+    grid.wait_for()
+    code = page.locator("[data-testid='stCode']")
+    for _attempt in range(3):  # the canvas grid can drop keys typed while it is still laying out
+        _edit_cell(page, grid, row, 6, "30h")  # column 6 = within
+        wait_until_rendered(page)
+        try:
+            code.first.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
     page.screenshot(path=str(SCREENSHOTS / "what-if-edited.png"))
-    diff = page.locator("[data-testid='stCode']").first.inner_text()
+    diff = code.first.inner_text()
     assert "+  within: 30h" in diff  # the commit section shows the edit as a diff
 
     page.get_by_role("button", name="Simulate").click()
