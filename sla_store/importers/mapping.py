@@ -69,6 +69,8 @@ class Mapping(BaseModel):
     constants: dict[str, str] = {}
     values: dict[str, dict[str, str]] = {}
     attributes: list[str] = []
+    # For update logs without a reply column: the first status change to one of these marks the first response.
+    first_response_statuses: list[str] = []
     event_kind: str | None = None
     creates_items: bool = True
     name: str = ""

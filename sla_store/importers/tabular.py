@@ -276,6 +276,18 @@ def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, impor
             FROM staged WHERE reason IS NULL AND status IS NOT NULL
         """, [import_id])
         events = _insert_events(con)
+        if mapping.first_response_statuses:
+            # Judged over every stored update of the incident, so a later partial log cannot move it.
+            con.execute(f"""
+                UPDATE items SET first_response = f.first_at
+                FROM (SELECT e.item_id, min(e.occurred_at) AS first_at
+                      FROM events e JOIN items i ON i.source = e.source AND i.item_id = e.item_id
+                      WHERE e.source = ? AND e.kind = 'status' AND e.occurred_at >= i.created
+                        AND e.value IN ({", ".join(literal(status) for status in mapping.first_response_statuses)})
+                        AND e.item_id IN (SELECT item_id FROM staged)
+                      GROUP BY e.item_id) f
+                WHERE items.source = ? AND items.item_id = f.item_id AND items.first_response IS NULL
+            """, [mapping.source, mapping.source])
     if mapping.rows == "events":
         kind_sql = literal(mapping.event_kind) if mapping.event_kind else "activity"
         value_sql = "activity" if mapping.event_kind else "''"

@@ -248,3 +248,16 @@ def test_an_excel_style_export_with_bom_semicolons_and_crlf_is_read(tmp_path):
     assert (summary.format, summary.rows_loaded, summary.rows_rejected) == ("freshdesk", 2, 0)
     assert query(db, "SELECT item_id, subject, resolved FROM items ORDER BY item_id") == [
         ("7", "Hallo", None), ("8", "Semi; colon", datetime(2026, 3, 2, 10, 0, tzinfo=UTC))]
+
+
+def test_a_servicenow_incident_is_first_responded_to_when_it_first_leaves_new(tmp_path):
+    db = tmp_path / "sla.duckdb"
+    _ingest(SERVICENOW, db)
+    expected: dict[str, datetime] = {}
+    for row in _rows(SERVICENOW):
+        opened = _local(row["opened_at"], "%d-%m-%Y %H:%M", "UTC")
+        updated = _local(row["sys_updated_at"], "%d-%m-%Y %H:%M", "UTC")
+        if row["incident_state"] != "New" and updated >= opened:
+            expected[row["number"]] = min(expected.get(row["number"], updated), updated)
+    stored = dict(query(db, "SELECT item_id, first_response FROM items WHERE first_response IS NOT NULL"))
+    assert len(stored) > 800 and stored == expected
