@@ -135,19 +135,32 @@ def where_clause(filters: FilterLike | None, *, kind: str | None = None, use_dat
 FILTER_COLUMNS = ("channel", "team", "priority", "metric")
 
 
-def filter_values_sql(kind: str | None = "ticket") -> Query:
+SOURCES = {  # table -> (first day, last day) expressions
+    "results": (utc_day("min(created)"), utc_day("max(created)")),
+    "rollup": ("min(day)", "max(day)"),
+}
+
+
+def _source(table: str) -> tuple[str, str]:
+    if table not in SOURCES:
+        raise ValueError(f"unknown table {table!r} (use one of {', '.join(SOURCES)})")
+    return SOURCES[table]
+
+
+def filter_values_sql(kind: str | None = "ticket", table: str = "results") -> Query:
     """Distinct channels, teams, priorities and metrics in one scan (one grouping set per column)."""
+    _source(table)
     where, params = where_clause(None, kind=kind)
     sets = ", ".join(f"({column})" for column in FILTER_COLUMNS)
-    return (f"SELECT {', '.join(FILTER_COLUMNS)} FROM results WHERE {where} GROUP BY GROUPING SETS ({sets})",
+    return (f"SELECT {', '.join(FILTER_COLUMNS)} FROM {table} WHERE {where} GROUP BY GROUPING SETS ({sets})",
             params)
 
 
-def date_bounds_sql(kind: str | None = "ticket") -> Query:
+def date_bounds_sql(kind: str | None = "ticket", table: str = "results") -> Query:
     """First and last created day (UTC)."""
+    first, last = _source(table)
     where, params = where_clause(None, kind=kind)
-    return (f"SELECT {utc_day('min(created)')} AS first_day, {utc_day('max(created)')} AS last_day "
-            f"FROM results WHERE {where}", params)
+    return f"SELECT {first} AS first_day, {last} AS last_day FROM {table} WHERE {where}", params
 
 
 def rollup_sql() -> Query:
@@ -246,13 +259,12 @@ def burn_down_sql(filters: FilterLike | None, first_day: dt.date, last_day: dt.d
     return sql, params
 
 
-def months_sql(kind: str | None = "ticket") -> Query:
-    """Every month from the first to the last item, newest first (min/max come from DuckDB's zone maps
-    without reading the column)."""
+def months_sql(kind: str | None = "ticket", table: str = "results") -> Query:
+    """Every month from the first to the last item, newest first."""
+    first, last = _source(table)
     where, params = where_clause(None, kind=kind)
     sql = f"""
-        WITH bounds AS (SELECT {utc_day('min(created)')} AS first_day, {utc_day('max(created)')} AS last_day
-                        FROM results WHERE {where})
+        WITH bounds AS (SELECT {first} AS first_day, {last} AS last_day FROM {table} WHERE {where})
         SELECT CAST(month AS DATE) AS month
         FROM bounds, range(date_trunc('month', first_day), last_day + 1, INTERVAL 1 MONTH) AS months(month)
         ORDER BY 1 DESC"""
@@ -354,10 +366,11 @@ def read(cur: duckdb.DuckDBPyConnection, query: Query) -> pl.DataFrame:
     return cur.sql(sql, params=params).pl()
 
 
-def filter_options(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket") -> pl.DataFrame:
+def filter_options(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket",
+                   table: str = "results") -> pl.DataFrame:
     """One row: a sorted list per filter column (channels, teams, priorities, metrics), first/last day."""
-    values = read(cur, filter_values_sql(kind))
-    bounds = read(cur, date_bounds_sql(kind))
+    values = read(cur, filter_values_sql(kind, table))
+    bounds = read(cur, date_bounds_sql(kind, table))
     row: dict[str, object] = {
         f"{column}s" if column != "priority" else "priorities":
             [sorted(v for v in values[column].unique().to_list() if v is not None)]
@@ -393,8 +406,8 @@ def burn_down(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, first_
     return read(cur, burn_down_sql(filters, first_day, last_day, kind=kind, by_metric=by_metric))
 
 
-def months(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket") -> pl.DataFrame:
-    return read(cur, months_sql(kind))
+def months(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket", table: str = "results") -> pl.DataFrame:
+    return read(cur, months_sql(kind, table))
 
 
 def breached_items(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, kind: str | None = "ticket",

@@ -55,6 +55,7 @@ def rollup_database(path: str, identity: tuple[int, int] | None) -> duckdb.DuckD
 
 
 _ATTAINMENT = inspect.signature(queries.attainment)
+ROLLUP_READS = ("filter_options", "months")  # readers that take table="rollup"
 
 
 def _rollup_arguments(query_name: str, args: tuple, kwargs: dict) -> dict | None:
@@ -74,6 +75,9 @@ def _rollup_arguments(query_name: str, args: tuple, kwargs: dict) -> dict | None
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_ENTRIES, show_spinner=False)
 def _cached(query_name: str, path: str, identity: tuple[int, int] | None, args: tuple,
             kwargs: tuple) -> Any:
+    if query_name in ROLLUP_READS:
+        return getattr(queries, query_name)(rollup_database(path, identity).cursor(), *args, table="rollup",
+                                            **dict(kwargs))
     rollup_args = _rollup_arguments(query_name, args, dict(kwargs))
     if rollup_args is not None:
         return queries.rollup_attainment(rollup_database(path, identity).cursor(), **rollup_args)
@@ -84,7 +88,8 @@ def _cached(query_name: str, path: str, identity: tuple[int, int] | None, args: 
 def read(query_name: str, *args: Any, **kwargs: Any) -> Any:
     """Run sla_store.queries.<query_name>(cursor, *args, **kwargs), cached per database file identity.
 
-    Attainment reads without agent or percentiles are answered from the daily rollup (same figures)."""
+    Filter options, months and attainment reads without agent or percentiles are answered from the daily
+    rollup (same figures)."""
     path = str(database_path().resolve())
     identity = live_database(path).identity
     return _cached(query_name, path, identity, args, tuple(sorted(kwargs.items())))

@@ -66,3 +66,20 @@ def test_the_daily_rollup_gives_the_same_figures_as_the_results_table(fixture_db
         assert_frame_equal(summed, exact, check_exact=False, rel_tol=1e-12, check_dtypes=False)
         assert summed.select(pl.col("met").sum()).item() == exact.select(pl.col("met").sum()).item()
     con.close()
+
+
+@pytest.mark.parametrize("kind", ["ticket", "ops"])
+def test_filter_options_and_months_from_the_rollup_equal_those_from_the_results(fixture_db, kind):
+    import duckdb
+    from polars.testing import assert_frame_equal
+
+    con = duckdb.connect(str(fixture_db), read_only=True)
+    rollup = duckdb.connect()
+    rollup.register("frame", queries.rollup(con.cursor()))
+    rollup.execute("CREATE TABLE rollup AS SELECT * FROM frame")
+    assert_frame_equal(queries.filter_options(rollup.cursor(), kind, table="rollup"),
+                       queries.filter_options(con.cursor(), kind))
+    assert_frame_equal(queries.months(rollup.cursor(), kind, table="rollup"), queries.months(con.cursor(), kind))
+    with pytest.raises(ValueError, match="unknown table"):
+        queries.months_sql(kind, table="items; DROP TABLE results")
+    con.close()
