@@ -261,3 +261,16 @@ def test_a_servicenow_incident_is_first_responded_to_when_it_first_leaves_new(tm
             expected[row["number"]] = min(expected.get(row["number"], updated), updated)
     stored = dict(query(db, "SELECT item_id, first_response FROM items WHERE first_response IS NOT NULL"))
     assert len(stored) > 800 and stored == expected
+
+
+def test_a_servicenow_incident_list_export_loads_one_row_per_incident(tmp_path):
+    db = tmp_path / "sla.duckdb"
+    export = FIXTURES / "servicenow_incidents.csv"
+    assert resolve_mapping(export, config=CONFIG).name == "servicenow_incidents"
+    summary = _ingest(export, db)
+    assert (summary.rows_loaded, summary.rows_rejected) == (2, 1)
+    assert query(db, "SELECT item_id, status, priority, channel, team FROM items ORDER BY item_id") == [
+        ("INC0010001", "closed", "high", "email", "Service Desk"),
+        ("INC0010002", "on_hold", "normal", "phone", "Network"),
+    ]
+    assert query(db, "SELECT line, reason FROM rejected_rows") == [(4, "resolved before created")]
