@@ -19,14 +19,16 @@ filters = current_filters()
 dimension = st.segmented_control("Break down by", DIMENSIONS, default="channel", key="perf_by",
                                  format_func=str.capitalize) or "channel"
 metric = filters.metric
-# Every metric on the chosen breakdown in one query: the side-by-side charts and the selected metric's table.
-both = data.read("attainment", filters, (dimension, "metric"), "ticket", True, False, percentiles=True)
-by_slice = both.filter(pl.col("metric") == pl.lit(metric, pl.String)).drop("metric")
+# Counts for every metric on the chosen breakdown (the side-by-side charts) come from the daily rollup;
+# the selected metric's slices and total with their elapsed-time percentiles from one scan of the results.
+both = data.read("attainment", filters, (dimension, "metric"), "ticket", True, False)
+spread = data.read("attainment", filters, (dimension,), "ticket", percentiles=True, with_total=True)
+by_slice = spread.filter(~pl.col("total")).drop("total")
 if metric is None or by_slice.is_empty():
     view.empty_state("No items match the sidebar filters.")
     st.stop()
 
-totals = data.read("attainment", filters, (), "ticket", percentiles=True).row(0, named=True)
+totals = spread.filter(pl.col("total")).row(0, named=True)
 objective = summary.overall_objective(by_slice)
 cards = st.columns(4)
 cards[0].metric(f"{metric_label(metric)} attainment", view.pct(totals["attainment"]),

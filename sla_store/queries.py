@@ -77,10 +77,11 @@ def dimension(name: str, rollup: bool = False) -> str:
         raise ValueError(f"unknown dimension {name!r} (use one of {', '.join(DIMENSIONS)})") from None
 
 
-def rollup_covers(by: Sequence[str], extra: Mapping[str, str] | None = None, percentiles: bool = False) -> bool:
+def rollup_covers(by: Sequence[str], extra: Mapping[str, str] | None = None, percentiles: bool = False,
+                  with_total: bool = False) -> bool:
     """Whether an attainment query can run on the daily rollup instead of the results table."""
     names = [*by, *dict(extra or {})]
-    return not percentiles and all(name in ROLLUP_DIMENSIONS for name in names)
+    return not percentiles and not with_total and all(name in ROLLUP_DIMENSIONS for name in names)
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -207,19 +208,27 @@ def rollup_attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind
 
 def attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind: str | None = "ticket",
                    use_dates: bool = True, use_metric: bool = True,
-                   extra: Mapping[str, str] | None = None, percentiles: bool = False) -> Query:
+                   extra: Mapping[str, str] | None = None, percentiles: bool = False,
+                   with_total: bool = False) -> Query:
     """Attainment per slice: items, met, breached, active, attainment = met / (met + breached).
 
     ``objective`` is the mean objective of the decided items (each item carries its target's objective),
     so a slice mixing a 95% and a 90% target is held to the share of items both targets expect.
     With ``percentiles``, also median_elapsed_s and p90_elapsed_s (they sort every group: ask only when
-    shown).
+    shown). With ``with_total``, one more row for the whole selection (its `by` columns null, `total` true),
+    from the same scan.
     """
     keys = [f"{dimension(name)} AS {name}" for name in by]
     where, params = where_clause(filters, kind=kind, use_dates=use_dates, use_metric=use_metric, extra=extra)
     select_keys = (", ".join(keys) + ",") if keys else ""
-    group = f"GROUP BY {', '.join(str(i + 1) for i in range(len(by)))}" if by else ""
-    order = f"ORDER BY {', '.join(str(i + 1) for i in range(len(by)))}" if by else ""
+    positions = ", ".join(str(i + 1) for i in range(len(by)))
+    group = f"GROUP BY {positions}" if by else ""
+    order = f"ORDER BY {positions}" if by else ""
+    if with_total and by:
+        expressions = ", ".join(dimension(name) for name in by)
+        select_keys += f" grouping({expressions}) <> 0 AS total,"
+        group = f"GROUP BY GROUPING SETS (({expressions}), ())"
+        order = f"ORDER BY total, {positions}"
     spread = (", median(elapsed_s) AS median_elapsed_s, quantile_cont(elapsed_s, 0.9) AS p90_elapsed_s"
               if percentiles else "")
     sql = f"""
@@ -396,9 +405,10 @@ def rollup_attainment(rollup_cur: duckdb.DuckDBPyConnection, filters: FilterLike
 
 def attainment(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, by: Sequence[str],
                kind: str | None = "ticket", use_dates: bool = True, use_metric: bool = True,
-               extra: Mapping[str, str] | None = None, percentiles: bool = False) -> pl.DataFrame:
+               extra: Mapping[str, str] | None = None, percentiles: bool = False,
+               with_total: bool = False) -> pl.DataFrame:
     return read(cur, attainment_sql(filters, by, kind=kind, use_dates=use_dates, use_metric=use_metric,
-                                    extra=extra, percentiles=percentiles))
+                                    extra=extra, percentiles=percentiles, with_total=with_total))
 
 
 def burn_down(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, first_day: dt.date,

@@ -65,10 +65,10 @@ def _rollup_arguments(query_name: str, args: tuple, kwargs: dict) -> dict | None
     bound = _ATTAINMENT.bind(None, *args, **kwargs)
     bound.apply_defaults()
     named = dict(bound.arguments)
-    if not queries.rollup_covers(named["by"], named["extra"], named["percentiles"]):
+    if not queries.rollup_covers(named["by"], named["extra"], named["percentiles"], named["with_total"]):
         return None
-    named.pop("cur")
-    named.pop("percentiles")
+    for unused in ("cur", "percentiles", "with_total"):
+        named.pop(unused)
     return named
 
 

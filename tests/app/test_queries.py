@@ -83,3 +83,18 @@ def test_filter_options_and_months_from_the_rollup_equal_those_from_the_results(
     with pytest.raises(ValueError, match="unknown table"):
         queries.months_sql(kind, table="items; DROP TABLE results")
     con.close()
+
+
+def test_the_total_row_equals_the_whole_selection_in_one_group(fixture_db):
+    import duckdb
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    con = duckdb.connect(str(fixture_db), read_only=True)
+    filters = Filters(date_from=dt.date(2026, 8, 1), date_to=dt.date(2026, 10, 31), metric="first_response")
+    split = queries.attainment(con.cursor(), filters, ("team",), percentiles=True, with_total=True)
+    whole = queries.attainment(con.cursor(), filters, (), percentiles=True)
+    slices = queries.attainment(con.cursor(), filters, ("team",), percentiles=True)
+    con.close()
+    assert_frame_equal(split.filter(pl.col("total")).drop("team", "total"), whole)
+    assert_frame_equal(split.filter(~pl.col("total")).drop("total"), slices)
