@@ -37,7 +37,8 @@ if data.database_ready():
     else:
         shown = imports.with_columns(name=pl.col("file").map_elements(lambda f: Path(f).name,
                                                                        return_dtype=pl.String))
-        view.table(shown.select("import_id", "name", *[c for c in imports.columns if c != "import_id"]),
+        view.table(shown.select("import_id", "name", "format", "mapping", "rows_read", "rows_loaded",
+                                "rows_rejected", "imported_at", "file", "sha256"),
                    "imports", key="data_imports",
                    caption="Every file loaded, newest first; re-importing the same rows never duplicates them.")
 
