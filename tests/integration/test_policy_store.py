@@ -205,3 +205,36 @@ def test_after_a_commit_items_created_before_its_effective_date_keep_their_judge
     assert later and {row[3] for row in later} == {2} and {row[4] for row in later} == {86400.0}
     history = load_policy_history(config)
     assert isinstance(history, PolicyHistory) and history.in_force(effective).version == 2
+
+
+def _commit_in_another_process(config: str, within: str, author: str, start, outcomes) -> None:
+    from pathlib import Path
+
+    committed = load_committed(Path(config))
+    start.wait()
+    try:
+        result = commit_policy(_with_within(committed, 1, within), 1, author, "race", config=Path(config), now=NOW)
+        outcomes.put(("written", result.version))
+    except StaleVersionError as error:
+        outcomes.put(("refused", str(error)))
+
+
+def test_two_processes_committing_from_the_same_base_version_let_exactly_one_through(config):
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(2)
+    outcomes = context.Queue()
+    workers = [
+        context.Process(target=_commit_in_another_process, args=(str(config), within, author, start, outcomes))
+        for within, author in (("2h", "Ana"), ("1h", "Bo"))
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    results = sorted(outcomes.get(timeout=5) for _ in workers)
+
+    assert [kind for kind, _ in results] == ["refused", "written"]
+    assert "was committed by" in results[0][1] and "started from version 1" in results[0][1]
+    assert load_committed(config).version == 2
