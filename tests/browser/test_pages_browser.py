@@ -30,8 +30,9 @@ def open_page(page, url: str) -> None:
 def test_first_visit_to_a_deep_link_shows_the_sidebar_filters(served_app, page):
     # The very first run of a fresh server is the one Streamlit may route through its pages/ folder mode.
     open_page(page, f"{served_app}/performance")
+    # The page leaves Streamlit's pages-folder mode with a rerun; wait for the rerun's sidebar.
+    page.locator("[data-testid='stSidebar']").get_by_text("Filters", exact=True).wait_for(timeout=30_000)
     assert page.get_by_role("heading", name="Performance").count() == 1
-    assert page.locator("[data-testid='stSidebar']").get_by_text("Filters").count() >= 1
 
 
 @pytest.mark.parametrize(("path", "heading", "charts"), PAGES)
@@ -39,7 +40,7 @@ def test_page_renders_with_its_charts_and_no_errors(served_app, page, path, head
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     open_page(page, f"{served_app}/{path}")
-    assert page.get_by_role("heading", name=heading).first.is_visible()
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=30_000)
     if charts:
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
         assert page.locator(".js-plotly-plot").count() >= charts
