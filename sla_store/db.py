@@ -2,11 +2,13 @@
 
 DuckDB takes a file lock, so a process writing the live file would lock the dashboard out. Writers
 therefore copy the file, change the copy in one transaction and atomically rename it over the live path;
-readers open read-only and reconnect when the file's identity (inode, mtime) changes.
+readers open read-only and reconnect when the file's identity (inode, mtime) changes. Writers take an
+exclusive lock on `<db>.lock` first, so two writers never start from the same copy and lose one's changes.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -69,6 +71,12 @@ def write_transaction(path: str | os.PathLike | None = None) -> Iterator[duckdb.
     """
     live = db_path(path)
     live.parent.mkdir(parents=True, exist_ok=True)
+    with open(live.with_name(live.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the process dies
+        yield from _write_locked(live)
+
+
+def _write_locked(live: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{live.name}.", suffix=".tmp", dir=live.parent)
     os.close(fd)
     tmp = Path(tmp_name)

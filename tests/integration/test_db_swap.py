@@ -30,7 +30,7 @@ def test_a_failed_write_leaves_the_live_file_unchanged(tmp_path):
         raise RuntimeError("importer failed half-way")
     assert db.read_bytes() == before
     assert _count(db) == 1
-    assert [p.name for p in tmp_path.iterdir()] == ["sla.duckdb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sla.duckdb", "sla.duckdb.lock"]
 
 
 def test_a_reader_keeps_working_while_a_writer_swaps_and_then_sees_the_new_data(tmp_path):
@@ -65,3 +65,35 @@ def test_the_live_file_is_never_locked_by_a_writer(tmp_path):
         other.close()
         _add_import(con, 2)
     assert _count(db) == 2
+
+
+def test_two_writers_at_once_both_land(tmp_path):
+    import threading
+
+    db = tmp_path / "sla.duckdb"
+    with write_transaction(db) as con:
+        _add_import(con, 1)
+    first_inside = threading.Event()
+    release_first = threading.Event()
+
+    def slow_writer():
+        with write_transaction(db) as con:
+            _add_import(con, 2)
+            first_inside.set()
+            release_first.wait(timeout=10)
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    assert first_inside.wait(timeout=10)
+    second = threading.Thread(target=lambda: _write_one(db, 3))
+    second.start()
+    release_first.set()
+    thread.join(timeout=20)
+    second.join(timeout=20)
+    ids = connect_read_only(db).sql("SELECT import_id FROM imports ORDER BY 1").fetchall()
+    assert [row[0] for row in ids] == [1, 2, 3]
+
+
+def _write_one(db, import_id: int) -> None:
+    with write_transaction(db) as con:
+        _add_import(con, import_id)
