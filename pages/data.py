@@ -85,6 +85,7 @@ if upload is not None:
                     format_name=None if format_name == AUTO else format_name,
                     mapping=None if mapping_name == "format default" else mappings_dir() / mapping_name,
                     progress=lambda step, fraction: bar.progress(min(1.0, fraction), text=step.capitalize()),
+                    file_label=upload.name,
                 )
             except ImportRefused as refused:
                 bar.empty()

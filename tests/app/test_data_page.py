@@ -54,7 +54,7 @@ def test_uploading_an_event_log_previews_it_then_imports_it(app_env, writable_db
     assert not at.exception
     con = duckdb.connect(str(writable_db), read_only=True)
     read, loaded, rejected = con.sql(
-        "SELECT rows_read, rows_loaded, rows_rejected FROM imports WHERE file LIKE '%leads.csv'").fetchall()[0]
+        "SELECT rows_read, rows_loaded, rows_rejected FROM imports WHERE file = 'leads.csv'").fetchall()[0]
     scored = con.sql("""SELECT item_id, met FROM results WHERE metric = 'lead_scoring'
                         AND item_id IN ('WEB-1', 'WEB-2') ORDER BY item_id""").fetchall()
     con.close()
