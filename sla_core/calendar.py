@@ -120,15 +120,13 @@ class HolidayRule:
 
 def holiday_calendar(country: str, subdivision: str | None = None):
     """The `holidays` package's calendar; raises ValueError for an unknown country or subdivision."""
-    try:
-        holiday_data.country_holidays(country)
-    except NotImplementedError:
-        raise ValueError(f'"{country}" is not a country known to the holidays package (e.g. NL, US, DE)') from None
-    try:
-        return holiday_data.country_holidays(country, subdiv=subdivision)
-    except NotImplementedError:
-        known = ", ".join(holiday_data.country_holidays(country).subdivisions[:8])
-        raise ValueError(f'"{subdivision}" is not a subdivision of {country} (e.g. {known})') from None
+    supported = holiday_data.list_supported_countries()
+    if country not in supported:
+        raise ValueError(f'"{country}" is not a country known to the holidays package (e.g. NL, US, DE)')
+    if subdivision is not None and str(subdivision) not in supported[country]:
+        known = ", ".join(supported[country][:8]) or "none"
+        raise ValueError(f'"{subdivision}" is not a subdivision of {country} (known: {known})')
+    return holiday_data.country_holidays(country, subdiv=subdivision)
 
 
 class _Table(NamedTuple):

@@ -375,7 +375,7 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 def _node_lines(node: yaml.Node | None, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
     """Key path -> 1-based line of the value at that path (for mapping keys, the key's line)."""
     out = {} if out is None else out
-    if node is None:
+    if node is None or len(path) > 32:  # YAML aliases can make a node contain itself
         return out
     out.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -502,8 +502,8 @@ def parse_policy(text: str, source: str = "sla.yaml") -> Policy:
 
 def _build_calendar(name: str, value: Any, errors: _Errors) -> Calendar:
     path = ("calendars", name)
-    if isinstance(value, str):
-        if value.strip() != ALWAYS:
+    if not isinstance(value, dict):
+        if not isinstance(value, str) or value.strip() != ALWAYS:
             raise errors.error(path, f'"{value}" is not a calendar (use 24/7 or a mapping with timezone and hours)')
         return Calendar.always_open(name)
     try:

@@ -275,3 +275,40 @@ def test_any_damaged_policy_raises_only_a_one_line_policy_error(data):
     except PolicyError as error:
         assert str(error).startswith("sla.yaml")
         assert "\n" not in str(error)
+
+
+def _paths(node, path=()):
+    yield path
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, path + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _paths(value, path + (index,))
+
+
+SHIPPED_RAW = parse_policy(CONFIG.read_text()).raw
+SHIPPED_PATHS = [path for path in _paths(SHIPPED_RAW) if path]
+JUNK = [None, 0, -1, 1.5, "", "x", [], {}, [1], {"a": 1}, True, "24/7", "5m", "mon", "08:00-09:00", "event:", "MON",
+        10**30, "75%", "2026-02-30", date(2026, 1, 1)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(SHIPPED_PATHS), st.sampled_from(JUNK), st.booleans()), min_size=1, max_size=3))
+def test_any_wrong_value_anywhere_raises_only_a_one_line_policy_error(edits):
+    data = copy.deepcopy(SHIPPED_RAW)
+    for path, junk, delete in edits:
+        parent = data
+        try:
+            for part in path[:-1]:
+                parent = parent[part]
+            if delete and isinstance(parent, dict):
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = copy.deepcopy(junk)
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier edit removed or replaced this path
+    try:
+        parse_policy_mapping(data, source="edited")
+    except PolicyError as error:
+        assert str(error).startswith("edited") and "\n" not in str(error)
