@@ -80,9 +80,12 @@ def _normalize_items(items: pl.DataFrame) -> pl.DataFrame:
     missing += [pl.lit(None, UTC_US).alias(c) for c in ITEM_TIMES if c not in items.columns]
     if missing:
         items = items.with_columns(missing)
-    casts = [_as_utc(pl.col(c), items.schema[c]).alias(c) for c in ITEM_TIMES]
-    casts += [pl.col(c).cast(pl.String) for c in ITEM_COLUMNS if c not in ITEM_TIMES]
-    return items.with_columns(casts)
+    # Only the contract's columns go on: extra columns (attributes, import ids) cannot clash with the
+    # helper columns added below.
+    return items.select(
+        _as_utc(pl.col(c), items.schema[c]).alias(c) if c in ITEM_TIMES else pl.col(c).cast(pl.String)
+        for c in ITEM_COLUMNS
+    )
 
 
 def _normalize_events(events: pl.DataFrame | None) -> pl.DataFrame:

@@ -212,3 +212,10 @@ def test_zero_budget_targets_are_due_at_the_start(minutes_late):
     row = one(evaluate(items, NO_EVENTS, zero, now=at(28, 5)), "first_response")
     assert row["due_at"] == at(28, 3)
     assert row["state"] == ("achieved" if minutes_late == 0 else "breached")
+
+
+def test_extra_item_columns_are_ignored_even_when_named_like_results():
+    items = items_frame(item("1", at(23, 10), first_response=at(23, 13))).with_columns(
+        pl.lit(99).alias("target_index"), pl.lit("x").alias("attributes"), pl.lit(7).alias("_row"))
+    row = one(evaluate(items, NO_EVENTS, POLICY, now=at(24, 12)), "first_response")
+    assert (row["target_index"], row["elapsed_s"]) == (2, 3 * HOUR)
