@@ -3,7 +3,8 @@
 DuckDB takes a file lock, so a process writing the live file would lock the dashboard out. Writers
 therefore copy the file, change the copy in one transaction and atomically rename it over the live path;
 readers open read-only and reconnect when the file's identity (inode, mtime) changes. Writers take an
-exclusive lock on `<db>.lock` first, so two writers never start from the same copy and lose one's changes.
+exclusive lock on the database's folder first, so two writers never start from the same copy and lose one's
+changes.
 """
 
 from __future__ import annotations
@@ -71,9 +72,12 @@ def write_transaction(path: str | os.PathLike | None = None) -> Iterator[duckdb.
     """
     live = db_path(path)
     live.parent.mkdir(parents=True, exist_ok=True)
-    with open(live.with_name(live.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the process dies
+    folder = os.open(live.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)  # released on close, also if the process dies
         yield from _write_locked(live)
+    finally:
+        os.close(folder)
 
 
 def _write_locked(live: Path) -> Iterator[duckdb.DuckDBPyConnection]:
