@@ -350,10 +350,11 @@ class Calendar:
         """The UTC instant when `seconds` of business time have passed since start (Datetime us UTC)."""
         start_us, nulls = _instants(start)
         if isinstance(seconds, pl.Series):
+            seconds = seconds.cast(pl.Float64).fill_nan(None)
             need_nulls = seconds.is_null()
             if need_nulls.any():
                 nulls = _either(nulls, need_nulls.to_numpy())
-            need = np.round(seconds.cast(pl.Float64).fill_null(0.0).to_numpy() * US).astype(np.int64)
+            need = np.round(seconds.fill_null(0.0).to_numpy() * US).astype(np.int64)
         else:
             need = np.full(len(start_us), round(float(seconds) * US), dtype=np.int64)
         if nulls is not None and nulls.any():
