@@ -7,7 +7,9 @@ from sla_core.policy import PolicyError
 from sla_store.policy_files import config_dir
 from sla_store.policy_store import diff_between_versions, version_history
 from sla_ui import view
+from sla_ui.navigation import ensure_app_frame
 
+ensure_app_frame()
 st.title("Policy history")
 st.caption(
     "Each item is judged by the version in force on the day it was created (UTC); a new version never "

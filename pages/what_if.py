@@ -10,7 +10,9 @@ from sla_store.policy_store import CommitRefused, commit_policy, targets_diff
 from sla_ui import view
 from sla_ui import what_if as ui
 from sla_ui.filters import current_filters, metric_label
+from sla_ui.navigation import ensure_app_frame
 
+ensure_app_frame()
 st.title("What-if")
 st.caption(
     "Change targets or calendars, replay the same history (sidebar filters apply) under the proposal next to "

@@ -1,4 +1,4 @@
-"""The page list. Pages owned by other features are included once their file exists."""
+"""The page list and the frame every page runs in."""
 
 from __future__ import annotations
 
@@ -21,14 +21,10 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def available_pages(root: Path = APP_ROOT) -> list[tuple[str, str, str, str]]:
-    return [page for page in PAGES if (root / page[0]).is_file()]
-
-
 def navigation(root: Path = APP_ROOT):
     pages = [
         st.Page(root / path, title=title, icon=icon, url_path=url, default=(i == 0))
-        for i, (path, title, icon, url) in enumerate(available_pages(root))
+        for i, (path, title, icon, url) in enumerate(PAGES)
     ]
     return st.navigation(pages)
 
