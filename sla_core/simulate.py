@@ -543,6 +543,28 @@ def _slice_keys(by: Sequence[str]) -> list[str]:
     return ["metric", *[column for column in by if column != "metric"]]
 
 
+# The figures compare() reports per slice, in order, after the slice keys.
+COMPARISON_FIGURES = (
+    "items_before",
+    "items_after",
+    "attainment_before",
+    "attainment_after",
+    "delta",
+    "met_before",
+    "breached_before",
+    "met_after",
+    "breached_after",
+    "met_to_breached",
+    "breached_to_met",
+    "objective_before",
+    "objective_after",
+    "error_budget_before",
+    "error_budget_after",
+    "budget_consumed_before",
+    "budget_consumed_after",
+)
+
+
 def compare(paired: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     """Per slice (metric + `by`): attainment, error budget and flips under both policies.
 
@@ -576,26 +598,7 @@ def compare(paired: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
             budget_consumed_before=_consumed("before"),
             budget_consumed_after=_consumed("after"),
         )
-        .select(
-            *keys,
-            "items_before",
-            "items_after",
-            "attainment_before",
-            "attainment_after",
-            "delta",
-            "met_before",
-            "breached_before",
-            "met_after",
-            "breached_after",
-            "met_to_breached",
-            "breached_to_met",
-            "objective_before",
-            "objective_after",
-            "error_budget_before",
-            "error_budget_after",
-            "budget_consumed_before",
-            "budget_consumed_after",
-        )
+        .select(*keys, *COMPARISON_FIGURES)
         .sort(keys, nulls_last=True)
     )
 

@@ -12,13 +12,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 import duckdb
 import polars as pl
 import typer
 
+from sla_core.simulate import COMPARISON_FIGURES
 from sla_store.cli_common import ConfigOption, DbOption, JsonOption, fail
+from sla_store.queries import FilterLike, where_clause
 
 RESULT_COLUMNS = (
     "source, item_id, metric, kind, process, channel, team, priority, agent, status, created, policy_version, "
@@ -29,15 +31,6 @@ ITEM_COLUMNS = (
     "source, item_id, kind, process, channel, team, priority, agent, status, subject, created, "
     "first_response, resolved, closed"
 )
-
-
-class FilterLike(Protocol):
-    date_from: dt.date | None
-    date_to: dt.date | None
-    channels: tuple[str, ...]
-    teams: tuple[str, ...]
-    priorities: tuple[str, ...]
-    metric: str | None
 
 
 @dataclass(frozen=True)
@@ -52,33 +45,8 @@ class Selection:
     metric: str | None = None
 
 
-def _where(selection: FilterLike | None, alias: str, with_metric: bool) -> tuple[str, list[Any]]:
-    """Bound-parameter conditions for a selection (column names are fixed here, never user input)."""
-    conditions, params = ["TRUE"], []
-    if selection is None:
-        return "TRUE", params
-    if selection.date_from is not None:
-        conditions.append(f"{alias}.created >= ?")
-        params.append(dt.datetime.combine(selection.date_from, dt.time(), dt.UTC))
-    if selection.date_to is not None:
-        conditions.append(f"{alias}.created < ?")
-        params.append(dt.datetime.combine(selection.date_to + dt.timedelta(days=1), dt.time(), dt.UTC))
-    for column, values in (
-        ("channel", selection.channels),
-        ("team", selection.teams),
-        ("priority", selection.priorities),
-    ):
-        if values:
-            conditions.append(f"{alias}.{column} IN ({', '.join('?' for _ in values)})")
-            params.extend(values)
-    if with_metric and selection.metric:
-        conditions.append(f"{alias}.metric = ?")
-        params.append(selection.metric)
-    return " AND ".join(conditions), params
-
-
 def load_results(cur: duckdb.DuckDBPyConnection, selection: FilterLike | None = None) -> pl.DataFrame:
-    where, params = _where(selection, "r", with_metric=True)
+    where, params = where_clause(selection, alias="r")
     return cur.sql(f"SELECT {RESULT_COLUMNS} FROM results r WHERE {where}", params=params).pl()
 
 
@@ -87,7 +55,7 @@ def load_raw(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The items (and their events) inside the selection's dates/channels/teams/priorities; only those
     with these (source, item_id) keys when `keys` is given."""
-    where, params = _where(selection, "i", with_metric=False)
+    where, params = where_clause(selection, alias="i", use_metric=False)
     only = ""
     if keys is not None:
         cur.register("wanted_keys", keys.select("source", "item_id").to_arrow())
@@ -302,25 +270,7 @@ def _print_table(comparison: pl.DataFrame, simulation, version: int, proposed: P
     )
 
 
-_NUMERIC = {
-    "items_before",
-    "items_after",
-    "attainment_before",
-    "attainment_after",
-    "delta",
-    "met_before",
-    "breached_before",
-    "met_after",
-    "breached_after",
-    "met_to_breached",
-    "breached_to_met",
-    "objective_before",
-    "objective_after",
-    "error_budget_before",
-    "error_budget_after",
-    "budget_consumed_before",
-    "budget_consumed_after",
-}
+_NUMERIC = set(COMPARISON_FIGURES)
 
 
 def register(app: typer.Typer) -> None:
