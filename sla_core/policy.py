@@ -232,6 +232,10 @@ class Target:
     objective: float | None = None
     escalation: Escalation | None = None
 
+    def __hash__(self) -> int:  # `match` is a dict, so hash its items
+        return hash((self.index, self.metric, tuple(sorted(self.match.items())), self.within_s, self.calendar,
+                     self.objective, self.escalation))
+
     def matches(self, attrs: Mapping) -> bool:
         """True when every match key's value is one of the listed values (case-insensitive)."""
         for key, allowed in self.match.items():

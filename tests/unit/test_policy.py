@@ -312,3 +312,10 @@ def test_any_wrong_value_anywhere_raises_only_a_one_line_policy_error(edits):
         parse_policy_mapping(data, source="edited")
     except PolicyError as error:
         assert str(error).startswith("edited") and "\n" not in str(error)
+
+
+def test_targets_and_policies_can_be_set_members_and_dict_keys():
+    policy = parse_policy(CONFIG.read_text())
+    again = parse_policy(CONFIG.read_text())
+    assert len(set(policy.targets) | set(again.targets)) == len(policy.targets)
+    assert {policy: "v1"}[again] == "v1"
