@@ -36,9 +36,7 @@ view.table(by_metric.with_columns(decided=pl.col("met") + pl.col("breached")).se
     "process", "metric", "items", "decided", "met", "breached", "active", "attainment", "objective",
     "median_elapsed_s", "p90_elapsed_s"), "internal ops attainment", key="ops_table",
     column_config={"attainment": st.column_config.NumberColumn("attainment", format="percent"),
-                   "objective": st.column_config.NumberColumn("objective", format="percent"),
-                   "median_elapsed_s": st.column_config.NumberColumn("median elapsed (s)", format="%.0f"),
-                   "p90_elapsed_s": st.column_config.NumberColumn("p90 elapsed (s)", format="%.0f")})
+                   "objective": st.column_config.NumberColumn("objective", format="percent")})
 
 metrics = by_metric["metric"].unique().sort().to_list()
 metric = st.selectbox("Process step", metrics, format_func=metric_label, key="ops_metric")

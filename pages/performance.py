@@ -57,8 +57,6 @@ view.table(
     column_config={
         "attainment": st.column_config.NumberColumn("attainment", format="percent"),
         "objective": st.column_config.NumberColumn("objective", format="percent"),
-        "median_elapsed_s": st.column_config.NumberColumn("median elapsed (s)", format="%.0f"),
-        "p90_elapsed_s": st.column_config.NumberColumn("p90 elapsed (s)", format="%.0f"),
     },
 )
 

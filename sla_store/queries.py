@@ -229,7 +229,8 @@ def attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind: str |
         select_keys += f" grouping({expressions}) <> 0 AS total,"
         group = f"GROUP BY GROUPING SETS (({expressions}), ())"
         order = f"ORDER BY total, {positions}"
-    spread = (", median(elapsed_s) AS median_elapsed_s, quantile_cont(elapsed_s, 0.9) AS p90_elapsed_s"
+    spread = (", median(elapsed_s) FILTER (WHERE met IS NOT NULL) AS median_elapsed_s, "
+              "quantile_cont(elapsed_s, 0.9) FILTER (WHERE met IS NOT NULL) AS p90_elapsed_s"
               if percentiles else "")
     sql = f"""
         SELECT {select_keys}

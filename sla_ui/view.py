@@ -58,13 +58,19 @@ def table(frame: pl.DataFrame, title: str, *, key: str, column_config: Mapping[s
     """A dataframe with a CSV download of exactly the rows shown (or of `download`, e.g. every row of a
     long list whose first rows are shown)."""
     config: dict[str, Any] = {}
+    shown = frame
     for name, dtype in frame.schema.items():
-        if dtype == pl.Date:
+        if name.endswith("elapsed_s") and dtype.is_numeric():
+            # Business durations read as "3h 20m" on screen; the CSV keeps the seconds.
+            shown = shown.with_columns(pl.col(name).map_elements(duration, return_dtype=pl.String))
+            label = name.removesuffix("_s").replace("_", " ")
+            config[name] = st.column_config.TextColumn(label, help="Business time (the target's calendar)")
+        elif dtype == pl.Date:
             config[name] = st.column_config.DateColumn(name, format="YYYY-MM-DD")
         elif isinstance(dtype, pl.Datetime):
             config[name] = st.column_config.DatetimeColumn(name, format="YYYY-MM-DD HH:mm")
     config.update(column_config or {})
-    st.dataframe(frame, hide_index=True, column_config=config, height=height)
+    st.dataframe(shown, hide_index=True, column_config=config, height=height)
     cols = st.columns([1, 3])
     cols[0].download_button(
         "Download CSV", (frame if download is None else download).write_csv().encode("utf-8"),

@@ -76,3 +76,14 @@ def test_metric_filter_switches_the_page_to_first_response(performance, sql):
         SELECT count(*) FILTER (WHERE met), count(*) FILTER (WHERE met IS NOT NULL) FROM results
         WHERE kind = 'ticket' AND metric = 'first_response' AND {IN_DEFAULT_RANGE}""", DEFAULT_RANGE)[0]
     assert metric_values(performance)["First response attainment"] == pct(met / decided)
+
+
+def test_slice_table_shows_the_median_of_decided_items_as_business_time(performance, sql):
+    from sla_core.policy import format_duration
+
+    rows = sql(f"""
+        SELECT channel, median(elapsed_s) FILTER (WHERE met IS NOT NULL) FROM results
+        WHERE kind = 'ticket' AND metric = 'resolution' AND {IN_DEFAULT_RANGE} GROUP BY 1""", DEFAULT_RANGE)
+    table = performance.dataframe[0].value
+    shown = dict(zip(table["channel"], table["median_elapsed_s"], strict=True))
+    assert shown == {channel: format_duration(seconds) for channel, seconds in rows}
