@@ -101,7 +101,9 @@ def sample_command(
     if as_json:
         typer.echo(json.dumps(summary))
         return
-    typer.echo(f"sample: {summary['items']} items, {summary['events']} events, {summary['results']} results "
+    results = (f"{summary['results']} results" if summary["results"] is not None else
+               "no results (no sla.yaml in the config folder; run `sla recompute` once it exists)")
+    typer.echo(f"sample: {summary['items']} items, {summary['events']} events, {results} "
                f"as of {summary['now']} (exports in {samples_dir})")
 
 

@@ -131,6 +131,20 @@ def test_sample_builds_a_database_from_a_fixed_seed_and_time(tmp_path):
     assert query(db, "SELECT * FROM items ORDER BY source, item_id") == first
 
 
+def test_sample_without_a_policy_loads_the_data_and_says_why_there_are_no_results(tmp_path):
+    empty_config = tmp_path / "config"
+    empty_config.mkdir()
+    runner = CliRunner(env={"SLA_DB": None, "SLA_CONFIG": str(empty_config)})
+    db = tmp_path / "s.duckdb"
+    result = runner.invoke(app, ["sample", "--tickets", "50", "--now", "2026-06-01T12:00:00Z", "--db", str(db),
+                                 "--samples-dir", str(tmp_path / "samples")])
+    assert result.exit_code == 0, result.output
+    assert "None" not in result.stdout
+    assert "no results (no sla.yaml" in result.stdout
+    assert query(db, "SELECT count(*) FROM items WHERE kind = 'ticket'")[0][0] == 50
+    assert query(db, "SELECT count(*) FROM results")[0][0] == 0
+
+
 def test_the_import_reports_progress_and_records_the_given_file_name(tmp_path):
     from sla_store.ingest import ingest
 
