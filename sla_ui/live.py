@@ -51,17 +51,19 @@ def open_clocks(items: pl.DataFrame, events: pl.DataFrame, history: PolicyHistor
     running = results.filter(pl.col("stop").is_null())
     if running.is_empty():
         return pl.DataFrame()
-    zones = {}
-    for policy in history.versions:
-        for name, calendar in policy.calendars.items():
-            zones[(policy.version, name)] = calendar.timezone
+    zones = pl.DataFrame(
+        [(policy.version, name, calendar.timezone)
+         for policy in history.versions for name, calendar in policy.calendars.items()],
+        schema={"policy_version": running.schema["policy_version"], "calendar": pl.String, "timezone": pl.String},
+        orient="row",
+    )
     subjects = items.select("source", "item_id", "subject")
-    running = running.join(subjects, on=["source", "item_id"], how="left").with_columns(
-        level=warning_level(pl.col("pct_used")),
-        timezone=pl.struct("policy_version", "calendar").map_elements(
-            lambda r: zones.get((r["policy_version"], r["calendar"]), "UTC"), return_dtype=pl.String),
-    ).sort("remaining_s", "item_id")
-    return running
+    return (
+        running.join(subjects, on=["source", "item_id"], how="left", maintain_order="left")
+        .join(zones, on=["policy_version", "calendar"], how="left", maintain_order="left")
+        .with_columns(level=warning_level(pl.col("pct_used")), timezone=pl.col("timezone").fill_null("UTC"))
+        .sort("remaining_s", "item_id")
+    )
 
 
 def for_display(clocks: pl.DataFrame) -> pl.DataFrame:

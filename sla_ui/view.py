@@ -71,11 +71,16 @@ def table(frame: pl.DataFrame, title: str, *, key: str, column_config: Mapping[s
             config[name] = st.column_config.DatetimeColumn(name, format="YYYY-MM-DD HH:mm")
     config.update(column_config or {})
     st.dataframe(shown, hide_index=True, column_config=config, height=height)
+    rows = frame if download is None else download
+
+    def csv_bytes() -> bytes:
+        return rows.write_csv().encode("utf-8")
+
     cols = st.columns([1, 3])
+    # The CSV is written only when the button is clicked, and the click does not rerun the page.
     cols[0].download_button(
-        "Download CSV", (frame if download is None else download).write_csv().encode("utf-8"),
-        file_name=f"{_slug(title)}.csv",
-        mime="text/csv", key=f"download_{key}", icon=":material/download:",
+        "Download CSV", csv_bytes, file_name=f"{_slug(title)}.csv",
+        mime="text/csv", key=f"download_{key}", icon=":material/download:", on_click="ignore",
     )
     if caption:
         cols[1].caption(caption)
