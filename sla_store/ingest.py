@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ import duckdb
 from sla_store.compute import refresh_results
 from sla_store.db import current_time, write_transaction
 from sla_store.importers import FORMATS, ImportRefused, Mapping, importer_for, load_mapping
-from sla_store.importers.tabular import check_columns, stage, store
+from sla_store.importers.tabular import check_columns, drop_temp, stage, store
 from sla_store.policy_files import config_dir
 
 Progress = Callable[[str, float], None]
@@ -109,10 +110,12 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping,
     report = progress or (lambda step, fraction: None)
     importer = importer_for(mapping.format)
     check_columns(path, mapping, importer.columns(con, path))
-    report("hashing", 0.05)
-    digest = file_sha256(path)
     report("reading", 0.15)
-    raw = importer.read(con, path, mapping)
+    # The file's hash is computed while DuckDB reads it (hashlib releases the GIL on large chunks).
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        digest_future = hasher.submit(file_sha256, path)
+        raw = importer.read(con, path, mapping)
+        digest = digest_future.result()
     check_columns(path, mapping, raw.columns)
     report("checking rows", 0.45)
     stage(con, mapping, raw)
@@ -131,8 +134,7 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping,
         [import_id, file_label or str(path), digest, mapping.format, mapping.name, loaded.rows_read, loaded.rows_loaded,
          loaded.rows_rejected, current_time()],
     )
-    for table in ("raw_rows", "raw_rejects", "staged", "new_items", "new_events"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+    drop_temp(con, "raw_rows", "raw_data", "raw_rejects", "staged", "new_items", "new_events")
     return ImportSummary(import_id=import_id, file=file_label or str(path), format=mapping.format, mapping=mapping.name,
                          sha256=digest, rows_read=loaded.rows_read, rows_loaded=loaded.rows_loaded,
                          rows_rejected=loaded.rows_rejected, items=loaded.items, events=loaded.events)

@@ -28,6 +28,17 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Drop these temp tables or views if they exist (DROP TABLE refuses a view and the other way round)."""
+    for name in names:
+        found = con.sql(
+            "SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = ? "
+            "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = ?",
+            params=[name, name]).fetchall()
+        for (kind,) in found:
+            con.execute(f"DROP {kind} {ident(name)}")
+
+
 def literal_list(values) -> str:
     return "[" + ", ".join(literal(v) for v in values) + "]"
 
@@ -58,8 +69,7 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping | None
     For CSV the reader itself turns the mapping's missing markers into NULL (the cheapest place to do it).
     """
     suffix = path.suffix.lower()
-    con.execute("DROP TABLE IF EXISTS raw_rows")
-    con.execute("DROP TABLE IF EXISTS raw_rejects")
+    drop_temp(con, "raw_rows", "raw_data", "raw_rejects")
     con.execute(f"CREATE TEMP TABLE raw_rejects ({LINE} BIGINT, raw VARCHAR, reason VARCHAR)")
     try:
         if relation_sql is not None:
@@ -73,8 +83,10 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping | None
                       f" encoding = {literal(mapping.encoding if mapping else 'utf-8')},"
                       " rejects_table = 'csv_rejects', rejects_scan = 'csv_scans')")
         # CSV rows are numbered by file line (the header is line 1); JSON and Parquet records from 1.
-        first = 1 if relation_sql is None and suffix != ".parquet" else 0
-        con.execute(f"CREATE TEMP TABLE raw_rows AS SELECT row_number() OVER () + {first} AS {LINE}, * FROM {source}")
+        first_line = 2 if relation_sql is None and suffix != ".parquet" else 1
+        con.execute(f"CREATE TEMP TABLE raw_data AS SELECT * FROM {source}")
+        numbered = numbered_columns(con, first_line)
+        con.execute(f"CREATE TEMP VIEW raw_rows AS SELECT {numbered} FROM raw_data")
     except duckdb.Error as exc:
         message = str(exc).strip().splitlines()[0]
         raise ImportRefused(f"{path}: cannot be read as a table ({message})") from exc
@@ -86,7 +98,10 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping | None
         )
         broken = con.sql("SELECT count(*) FROM raw_rejects").fetchall()[0][0]
         if broken:
-            # row_number() counted good rows only: shift each row past the broken lines before it.
+            # Rowids count good rows only: shift each row past the broken lines before it.
+            con.execute("DROP VIEW raw_rows")
+            con.execute(f"CREATE TEMP TABLE raw_rows AS SELECT {numbered} FROM raw_data")
+            con.execute("DROP TABLE raw_data")
             con.execute(f"""
                 UPDATE raw_rows SET {LINE} = {LINE} + (
                     SELECT count(*) FROM (
@@ -102,6 +117,23 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping | None
     rows = con.sql("SELECT count(*) FROM raw_rows").fetchall()[0][0]
     markers_done = relation_sql is None and suffix != ".parquet"
     return RawTable(columns=columns, rows=rows, broken_rows=broken, markers_done=markers_done)
+
+
+def numbered_columns(con: duckdb.DuckDBPyConnection, first_line: int) -> str:
+    """A select list over raw_data: its rows numbered from `first_line` in file order as __line, then its
+    columns.
+
+    The table was filled in the file's order, so its rowids run in that order (inside a transaction they
+    start from a large base, hence the offset). A row_number() window would cost more than the read
+    itself; it is the fallback should the rowids ever not be one gap-free run.
+    """
+    base, span, rows = con.sql(
+        "SELECT min(rowid), max(rowid) - min(rowid) + 1, count(*) FROM raw_data").fetchall()[0]
+    if rows == 0 or span == rows:
+        return f"rowid - {int(base or 0)} + {first_line} AS {LINE}, *"
+    con.execute("CREATE OR REPLACE TEMP TABLE raw_data AS "
+                "SELECT row_number() OVER () - 1 AS __position, * FROM raw_data")
+    return f"__position + {first_line} AS {LINE}, * EXCLUDE (__position)"
 
 
 def check_columns(path: Path, mapping: Mapping, columns: list[str]) -> None:
