@@ -174,7 +174,7 @@ def parse_time_sql(text: str, mapping: Mapping) -> str:
     return (
         f"(CASE WHEN {text} IS NULL THEN NULL::TIMESTAMPTZ "
         f"WHEN regexp_matches({text}, {literal(OFFSET_PATTERN)}) "
-        f"THEN coalesce(try_cast({text} AS TIMESTAMPTZ), try_strptime({text}, {offsets})::TIMESTAMPTZ) "
+        f"THEN coalesce(try_strptime({text}, {offsets})::TIMESTAMPTZ, try_cast({text} AS TIMESTAMPTZ)) "
         f"ELSE timezone({zone}, try_strptime({text}, {naive})) END)"
     )
 
