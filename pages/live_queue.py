@@ -47,7 +47,7 @@ def queue() -> None:
         hovertemplate="%{y}: %{x:.0f}% of target used<extra></extra>",
     ))
     for level, colour in ((50, "#ffbb78"), (75, charts.WARN), (100, charts.OBJECTIVE_COLOUR)):
-        fig.add_vline(x=level, line_dash="dot" if level < 100 else "dash", line_color=colour,
+        fig.add_vline(x=level, line_dash="dot" if level < 100 else "dash", line_color=colour, layer="below",
                       annotation_text="target" if level == 100 else f"{level}%", annotation_position="top")
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(ticksuffix="%")
