@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +19,7 @@ import typer
 
 from sla_core.simulate import COMPARISON_FIGURES
 from sla_store.cli_common import ConfigOption, DbOption, JsonOption, fail
-from sla_store.queries import FilterLike, where_clause
+from sla_store.queries import FilterLike, Selection, where_clause
 
 RESULT_COLUMNS = (
     "source, item_id, metric, kind, process, channel, team, priority, agent, status, created, policy_version, "
@@ -31,18 +30,6 @@ ITEM_COLUMNS = (
     "source, item_id, kind, process, channel, team, priority, agent, status, subject, created, "
     "first_response, resolved, closed"
 )
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which history to simulate on (the sidebar filters, or the CLI's options)."""
-
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    channels: tuple[str, ...] = ()
-    teams: tuple[str, ...] = ()
-    priorities: tuple[str, ...] = ()
-    metric: str | None = None
 
 
 def load_results(cur: duckdb.DuckDBPyConnection, selection: FilterLike | None = None) -> pl.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import duckdb
@@ -22,6 +23,18 @@ class FilterLike(Protocol):
     teams: tuple[str, ...]
     priorities: tuple[str, ...]
     metric: str | None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A FilterLike value: which results to read. Empty tuples mean "all"; None dates mean "no bound"."""
+
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    channels: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    metric: str | None = None
 
 
 Query = tuple[str, list[Any]]

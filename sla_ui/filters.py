@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import streamlit as st
+
+from sla_store.queries import Selection
 
 # Session-state keys (= URL query parameter names) of the sidebar widgets.
 DATES_KEY = "dates"
@@ -25,24 +27,17 @@ DEFAULT_WINDOW_DAYS = 90
 
 
 @dataclass(frozen=True)
-class Filters:
-    """What the user selected in the sidebar. Empty tuples mean "all"; None dates mean "no bound"."""
-
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    channels: tuple[str, ...] = ()
-    teams: tuple[str, ...] = ()
-    priorities: tuple[str, ...] = ()
-    metric: str | None = None
+class Filters(Selection):
+    """What the user selected in the sidebar (the store's Selection, plus ways to vary it)."""
 
     def without_dates(self) -> Filters:
-        return Filters(None, None, self.channels, self.teams, self.priorities, self.metric)
+        return replace(self, date_from=None, date_to=None)
 
     def with_metric(self, metric: str | None) -> Filters:
-        return Filters(self.date_from, self.date_to, self.channels, self.teams, self.priorities, metric)
+        return replace(self, metric=metric)
 
     def with_dates(self, date_from: dt.date | None, date_to: dt.date | None) -> Filters:
-        return Filters(date_from, date_to, self.channels, self.teams, self.priorities, self.metric)
+        return replace(self, date_from=date_from, date_to=date_to)
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,9 @@ from sla_core.policy import (
     parse_policy_mapping,
 )
 from sla_core.simulate import Simulation, simulate
-from sla_store.commands_simulate import Selection, computed_at, load_raw, load_results
+from sla_store.commands_simulate import computed_at, load_raw, load_results
 from sla_store.db import current_time
+from sla_store.queries import Selection
 from sla_ui import data
 
 EDITED_MATCH_KEYS = ("channel", "priority", "team", "process")
