@@ -47,33 +47,23 @@ def utc_day(column: str) -> str:
     return f"(DATE '1970-01-01' + CAST(epoch_us({column}) // 86400000000 AS INTEGER))"
 
 
+# The slice columns the daily rollup keeps (rollup_sql): agent and calendar are read from `results` only.
+ROLLUP_SLICES = ("metric", "kind", "process", "channel", "team", "priority")
+
+
+def _time_dimensions(day: str) -> dict[str, str]:
+    return {"day": day, "week": f"CAST(date_trunc('week', {day}) AS DATE)",
+            "month": f"CAST(date_trunc('month', {day}) AS DATE)"}
+
+
 # Group-by dimensions a page may ask for: name -> SQL expression over `results`.
 DIMENSIONS: dict[str, str] = {
-    "metric": "metric",
-    "kind": "kind",
-    "process": "process",
-    "channel": "channel",
-    "team": "team",
-    "priority": "priority",
-    "agent": "agent",
-    "calendar": "calendar",
-    "day": utc_day("created"),
-    "week": f"CAST(date_trunc('week', {utc_day('created')}) AS DATE)",
-    "month": f"CAST(date_trunc('month', {utc_day('created')}) AS DATE)",
+    **{column: column for column in (*ROLLUP_SLICES, "agent", "calendar")},
+    **_time_dimensions(utc_day("created")),
 }
 
-# The same dimensions over the daily rollup (rollup_sql): one row per UTC created day and slice.
-ROLLUP_DIMENSIONS: dict[str, str] = {
-    "metric": "metric",
-    "kind": "kind",
-    "process": "process",
-    "channel": "channel",
-    "team": "team",
-    "priority": "priority",
-    "day": "day",
-    "week": "CAST(date_trunc('week', day) AS DATE)",
-    "month": "CAST(date_trunc('month', day) AS DATE)",
-}
+# The same dimensions over the daily rollup: one row per UTC created day and slice.
+ROLLUP_DIMENSIONS: dict[str, str] = {**{column: column for column in ROLLUP_SLICES}, **_time_dimensions("day")}
 
 ITEM_COLUMNS = (
     "source", "item_id", "kind", "process", "channel", "team", "priority", "agent", "status", "subject",
@@ -181,7 +171,7 @@ def rollup_sql() -> Query:
     """Daily rollup of `results`: counts per UTC created day and slice. Every attainment figure without
     agent or percentiles is a sum over it, so pages read thousands of rows instead of millions."""
     sql = f"""
-        SELECT kind, metric, process, channel, team, priority, {utc_day('created')} AS day,
+        SELECT {', '.join(ROLLUP_SLICES)}, {utc_day('created')} AS day,
                count(*) AS items,
                count(*) FILTER (WHERE met) AS met,
                count(*) FILTER (WHERE NOT met) AS breached,
