@@ -6,12 +6,14 @@ Without /usr/bin/chromium the browser tests skip, except on CI ($CI set), where 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,13 +58,11 @@ def sample_db(tmp_path_factory) -> Path:
     return db
 
 
-@pytest.fixture(scope="session")
-def served_app(sample_db, tmp_path_factory):
-    """Base URL of `streamlit run dashboard.py` serving the sample database."""
+@contextlib.contextmanager
+def serve_app(db: Path, config: Path, log: Path) -> Iterator[str]:
+    """`streamlit run dashboard.py` on a free port over `db` and `config`; yields its base URL."""
     port = free_port()
-    log = tmp_path_factory.mktemp("streamlit-log") / "streamlit.log"
-    env = {**os.environ, "SLA_DB": str(sample_db), "SLA_CONFIG": str(ROOT / "config"),
-           "SLA_NOW": SAMPLE_NOW.isoformat()}
+    env = {**os.environ, "SLA_DB": str(db), "SLA_CONFIG": str(config), "SLA_NOW": SAMPLE_NOW.isoformat()}
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
                "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
@@ -88,6 +88,14 @@ def served_app(sample_db, tmp_path_factory):
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def served_app(sample_db, tmp_path_factory):
+    """Base URL of `streamlit run dashboard.py` serving the sample database."""
+    log = tmp_path_factory.mktemp("streamlit-log") / "streamlit.log"
+    with serve_app(sample_db, ROOT / "config", log) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

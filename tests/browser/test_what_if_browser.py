@@ -6,25 +6,13 @@ both. Screenshots go to test-artifacts/screenshots/what-if-*.png.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 import yaml
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser.conftest import (
-    ROOT,
-    SAMPLE_NOW,
-    SCREENSHOTS,
-    STARTUP_TIMEOUT_S,
-    free_port,
-    wait_until_rendered,
-)
+from tests.browser.conftest import ROOT, SCREENSHOTS, serve_app, wait_until_rendered
 
 pytestmark = pytest.mark.browser
 
@@ -36,34 +24,8 @@ def what_if_app(sample_db, tmp_path):
     shutil.copyfile(sample_db, db)
     config = tmp_path / "config"
     shutil.copytree(ROOT / "config", config, ignore=shutil.ignore_patterns("history", ".*"))
-    port = free_port()
-    env = {**os.environ, "SLA_DB": str(db), "SLA_CONFIG": str(config), "SLA_NOW": SAMPLE_NOW.isoformat()}
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
-               "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    log = tmp_path / "streamlit.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start on {url}:\n{log.read_text()[-2000:]}")
-            time.sleep(0.3)
+    with serve_app(db, config, tmp_path / "streamlit.log") as url:
         yield url, config
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _edit_cell(page, grid, row: int, column: int, text: str) -> None:
