@@ -1,0 +1,280 @@
+"""Who may change targets: roles from the access file, and what a request may do with them.
+
+The access file (`config/access.yaml`) maps logged-in users to roles, by email and by the groups an
+identity provider puts in its ID token:
+
+    default: viewer          # anyone who logs in and is not listed below
+    groups_claim: groups     # the ID-token claim listing the user's groups
+    users:                   # email -> role
+      ana@example.com: admin
+    groups:                  # group -> role
+      sla-leads: lead
+
+Roles: viewer (every page, no commit), lead (commits effective today or later), admin (may also backdate,
+with a reason). A user listed several ways gets the highest role.
+
+Without login configured, commits are allowed only while the server listens on a loopback address (the
+person at the machine commits as the account running the server); on any other address the app is
+read-only. Pure: the shell passes in the settings, the identity and the server address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import IntEnum
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from sla_core.policy import PolicyError, _clean_loc, _Errors, _Loader, _node_lines, _pydantic_message
+
+
+class Role(IntEnum):
+    """Ordered: a higher role may do everything a lower one may."""
+
+    VIEWER = 1
+    LEAD = 2
+    ADMIN = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Role:
+        try:
+            return cls[str(text).strip().upper()]
+        except KeyError:
+            raise ValueError(f'"{text}" is not a role (use viewer, lead or admin)') from None
+
+
+ROLE_NAMES = tuple(role.label for role in Role)
+
+
+class AccessError(PolicyError):
+    """An access file that cannot be used (one line: "<file>:<line>: <key.path>: <message>")."""
+
+
+class AccessSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    default: Any = "viewer"
+    groups_claim: str = "groups"
+    users: dict[str, Any] | None = None
+    groups: dict[str, Any] | None = None
+
+    @field_validator("groups_claim")
+    @classmethod
+    def _claim(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name an ID-token claim, e.g. groups")
+        return value.strip()
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    """Roles by email (lower-case) and by group; `default` for anyone else who logs in."""
+
+    users: Mapping[str, Role] = field(default_factory=dict)
+    groups: Mapping[str, Role] = field(default_factory=dict)
+    default: Role = Role.VIEWER
+    groups_claim: str = "groups"
+
+    def role_for(self, email: str | None, groups: Iterable[str] = ()) -> Role:
+        """The highest role the email or any of the groups maps to; `default` when none does."""
+        found = [self.users[email.strip().lower()]] if email and email.strip().lower() in self.users else []
+        found += [self.groups[group] for group in groups if group in self.groups]
+        return max(found, default=self.default)
+
+    def groups_of(self, claims: Mapping[str, Any]) -> tuple[str, ...]:
+        """The group names in an identity's claims (a list, or one string)."""
+        value = claims.get(self.groups_claim)
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list | tuple):
+            return tuple(str(v) for v in value)
+        return ()
+
+
+def parse_access(text: str, source: str = "access.yaml") -> AccessPolicy:
+    """YAML text -> AccessPolicy. Raises AccessError with one line "<source>:<line>: <key.path>: <message>"."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        raise AccessError(source, mark.line + 1 if mark else None, "",
+                          f"not valid YAML: {error.problem or error.context}") from None
+    except yaml.YAMLError as error:
+        raise AccessError(source, None, "", f"not valid YAML: {error}") from None
+    errors = _Errors(source, _node_lines(root))
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise _access_error(errors, (), "an access file is a mapping with default, users and groups")
+    try:
+        spec = AccessSpec.model_validate(data)
+    except ValidationError as failure:
+        found = [(error, _clean_loc(data, error["loc"], error["type"] == "missing")) for error in failure.errors()]
+        found.sort(key=lambda pair: errors.line(pair[1]) or 0)
+        first, loc = found[0]
+        allowed = tuple(AccessSpec.model_fields) if first["type"] == "extra_forbidden" and len(loc) == 1 else ()
+        raise _access_error(errors, loc, _pydantic_message(first, allowed)) from None
+
+    def role(path: tuple, value: Any) -> Role:
+        try:
+            if not isinstance(value, str):
+                raise ValueError(f'"{value}" is not a role (use viewer, lead or admin)')
+            return Role.parse(value)
+        except ValueError as error:
+            raise _access_error(errors, path, str(error)) from None
+
+    users: dict[str, Role] = {}
+    for email, value in (spec.users or {}).items():
+        key = email.strip().lower()
+        if "@" not in key or key.startswith("@") or key.endswith("@"):
+            raise _access_error(errors, ("users", email), f'"{email}" is not an email address')
+        if key in users:
+            raise _access_error(errors, ("users", email), f'"{email}" is listed twice (emails ignore case)')
+        users[key] = role(("users", email), value)
+    groups: dict[str, Role] = {}
+    for name, value in (spec.groups or {}).items():
+        if not name.strip():
+            raise _access_error(errors, ("groups", name), "a group needs a name")
+        groups[name.strip()] = role(("groups", name), value)
+    return AccessPolicy(users, groups, role(("default",), spec.default), spec.groups_claim)
+
+
+def _access_error(errors: _Errors, path: tuple, message: str) -> AccessError:
+    plain = errors.error(path, message)
+    return AccessError(plain.source, plain.line, plain.path, plain.message)
+
+
+# ------------------------------------------------------------------------------------------- decisions
+
+Mode = Literal["login", "local", "read_only"]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A logged-in user as the identity provider names them."""
+
+    email: str | None
+    name: str | None = None
+    subject: str | None = None
+    groups: tuple[str, ...] = ()
+
+    @property
+    def author(self) -> str:
+        """How a commit names its author: the email (else the subject) the provider vouched for."""
+        return self.email or self.subject or "unknown"
+
+
+@dataclass(frozen=True)
+class Rights:
+    """What the current request may do, and the one-line reason to show on the page."""
+
+    mode: Mode
+    can_commit: bool
+    can_backdate: bool
+    author: str | None
+    role: Role | None
+    notice: str
+
+
+def is_loopback(address: str | None) -> bool:
+    """True for `localhost`, 127.0.0.0/8 and ::1. An empty address listens on every interface: False."""
+    if not address:
+        return False
+    text = address.strip().strip("[]").lower()
+    if text == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
+
+
+LOGIN_HOWTO = (
+    "configure login: an [auth] section in .streamlit/secrets.toml (redirect_uri, cookie_secret, client_id, "
+    "client_secret, server_metadata_url) and roles in config/access.yaml - see the README"
+)
+
+
+def rights_for(
+    *,
+    login_configured: bool,
+    identity: Identity | None,
+    access: AccessPolicy | None,
+    server_address: str | None,
+    local_user: str = "local",
+    problem: str | None = None,
+) -> Rights:
+    """Decide what the request may do.
+
+    - `problem` (a login or access file that does not load): read-only for everyone, saying why.
+    - login configured: the logged-in identity's role from `access` (viewer without an access file);
+      nobody commits before logging in.
+    - no login, loopback address: commits effective today or later, as `local_user`.
+    - no login, any other address: read-only, with how to configure login.
+    """
+    if problem:
+        return Rights("read_only", False, False, None, None, f"Read-only: {problem}")
+    if login_configured:
+        if identity is None:
+            return Rights("login", False, False, None, None, "Log in to commit a new version.")
+        role = (access or AccessPolicy()).role_for(identity.email, identity.groups)
+        who = f"Logged in as {identity.author} ({role.label})"
+        if role >= Role.ADMIN:
+            return Rights("login", True, True, identity.author, role,
+                          f"{who}: you may commit versions, also backdated ones (with a reason).")
+        if role >= Role.LEAD:
+            return Rights("login", True, False, identity.author, role,
+                          f"{who}: you may commit versions effective today or later.")
+        return Rights("login", False, False, identity.author, role,
+                      f"{who}: viewers see every page but do not commit; a lead or admin commits.")
+    if is_loopback(server_address):
+        return Rights(
+            "local", True, False, f"{local_user} (local)", None,
+            f"No login is configured and this server listens only on {server_address}, so whoever uses this "
+            f"machine may commit versions effective today or later, recorded as {local_user} (local). "
+            f"Before serving it to others, {LOGIN_HOWTO}.",
+        )
+    where = server_address or "every network interface"
+    return Rights(
+        "read_only", False, False, None, None,
+        f"Read-only: no login is configured and this server listens on {where}. To commit, {LOGIN_HOWTO}.",
+    )
+
+
+def backdate_refusal(rights: Rights, effective: date, today: date) -> str | None:
+    """Why `rights` may not commit a version effective on `effective` (None when it may).
+
+    A past effective date re-judges verdicts already given, so only an admin may choose one.
+    """
+    if not rights.can_commit:
+        return rights.notice
+    if effective < today and not rights.can_backdate:
+        return (
+            f"Effective date {effective.isoformat()} is in the past (today is {today.isoformat()}): it would "
+            "re-judge verdicts already given. Only an admin may backdate a version, with a reason."
+        )
+    return None
+
+
+__all__ = [
+    "ROLE_NAMES",
+    "AccessError",
+    "AccessPolicy",
+    "Identity",
+    "Rights",
+    "Role",
+    "backdate_refusal",
+    "is_loopback",
+    "parse_access",
+    "rights_for",
+]

@@ -1,0 +1,139 @@
+"""Roles from the access file, and what a request may do: login, the loopback default, read-only."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from sla_core.access import (
+    AccessError,
+    AccessPolicy,
+    Identity,
+    Role,
+    backdate_refusal,
+    is_loopback,
+    parse_access,
+    rights_for,
+)
+
+ACCESS = """\
+default: viewer
+groups_claim: groups
+users:
+  Ana@Example.com: admin
+  lea@example.com: lead
+groups:
+  sla-leads: lead
+  sla-admins: admin
+"""
+TODAY = date(2026, 11, 20)
+
+
+def test_roles_come_from_the_email_ignoring_case_or_from_any_group_and_the_highest_wins():
+    access = parse_access(ACCESS)
+    assert access.role_for("ana@example.com") is Role.ADMIN
+    assert access.role_for("ANA@EXAMPLE.COM ") is Role.ADMIN
+    assert access.role_for("lea@example.com") is Role.LEAD
+    assert access.role_for("lea@example.com", ["sla-admins"]) is Role.ADMIN
+    assert access.role_for("zoe@example.com", ["other", "sla-leads"]) is Role.LEAD
+    assert access.role_for("zoe@example.com", ["other"]) is Role.VIEWER
+    assert access.role_for(None) is Role.VIEWER
+
+
+def test_the_groups_claim_is_read_from_the_named_claim_as_a_list_or_a_single_string():
+    access = parse_access("groups_claim: roles\ngroups: {ops: lead}\n")
+    assert access.groups_of({"roles": ["ops", "x"], "groups": ["admins"]}) == ("ops", "x")
+    assert access.groups_of({"roles": "ops"}) == ("ops",)
+    assert access.groups_of({}) == ()
+
+
+def test_an_empty_access_file_makes_every_logged_in_user_a_viewer():
+    assert parse_access("") == AccessPolicy()
+    assert parse_access("users:\ngroups:\n").role_for("a@b.c", ["g"]) is Role.VIEWER
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("users:\n  ana@example.com: boss\n",
+         'config/access.yaml:2: users.ana@example.com: "boss" is not a role (use viewer, lead or admin)'),
+        ("users:\n  ana: admin\n", 'config/access.yaml:2: users.ana: "ana" is not an email address'),
+        ("users:\n  a@b.c: lead\n  A@B.C: admin\n",
+         'config/access.yaml:3: users.A@B.C: "A@B.C" is listed twice (emails ignore case)'),
+        ("default: root\n", 'config/access.yaml:1: default: "root" is not a role (use viewer, lead or admin)'),
+        ("usres: {}\n", "config/access.yaml:1: usres: unknown key (expected one of: default, groups_claim, users, "
+                        "groups)"),
+        ("groups:\n  leads: 2\n", 'config/access.yaml:2: groups.leads: "2" is not a role (use viewer, lead or admin)'),
+        ("- ana\n", "config/access.yaml:1: an access file is a mapping with default, users and groups"),
+        ("users: {a: [b\n", "config/access.yaml:2: not valid YAML: expected ',' or ']', but got '<stream end>'"),
+    ],
+)
+def test_a_bad_access_file_gets_one_line_naming_file_line_and_key(text, message):
+    with pytest.raises(AccessError) as caught:
+        parse_access(text, "config/access.yaml")
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("address", "loopback"),
+    [("localhost", True), ("127.0.0.1", True), ("127.8.9.1", True), ("::1", True), ("[::1]", True),
+     ("LOCALHOST", True), ("0.0.0.0", False), ("", False), (None, False), ("::", False), ("10.0.0.5", False),
+     ("dashboard.example.com", False), ("localhost.example.com", False)],
+)
+def test_loopback_addresses(address, loopback):
+    assert is_loopback(address) is loopback
+
+
+def test_with_login_the_role_decides_and_the_author_is_the_identity():
+    access = parse_access(ACCESS)
+
+    def rights(identity):
+        return rights_for(login_configured=True, identity=identity, access=access, server_address="0.0.0.0")
+
+    anonymous = rights(None)
+    assert not anonymous.can_commit and "Log in" in anonymous.notice
+    viewer = rights(Identity("zoe@example.com"))
+    assert (viewer.can_commit, viewer.role) == (False, Role.VIEWER) and "viewers" in viewer.notice
+    lead = rights(Identity("lea@example.com", "Lea"))
+    assert (lead.can_commit, lead.can_backdate, lead.author) == (True, False, "lea@example.com")
+    admin = rights(Identity("x@example.com", groups=("sla-admins",)))
+    assert (admin.can_commit, admin.can_backdate, admin.author) == (True, True, "x@example.com")
+    no_email = rights(Identity(None, subject="abc123", groups=("sla-leads",)))
+    assert no_email.author == "abc123"
+    # without an access file, a login grants nothing beyond viewing
+    assert not rights_for(login_configured=True, identity=Identity("ana@example.com"), access=None,
+                          server_address="127.0.0.1").can_commit
+
+
+def test_without_login_a_loopback_server_commits_as_the_local_account_and_any_other_is_read_only():
+    local = rights_for(login_configured=False, identity=None, access=None, server_address="127.0.0.1",
+                       local_user="ops")
+    assert (local.mode, local.can_commit, local.can_backdate, local.author) == ("local", True, False, "ops (local)")
+    assert "listens only on 127.0.0.1" in local.notice
+    for address in ("0.0.0.0", "", None, "10.1.2.3"):
+        shared = rights_for(login_configured=False, identity=None, access=None, server_address=address)
+        assert (shared.mode, shared.can_commit) == ("read_only", False)
+        assert "Read-only" in shared.notice and ".streamlit/secrets.toml" in shared.notice
+
+
+def test_a_login_or_access_problem_makes_the_app_read_only_even_on_loopback():
+    broken = rights_for(login_configured=False, identity=None, access=None, server_address="127.0.0.1",
+                        problem="config/access.yaml:2: users.x: bad")
+    assert (broken.mode, broken.can_commit) == ("read_only", False)
+    assert broken.notice == "Read-only: config/access.yaml:2: users.x: bad"
+
+
+def test_only_an_admin_may_pick_a_past_effective_date():
+    access = parse_access(ACCESS)
+    lead = rights_for(login_configured=True, identity=Identity("lea@example.com"), access=access, server_address="")
+    admin = rights_for(login_configured=True, identity=Identity("ana@example.com"), access=access, server_address="")
+    local = rights_for(login_configured=False, identity=None, access=None, server_address="localhost")
+    yesterday = date(2026, 11, 19)
+    assert backdate_refusal(lead, TODAY, TODAY) is None
+    assert backdate_refusal(lead, date(2026, 12, 1), TODAY) is None
+    assert "Only an admin may backdate" in backdate_refusal(lead, yesterday, TODAY)
+    assert "Only an admin may backdate" in backdate_refusal(local, yesterday, TODAY)
+    assert backdate_refusal(admin, date(2026, 1, 2), TODAY) is None
+    viewer = rights_for(login_configured=True, identity=Identity("v@x.y"), access=access, server_address="")
+    assert backdate_refusal(viewer, TODAY, TODAY) == viewer.notice
