@@ -1,10 +1,11 @@
-"""The `sla` command line: ingest exports, build samples, query attainment, simulate, check and report."""
+"""The `sla` command line: ingest exports, build samples, query attainment, simulate, check, report and
+commit policy versions."""
 
 from __future__ import annotations
 
 import typer
 
-from sla_store import commands_ingest, commands_report, commands_simulate
+from sla_store import commands_ingest, commands_policy, commands_report, commands_simulate
 
 app = typer.Typer(
     help="SLA analytics over helpdesk exports and internal-operations event logs.",
@@ -12,7 +13,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (commands_ingest, commands_simulate, commands_report):
+for module in (commands_ingest, commands_simulate, commands_report, commands_policy):
     module.register(app)
 
 

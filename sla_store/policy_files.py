@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sla_core.access import AccessError, AccessPolicy, parse_access
 from sla_core.policy import Policy, PolicyHistory, parse_policy
 
 DEFAULT_CONFIG = Path("config")
@@ -31,3 +32,27 @@ def load_policy_history(directory: str | os.PathLike | None = None) -> PolicyHis
     current = load_policy_file(root / "sla.yaml")
     versions[current.version] = current
     return PolicyHistory(list(versions.values()))
+
+
+def access_path(directory: str | os.PathLike | None = None) -> Path:
+    return config_dir(directory) / "access.yaml"
+
+
+def load_access_file(path: str | os.PathLike) -> AccessPolicy:
+    """Parse one access file; AccessError (one line) when it is unreadable or invalid."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise AccessError(str(path), None, "", "not UTF-8 text") from None
+    except OSError as error:
+        raise AccessError(str(path), None, "", error.strerror or str(error)) from None
+    return parse_access(text, source=str(path))
+
+
+def load_access(directory: str | os.PathLike | None = None) -> AccessPolicy | None:
+    """config/access.yaml, or None when the folder has none (every logged-in user is then a viewer)."""
+    path = access_path(directory)
+    if not path.exists():
+        return None
+    return load_access_file(path)

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -37,6 +37,10 @@ class CommitRefused(ValueError):
 
 class StaleVersionError(CommitRefused):
     """The edit started from a version that is no longer the committed one."""
+
+
+class BackdateRefused(CommitRefused):
+    """An effective date in the past, without the right to backdate."""
 
 
 @dataclass(frozen=True)
@@ -159,11 +163,14 @@ def commit_policy(
     db: str | os.PathLike | None = None,
     now: datetime | None = None,
     refresh: bool = True,
+    allow_backdate: bool = False,
 ) -> CommitResult:
     """Commit `proposed` as version current + 1, effective from `effective_from` (default: today, UTC).
 
     Refused (CommitRefused / StaleVersionError, one-line message) when author or reason is blank, when
-    `base_version` is not the committed version, or when the effective date precedes the current version's.
+    `base_version` is not the committed version, when the effective date precedes the current version's,
+    or when it lies before today (UTC) without `allow_backdate`: a past date re-judges verdicts already
+    given, which only an admin (the page) or `--backdate` (the command line) may do.
     Afterwards the results table is rebuilt from raw data and the whole version history (when the database
     exists and `refresh` is true).
     """
@@ -188,6 +195,11 @@ def commit_policy(
             raise CommitRefused(
                 f"effective_from {effective.isoformat()} is before the current version's "
                 f"({current.effective_from.isoformat()}); a new version can only start on or after it"
+            )
+        if effective < moment.date() and not allow_backdate:
+            raise BackdateRefused(
+                f"effective_from {effective.isoformat()} is before today ({moment.date().isoformat()}): a past "
+                "date re-judges verdicts already given; only an admin may backdate a version"
             )
         new_policy, new_text = build_version(proposed, current.version + 1, effective, author, reason, moment)
         archived = history_dir(config) / f"v{current.version}.yaml"
@@ -222,7 +234,7 @@ def refresh_results_now(config: str | os.PathLike | None, db: str | os.PathLike 
 
 def version_history(config: str | os.PathLike | None = None) -> pl.DataFrame:
     """One row per committed version, newest first: version, effective_from, author, reason, committed_at,
-    file, in_force (the version judging items created today... i.e. the newest)."""
+    backdated (effective before the day it was committed), targets, fingerprint."""
     history = load_policy_history(config)
     rows = [
         {
@@ -231,6 +243,8 @@ def version_history(config: str | os.PathLike | None = None) -> pl.DataFrame:
             "author": policy.author,
             "reason": policy.reason,
             "committed_at": policy.committed_at,
+            "backdated": policy.committed_at is not None
+            and policy.effective_from < policy.committed_at.astimezone(UTC).date(),
             "targets": len(policy.targets),
             "fingerprint": policy.fingerprint[:12],
         }
@@ -242,6 +256,7 @@ def version_history(config: str | os.PathLike | None = None) -> pl.DataFrame:
         "author": pl.String,
         "reason": pl.String,
         "committed_at": pl.Datetime("us", "UTC"),
+        "backdated": pl.Boolean,
         "targets": pl.Int64,
         "fingerprint": pl.String,
     }
@@ -266,6 +281,7 @@ def diff_between_versions(older: int, newer: int, config: str | os.PathLike | No
 
 
 __all__ = [
+    "BackdateRefused",
     "CommitRefused",
     "CommitResult",
     "PolicyError",

@@ -10,6 +10,7 @@ import pytest
 from sla_core.policy import parse_policy, parse_policy_mapping
 from sla_store.policy_files import load_policy_history
 from sla_store.policy_store import (
+    BackdateRefused,
     CommitRefused,
     StaleVersionError,
     commit_policy,
@@ -150,6 +151,23 @@ def test_an_effective_date_before_the_current_version_is_refused(config):
     assert (config / "sla.yaml").read_text() == POLICY_V1
 
 
+def test_a_past_effective_date_is_refused_unless_backdating_is_allowed(config):
+    committed = load_committed(config)
+    proposed = _with_within(committed, 1, "2h")
+    with pytest.raises(BackdateRefused, match="2026-03-09 is before today .2026-03-10.: a past date re-judges"):
+        commit_policy(proposed, 1, "Lea", "backdated", date(2026, 3, 9), config=config, now=NOW)
+    assert (config / "sla.yaml").read_text() == POLICY_V1
+
+    commit_policy(proposed, 1, "Ada", "contract signed on the 9th", date(2026, 3, 9), config=config, now=NOW,
+                  allow_backdate=True)
+    same_day = load_committed(config)
+    commit_policy(_with_within(same_day, 0, "5m"), 2, "Lea", "chat", date(2026, 3, 10), config=config, now=NOW)
+
+    listing = version_history(config)
+    assert listing.select("version", "backdated").rows() == [(3, False), (2, True), (1, False)]
+    assert listing["reason"].to_list()[1] == "contract signed on the 9th"
+
+
 def test_the_version_history_lists_every_version_with_its_author_and_a_diff_between_them(config):
     committed = load_committed(config)
     commit_policy(_with_within(committed, 1, "2h"), 1, "Ana", "first", date(2026, 4, 1), config=config, now=NOW)
@@ -196,7 +214,7 @@ def test_after_a_commit_items_created_before_its_effective_date_keep_their_judge
     committed = load_committed(config)
     result = commit_policy(
         _with_within(committed, 3, "1d"), 1, "Ana", "faster resolution", effective,
-        config=config, db=db, now=DATA_NOW,
+        config=config, db=db, now=DATA_NOW, allow_backdate=True,
     )
 
     assert result.results_refreshed
