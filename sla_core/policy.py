@@ -43,6 +43,7 @@ from sla_core.calendar import (
     parse_interval,
     parse_weekly_hours,
 )
+from sla_core.durations import format_duration  # noqa: F401  (re-exported: people read durations)
 
 ITEM_MILESTONES = ("created", "first_response", "resolved", "closed")
 MATCH_KEYS = ("channel", "priority", "team", "process", "agent", "kind", "source")
@@ -71,18 +72,6 @@ def parse_duration(text: str | int | float) -> float:
     if isinstance(text, bool) or not isinstance(text, str) or not _DURATION.match(text):
         raise ValueError(f'"{text}" is not a duration (use 90s, 15m, 4h, 2d)')
     return float(sum(float(amount) * _DURATION_UNITS[unit] for amount, unit in _DURATION_PART.findall(text)))
-
-
-def format_duration(seconds: float) -> str:
-    """5400.0 -> '1h 30m'; 0 -> '0s'; negative -> '-2h'. Rounds to whole seconds."""
-    total = round(abs(seconds))
-    sign = "-" if seconds < 0 and total else ""
-    parts = []
-    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)):
-        amount, total = divmod(total, size)
-        if amount:
-            parts.append(f"{amount}{unit}")
-    return sign + (" ".join(parts) or "0s")
 
 
 def _share(value: Any) -> float:

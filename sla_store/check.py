@@ -22,6 +22,7 @@ import polars as pl
 
 from sla_core import alerts
 from sla_core.clocks import evaluate
+from sla_core.durations import format_business
 from sla_core.policy import Policy, PolicyHistory
 from sla_store.db import connect_read_only
 from sla_store.report import in_utc
@@ -117,16 +118,6 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
-def human_duration(seconds: float) -> str:
-    """90061 -> "1d 1h 1m" (wall-clock style units for a digest line)."""
-    seconds = int(round(abs(seconds)))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    parts = [f"{value}{unit}" for value, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if value]
-    return " ".join(parts) or f"{seconds}s"
-
-
 def _item_record(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "source": row["source"],
@@ -149,10 +140,10 @@ def _item_record(row: dict[str, Any]) -> dict[str, Any]:
 def _item_line(record: dict[str, Any]) -> str:
     where = "/".join(value for value in (record["channel"], record["priority"]) if value)
     if record["level"] == "breached":
-        timing = f"due {record['due_at']}, over by {human_duration(record['remaining_s'])}"
+        timing = f"due {record['due_at']}, over by {format_business(-record['remaining_s'])}"
     else:
         # floor, so an item at 74.9% never reads "75% used" under the 50% level
-        timing = (f"{math.floor(record['pct_used'])}% used, {human_duration(record['remaining_s'])} left, "
+        timing = (f"{math.floor(record['pct_used'])}% used, {format_business(record['remaining_s'])} left, "
                   f"due {record['due_at']}")
     line = f"  {record['level'].upper():<9}{record['source']}/{record['item_id']}  {record['metric']}"
     line += f"  {where}  agent {record['agent'] or '-'}  {timing}"

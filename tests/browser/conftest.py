@@ -58,6 +58,39 @@ def sample_db(tmp_path_factory) -> Path:
     return db
 
 
+REAL_EXPORTS = (  # (file in tests/fixtures, mapping in config/mappings or None to recognise it)
+    ("servicenow_incident_event_log_subset.csv", None),  # 890 incidents, 62 assignment groups, 2016
+    ("nyc311_2022-05-01_sample.csv", "nyc311.yaml"),     # 924 requests, New York, 1 May 2022
+)
+
+
+def build_real_exports_db(db: Path, *, with_sample: bool, samples_dir: Path | None = None) -> Path:
+    """Both real exports imported with the project's importers and shipped mappings, on top of the sample
+    database when `with_sample` (else on an empty one)."""
+    from sla_store.ingest import ingest
+    from sla_store.sample import build_sample_db
+
+    if with_sample:
+        build_sample_db(db, tickets=SAMPLE_TICKETS, seed=42, now=SAMPLE_NOW,
+                        samples_dir=samples_dir or db.parent / "samples", config=ROOT / "config")
+    for name, mapping in REAL_EXPORTS:
+        ingest(ROOT / "tests" / "fixtures" / name, db=db, config=ROOT / "config", now=SAMPLE_NOW,
+               mapping=ROOT / "config" / "mappings" / mapping if mapping else None)
+    return db
+
+
+@pytest.fixture(scope="session")
+def real_db(tmp_path_factory) -> Path:
+    """The sample plus both real exports (ServiceNow 2016, NYC 311 2022) in one database."""
+    return build_real_exports_db(tmp_path_factory.mktemp("browser-real") / "sla.duckdb", with_sample=True)
+
+
+@pytest.fixture(scope="session")
+def real_only_db(tmp_path_factory) -> Path:
+    """Only the two real exports: the newest data is six years older than the clock."""
+    return build_real_exports_db(tmp_path_factory.mktemp("browser-real-only") / "sla.duckdb", with_sample=False)
+
+
 @contextlib.contextmanager
 def serve_app(db: Path, config: Path, log: Path) -> Iterator[str]:
     """`streamlit run dashboard.py` on a free port over `db` and `config`; yields its base URL."""
@@ -95,6 +128,22 @@ def served_app(sample_db, tmp_path_factory):
     """Base URL of `streamlit run dashboard.py` serving the sample database."""
     log = tmp_path_factory.mktemp("streamlit-log") / "streamlit.log"
     with serve_app(sample_db, ROOT / "config", log) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def real_app(real_db, tmp_path_factory):
+    """Base URL of the dashboard serving the sample plus both real exports."""
+    log = tmp_path_factory.mktemp("streamlit-real-log") / "streamlit.log"
+    with serve_app(real_db, ROOT / "config", log) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def real_only_app(real_only_db, tmp_path_factory):
+    """Base URL of the dashboard serving only the two real exports."""
+    log = tmp_path_factory.mktemp("streamlit-real-only-log") / "streamlit.log"
+    with serve_app(real_only_db, ROOT / "config", log) as url:
         yield url
 
 

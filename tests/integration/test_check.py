@@ -3,6 +3,7 @@ from wall-clock arithmetic. The results table is stale (computed 3 hours before 
 morning ingest; the check must re-judge at --now."""
 
 import json
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -159,7 +160,10 @@ def test_text_digest_lists_teams_items_and_contacts(setup):
                         "5 newly breached, 4 at risk, 0 burn-rate alerts")
     assert "Billing: 1 breached, 2 at risk - escalate to #support-leads, #urgent, oncall@example.com" in lines
     a_line = next(line for line in lines if "desk/A " in line)
-    assert "75%" in a_line and "10m left" in a_line and "escalate to #urgent, oncall@example.com" in a_line
+    assert "75%" in a_line and "10m business left" in a_line and "escalate to #urgent, oncall@example.com" in a_line
+    breached = [line for line in lines if line.lstrip().startswith("BREACHED")]
+    assert breached and all(re.search(r"over by \d+[hm]\b.* business", line) for line in breached)
+    assert not any(re.search(r"\d+d\b", line) for line in lines)  # business time never in 24-hour days
 
 
 def test_the_text_digest_caps_each_teams_lines_and_says_how_many_more(setup):

@@ -1,0 +1,79 @@
+"""How business time reads to people: one set of formatting functions for tables, charts, the report and
+the CLI.
+
+Business time is never shown in 24-hour days: a 40-hour budget in a calendar open 8.5 hours a day is
+about five working days, and "1d 16h" reads as a third of that. Durations are shown in hours and minutes
+("40h", "1h 30m"), seconds only below an hour ("12m 5s"), and, where a calendar is known, as business
+days of that calendar ("4.7 business days of 8.5 h").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from sla_core.calendar import Calendar
+
+BUSINESS = "business"
+
+
+def format_duration(seconds: float) -> str:
+    """Compact hours and minutes, never days: 5400 -> '1h 30m'; 144000 -> '40h'; 725 -> '12m 5s';
+    0 -> '0s'; -7200 -> '-2h'. Seconds are dropped (rounded to the minute) from an hour up."""
+    magnitude = abs(float(seconds))
+    total = round(magnitude)
+    if total >= 3600:
+        total = round(magnitude / 60) * 60
+        units: tuple[tuple[str, int], ...] = (("h", 3600), ("m", 60))
+    else:
+        units = (("m", 60), ("s", 1))
+    sign = "-" if seconds < 0 and total else ""
+    parts = []
+    for unit, size in units:
+        amount, total = divmod(total, size)
+        if amount:
+            parts.append(f"{amount}{unit}")
+    return sign + (" ".join(parts) or "0s")
+
+
+def format_business(seconds: float, day_hours: float | None = None) -> str:
+    """Business time with its unit spelled out: 144000 -> '40h business'; with the calendar's working day
+    (`day_hours`, e.g. 8.5) and at least one such day: '40h business (4.7 business days of 8.5 h)'."""
+    text = f"{format_duration(seconds)} {BUSINESS}"
+    if day_hours and abs(seconds) >= day_hours * 3600:
+        text += f" ({format_business_days(seconds, day_hours)})"
+    return text
+
+
+def format_business_days(seconds: float, day_hours: float) -> str:
+    """Business days of a calendar's working day: (144000, 8.5) -> '4.7 business days of 8.5 h'."""
+    days = seconds / (day_hours * 3600)
+    unit = "business day" if round(abs(days), 1) == 1 else "business days"
+    return f"{days:.1f} {unit} of {_hours(day_hours)} h"
+
+
+def remaining_text(seconds: float) -> str:
+    """Business time left on a clock: '2h 5m left', or 'overdue 3h' once past its target."""
+    if seconds < 0:
+        return f"overdue {format_duration(-seconds)}"
+    return f"{format_duration(seconds)} left"
+
+
+def business_day_hours(calendar: Calendar) -> float | None:
+    """The calendar's usual working day in hours (the most common length among its open weekdays, the
+    longer on a tie): 8.5 for mon-fri 08:00-12:00 + 13:00-17:30 with a short Saturday. None for 24/7,
+    where business time is wall-clock time."""
+    if calendar.always or calendar.weekly is None:
+        return None
+    lengths = [sum(end - start for start, end in day) for day in calendar.weekly]
+    open_days = [length for length in lengths if length > 0]
+    if not open_days:
+        return None
+    counts = Counter(open_days)
+    seconds = max(counts, key=lambda length: (counts[length], length))
+    return seconds / 3600
+
+
+def _hours(value: float) -> str:
+    return f"{value:g}" if value == round(value, 2) else f"{value:.2f}"
