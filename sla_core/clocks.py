@@ -4,16 +4,26 @@ used (minus pauses), and whether it met the target that judged it.
 Vectorized per (policy version, metric, calendar) group: the items of a group go through the calendar's
 interval-table kernel as numpy arrays; no Python loop runs over items.
 
-Pauses come from status events: a pause starts at a status event whose value is in the metric's
-`pause_when_status` and ends at the item's next status event, or at the clock's end. Consecutive status
+A metric's start and stop are item columns or "event:<kind>" milestones, or lists of them: the clock takes
+whichever comes first. An "event:<kind>" milestone is the item's first event of that kind, or its first
+status event with that value (an event log imported as status events yields its milestones too). Names
+match without regard to case, and may be glob patterns ("wait*").
+
+Items of a source that never records a metric's start or stop (the shell knows: no column was mapped, or no
+item of that source has it; see `unrecorded_milestones`) are not measured for it: they get no result row,
+and `evaluate_coverage` lists them with the missing milestone.
+
+Pauses come from status events: a pause starts at a status event whose value matches the metric's
+`pause_when_status` (globs allowed) and ends at the item's next status event, or at the clock's end. Consecutive status
 events never overlap, so the pause intervals of one item are disjoint; they are clipped to the clock
 [start, stop or now] and measured in the target's business calendar.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
+from fnmatch import fnmatchcase
 
 import numpy as np
 import polars as pl
@@ -55,12 +65,34 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "pct_used": pl.Float64(),
 }
 RESULT_COLUMNS = tuple(RESULT_SCHEMA)
+# Items a metric cannot measure (their source never records its start or stop), one row per item x metric.
+NOT_MEASURED_SCHEMA: dict[str, pl.DataType] = {
+    **{name: RESULT_SCHEMA[name] for name in ("source", "item_id", "metric", *COPIED_COLUMNS, "policy_version",
+                                               "target_index")},
+    "missing": pl.String(),  # the milestone(s) the source never records, e.g. "first_response"
+}
+NOT_MEASURED_COLUMNS = tuple(NOT_MEASURED_SCHEMA)
 STATES = ("achieved", "breached", "active", "paused")
 _STATE_NAMES = pl.Series("state", ["breached", "achieved", "paused", "active"], dtype=pl.String)
 
 
-def empty_results() -> pl.DataFrame:
-    return pl.DataFrame(schema=RESULT_SCHEMA)
+def empty_results(dimensions: Sequence[str] = ()) -> pl.DataFrame:
+    return pl.DataFrame(schema={**RESULT_SCHEMA, **{name: pl.String() for name in dimensions}})
+
+
+def empty_not_measured(dimensions: Sequence[str] = ()) -> pl.DataFrame:
+    return pl.DataFrame(schema={**NOT_MEASURED_SCHEMA, **{name: pl.String() for name in dimensions}})
+
+
+def matches_any(value: str, patterns: Sequence[str]) -> bool:
+    """Case-insensitive glob match ("wait*" matches "Wait - User")."""
+    lowered = value.lower()
+    return any(fnmatchcase(lowered, pattern.lower()) for pattern in patterns)
+
+
+def matching_values(values: Sequence[str | None], patterns: Sequence[str]) -> list[str]:
+    """The values (as given) that match any of the glob patterns, case-insensitively."""
+    return [value for value in values if value is not None and matches_any(value, patterns)]
 
 
 def _as_utc(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -74,17 +106,21 @@ def _as_utc(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     raise TypeError(f"expected datetimes, got {dtype}")
 
 
-def _normalize_items(items: pl.DataFrame) -> pl.DataFrame:
-    """All contract columns present; timestamps as Datetime(us, UTC); text columns as strings."""
-    missing = [pl.lit(None, pl.String).alias(c) for c in ITEM_COLUMNS if c not in items.columns and c not in ITEM_TIMES]
+def _normalize_items(items: pl.DataFrame, dimensions: Sequence[str] = ()) -> pl.DataFrame:
+    """All contract columns present; timestamps as Datetime(us, UTC); text columns as strings.
+
+    Dimension columns (the policy's declared attributes) go along as strings, null where absent.
+    """
+    wanted = (*ITEM_COLUMNS, *dimensions)
+    missing = [pl.lit(None, pl.String).alias(c) for c in wanted if c not in items.columns and c not in ITEM_TIMES]
     missing += [pl.lit(None, UTC_US).alias(c) for c in ITEM_TIMES if c not in items.columns]
     if missing:
         items = items.with_columns(missing)
-    # Only the contract's columns go on: extra columns (attributes, import ids) cannot clash with the
-    # helper columns added below.
+    # Only the contract's columns (and dimensions, whose names the policy keeps apart from helper names) go
+    # on: extra columns (attributes, import ids) cannot clash with the helper columns added below.
     return items.select(
         _as_utc(pl.col(c), items.schema[c]).alias(c) if c in ITEM_TIMES else pl.col(c).cast(pl.String)
-        for c in ITEM_COLUMNS
+        for c in wanted
     )
 
 
@@ -109,23 +145,77 @@ def _microseconds(frame: pl.DataFrame, column: str) -> np.ndarray:
     return frame[column].dt.cast_time_unit("us").to_physical().to_numpy()
 
 
+def metric_milestones(history: Policy | PolicyHistory) -> tuple[str, ...]:
+    """Every milestone name (item column or event:<kind>) the metrics of any version start or stop at."""
+    versions = history.versions if isinstance(history, PolicyHistory) else (history,)
+    return tuple(sorted({name for policy in versions for metric in policy.metrics.values()
+                         for name in (*metric.starts, *metric.stops)}))
+
+
+def unrecorded_milestones(
+    milestone_names: Sequence[str],
+    columns_by_source: Mapping[str, Collection[str]],
+    events_by_source: Mapping[str, Collection[str]],
+) -> dict[str, set[str]]:
+    """source -> the milestones it never records.
+
+    `columns_by_source`: the item columns at least one item of the source has (created, resolved...);
+    `events_by_source`: the event kinds and status values its events carry. An "event:<kind>" milestone
+    is recorded when a kind or status value matches it (case-insensitive, globs allowed).
+    """
+    out: dict[str, set[str]] = {}
+    for source in set(columns_by_source) | set(events_by_source):
+        columns = {name.lower() for name in columns_by_source.get(source, ())}
+        names = list(events_by_source.get(source, ()))
+        missing = set()
+        for milestone in milestone_names:
+            if milestone.startswith("event:"):
+                if not matching_values(names, [milestone.removeprefix("event:")]):
+                    missing.add(milestone)
+            elif milestone not in columns:
+                missing.add(milestone)
+        out[source] = missing
+    return out
+
+
 def evaluate(
     items: pl.DataFrame,
     events: pl.DataFrame | None,
     policy: Policy | PolicyHistory,
     now: datetime,
     metrics: Sequence[str] | None = None,
+    unrecorded: Mapping[str, Collection[str]] | None = None,
 ) -> pl.DataFrame:
     """One result row per item x metric with a matching target and a start at or before `now`.
 
     The target comes from the policy version in force at the item's `created` (UTC date). Milestones and
-    status events after `now` have not happened yet. Columns and types: RESULT_SCHEMA.
+    status events after `now` have not happened yet. Columns and types: RESULT_SCHEMA, then one String
+    column per dimension the policy versions declare. Items their source cannot measure are left out (see
+    evaluate_coverage).
+    """
+    return evaluate_coverage(items, events, policy, now, metrics, unrecorded)[0]
+
+
+def evaluate_coverage(
+    items: pl.DataFrame,
+    events: pl.DataFrame | None,
+    policy: Policy | PolicyHistory,
+    now: datetime,
+    metrics: Sequence[str] | None = None,
+    unrecorded: Mapping[str, Collection[str]] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(results, not_measured): evaluate's results, and one row per item x metric with a matching target
+    whose source never records the metric's start or stop (NOT_MEASURED_SCHEMA + dimensions).
+
+    `unrecorded` (source -> milestones it never records, from `unrecorded_milestones`) says which sources
+    cannot measure what; None measures everything. A first-of list is recorded when any of its milestones is.
     """
     history = policy if isinstance(policy, PolicyHistory) else PolicyHistory([policy])
+    dimensions = history.dimensions
     now = _utc_now(now)
     if items.is_empty():
-        return empty_results()
-    items = _normalize_items(items)
+        return empty_results(dimensions), empty_not_measured(dimensions)
+    items = _normalize_items(items, dimensions)
     events = _normalize_events(events)
     events = events.filter(pl.col("occurred_at") <= now)
     items = items.with_columns(history.version_for(items["created"]).alias("policy_version")).with_row_index("_row")
@@ -141,33 +231,51 @@ def evaluate(
     milestone_kinds = sorted({
         milestone.removeprefix("event:")
         for version, name in wanted
-        for milestone in (history[version].metrics[name].start, history[version].metrics[name].stop)
+        for milestone in (*history[version].metrics[name].starts, *history[version].metrics[name].stops)
         if milestone.startswith("event:")
     })
     items = _with_first_events(items, events, milestone_kinds)
+    recorded = _unrecorded_frame(unrecorded)
     status = StatusIntervals(events, items.height)
 
-    parts = []
+    parts, unmeasured = [], []
     for version, name in sorted(wanted):
         of_version = items.filter(pl.col("policy_version") == version)
         if of_version.is_empty():
             continue
-        part = _evaluate_metric(of_version, status, history[version], history[version].metrics[name], now)
+        part, skipped = _evaluate_metric(of_version, status, history[version], history[version].metrics[name], now,
+                                         recorded, dimensions)
         if part is not None:
             parts.append(part)
-    if not parts:
-        return empty_results()
-    return pl.concat(parts, how="vertical")
+        if skipped is not None:
+            unmeasured.append(skipped)
+    results = pl.concat(parts, how="vertical") if parts else empty_results(dimensions)
+    not_measured = pl.concat(unmeasured, how="vertical") if unmeasured else empty_not_measured(dimensions)
+    return results, not_measured
 
 
 def _with_first_events(items: pl.DataFrame, events: pl.DataFrame, kinds: Sequence[str]) -> pl.DataFrame:
-    """Adds a column "event:<kind>" per milestone kind: the first such event of each item."""
+    """Adds a column "event:<kind>" per milestone kind: the first event of that kind of each item, or its
+    first status event with that value (case-insensitive; a kind may be a glob pattern)."""
+    if not kinds:
+        return items
+    lowered_kind = pl.col("kind").str.to_lowercase()
+    known_kinds = events.get_column("kind").unique().to_list()
+    known_status = events.filter(pl.col("kind") == "status").get_column("value").unique().to_list()
     for kind in kinds:
-        first = events.filter(pl.col("kind") == kind).group_by("_row").agg(
-            pl.col("occurred_at").min().alias(f"event:{kind}")
-        )
+        by_kind = matching_values(known_kinds, [kind])
+        by_status = matching_values(known_status, [kind])
+        chosen = pl.col("kind").is_in(by_kind) | ((lowered_kind == "status") & pl.col("value").is_in(by_status))
+        first = events.filter(chosen).group_by("_row").agg(pl.col("occurred_at").min().alias(f"event:{kind}"))
         items = items.join(first, on="_row", how="left", maintain_order="left")
     return items
+
+
+def _unrecorded_frame(unrecorded: Mapping[str, Collection[str]] | None) -> pl.DataFrame:
+    """source, unrecorded (list of milestone names) - one row per source that misses any."""
+    rows = {source: sorted(names) for source, names in (unrecorded or {}).items() if names}
+    return pl.DataFrame({"source": list(rows), "unrecorded": list(rows.values())},
+                        schema={"source": pl.String, "unrecorded": pl.List(pl.String)})
 
 
 class StatusIntervals:
@@ -196,25 +304,50 @@ class StatusIntervals:
     def __len__(self) -> int:
         return len(self.item)
 
-    def in_status(self, values: tuple[str, ...]) -> np.ndarray:
-        if values not in self._masks:
-            self._masks[values] = self.values.is_in(list(values)).to_numpy()
-        return self._masks[values]
+    def in_status(self, patterns: tuple[str, ...]) -> np.ndarray:
+        """Which status events match any of the (lower-case, glob) patterns."""
+        if patterns not in self._masks:
+            chosen = matching_values(self.values.unique().to_list(), patterns)
+            self._masks[patterns] = self.values.is_in(chosen).to_numpy()
+        return self._masks[patterns]
+
+
+def _first_of(names: Sequence[str], now: datetime) -> pl.Expr:
+    """The earliest of these milestones that happened by `now` (null when none has)."""
+    return pl.min_horizontal([pl.when(pl.col(name) <= now).then(pl.col(name)) for name in names])
+
+
+def _missing_milestones(unrecorded: pl.DataFrame, metric: Metric) -> pl.DataFrame:
+    """Per source, the metric's start or stop it never records ("" when it records both)."""
+    rows = []
+    for source, names in zip(unrecorded["source"].to_list(), unrecorded["unrecorded"].to_list(), strict=True):
+        missing = set(names)
+        for needed in (metric.starts, metric.stops):
+            if all(name in missing for name in needed):
+                rows.append((source, " or ".join(needed)))
+                break
+    return pl.DataFrame(rows, schema={"source": pl.String, "missing": pl.String}, orient="row")
 
 
 def _evaluate_metric(
-    items: pl.DataFrame, status: StatusIntervals, policy: Policy, metric: Metric, now: datetime
-) -> pl.DataFrame | None:
+    items: pl.DataFrame, status: StatusIntervals, policy: Policy, metric: Metric, now: datetime,
+    recorded: pl.DataFrame, dimensions: Sequence[str] = (),
+) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
     targets = [t for t in policy.targets if t.metric == metric.name]
     if not targets:
-        return None
-    frame = items.with_columns(
-        policy.match_targets(items, metric.name).alias("target_index"),
-        pl.col(metric.start).alias("start"),
-        pl.when(pl.col(metric.stop) <= now).then(pl.col(metric.stop)).alias("stop"),
-    ).filter(pl.col("target_index").is_not_null() & pl.col("start").is_not_null() & (pl.col("start") <= now))
+        return None, None
+    matched = items.with_columns(policy.match_targets(items, metric.name).alias("target_index")).filter(
+        pl.col("target_index").is_not_null()
+    ).join(_missing_milestones(recorded, metric), on="source", how="left", maintain_order="left")
+    measurable = pl.col("missing").is_null()
+    skipped = matched.filter(~measurable).with_columns(pl.lit(metric.name).alias("metric")).select(
+        *NOT_MEASURED_COLUMNS, *dimensions)
+    frame = matched.filter(measurable).with_columns(
+        _first_of(metric.starts, now).alias("start"),
+        _first_of(metric.stops, now).alias("stop"),
+    ).filter(pl.col("start").is_not_null())
     if frame.is_empty():
-        return None
+        return None, (skipped if skipped.height else None)
     target_table = pl.DataFrame(
         {
             "target_index": [t.index for t in targets],
@@ -231,11 +364,12 @@ def _evaluate_metric(
     parts = []
     for calendar_name in frame["calendar"].unique(maintain_order=True).to_list():
         group = frame.filter(pl.col("calendar") == calendar_name)
-        parts.append(_judge(group, status, policy.calendars[calendar_name], metric))
-    return pl.concat(parts, how="vertical")
+        parts.append(_judge(group, status, policy.calendars[calendar_name], metric, dimensions))
+    return pl.concat(parts, how="vertical"), (skipped if skipped.height else None)
 
 
-def _judge(group: pl.DataFrame, status: StatusIntervals, calendar, metric: Metric) -> pl.DataFrame:
+def _judge(group: pl.DataFrame, status: StatusIntervals, calendar, metric: Metric,
+           dimensions: Sequence[str] = ()) -> pl.DataFrame:
     start_us = _microseconds(group, "start")
     end_us = _microseconds(group, "clock_end")
     running = group["stop"].is_null().to_numpy()
@@ -275,7 +409,7 @@ def _judge(group: pl.DataFrame, status: StatusIntervals, calendar, metric: Metri
                             np.where(elapsed_us > 0, np.inf, 0.0))
     return group.select(
         "source", "item_id", "metric", *COPIED_COLUMNS, "policy_version", "target_index", "calendar",
-        "within_s", "objective", "start", "stop",
+        "within_s", "objective", "start", "stop", *dimensions,
     ).with_columns(
         pl.Series("elapsed_s", elapsed_s, dtype=pl.Float64),
         pl.Series("paused_s", paused_us / US, dtype=pl.Float64),
@@ -284,4 +418,4 @@ def _judge(group: pl.DataFrame, status: StatusIntervals, calendar, metric: Metri
         pl.Series("due_at", due_us, dtype=pl.Int64).cast(UTC_US),
         pl.Series("remaining_s", within_s - elapsed_s, dtype=pl.Float64),
         pl.Series("pct_used", pct_used, dtype=pl.Float64),
-    ).select(RESULT_COLUMNS)
+    ).select(*RESULT_COLUMNS, *dimensions)

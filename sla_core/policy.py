@@ -3,6 +3,7 @@
     version: 1
     effective_from: 2026-01-01
     objective: 0.95
+    dimensions: [impact, customer_tier]   # item attributes targets match on and pages slice by
     calendars:
       support_hours:
         timezone: Europe/Amsterdam
@@ -11,9 +12,10 @@
       always: 24/7
     metrics:
       first_response: {start: created, stop: first_response}
-      resolution: {start: created, stop: resolved, pause_when_status: [pending, on_hold]}
+      resolution: {start: created, stop: [resolved, closed], pause_when_status: [pending, "wait*"]}
     targets:            # ordered; first match wins per metric
       - {metric: first_response, match: {channel: chat}, within: 2m, calendar: always}
+      - {metric: resolution, match: {impact: [High, Major]}, within: 8h, calendar: support_hours}
       - {metric: resolution, within: 3d, calendar: support_hours, objective: 0.9,
          escalation: {notify: ["#support-leads"], after: 75%}}
 
@@ -47,12 +49,21 @@ from sla_core.durations import format_duration  # noqa: F401  (re-exported: peop
 
 ITEM_MILESTONES = ("created", "first_response", "resolved", "closed")
 MATCH_KEYS = ("channel", "priority", "team", "process", "agent", "kind", "source")
+# A dimension is a lower-case identifier naming one of the items' attributes (a mapping's `attributes:`).
+DIMENSION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# Names the item, result and query columns already use: a dimension cannot take them.
+RESERVED_NAMES = frozenset({
+    *MATCH_KEYS, *ITEM_MILESTONES, "item_id", "status", "subject", "attributes", "import_id", "metric",
+    "policy_version", "target_index", "calendar", "within_s", "objective", "start", "stop", "elapsed_s",
+    "paused_s", "state", "met", "due_at", "remaining_s", "pct_used", "computed_at", "missing", "day", "week",
+    "month", "total", "items", "decided", "breached", "active", "running", "not_measured", "attainment",
+})
 ALWAYS = "24/7"
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
 _DURATION = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[smhd]\s*)+$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 _TOP_KEYS = ("version", "effective_from", "objective", "author", "reason", "committed_at",
-             "calendars", "metrics", "targets")
+             "dimensions", "calendars", "metrics", "targets")
 
 
 class PolicyError(ValueError):
@@ -125,9 +136,19 @@ class CalendarSpec(_Model):
     holidays: HolidaySpec | None = None
 
 
+def is_milestone(value: str) -> bool:
+    """An item column (created, first_response, resolved, closed) or "event:<kind>" (any case)."""
+    return value.lower() in ITEM_MILESTONES or (value.lower().startswith("event:") and len(value) > len("event:"))
+
+
+def milestones(value: str | Sequence[str]) -> tuple[str, ...]:
+    """A metric's start or stop as a tuple of milestones: one name, or a first-of list."""
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 class MetricSpec(_Model):
-    start: str
-    stop: str
+    start: str | list[str]
+    stop: str | list[str]
     pause_when_status: list[str] = []
 
     @field_validator("pause_when_status", mode="before")
@@ -137,10 +158,14 @@ class MetricSpec(_Model):
 
     @field_validator("start", "stop")
     @classmethod
-    def _milestone(cls, value: str) -> str:
-        if value in ITEM_MILESTONES or (value.startswith("event:") and len(value) > len("event:")):
-            return value
-        raise ValueError(f'"{value}" is not a milestone (use {", ".join(ITEM_MILESTONES)} or event:<kind>)')
+    def _milestone(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and not value:
+            raise ValueError("needs at least one milestone")
+        for one in milestones(value):
+            if not is_milestone(one):
+                raise ValueError(f'"{one}" is not a milestone (use {", ".join(ITEM_MILESTONES)} or event:<kind>, '
+                                 "or a list of them for whichever comes first)")
+        return value
 
 
 class TargetSpec(_Model):
@@ -177,9 +202,15 @@ class PolicySpec(_Model):
     author: str | None = None
     reason: str | None = None
     committed_at: datetime | None = None
+    dimensions: list[str] = []
     calendars: dict[str, Any]
     metrics: dict[str, MetricSpec]
     targets: list[TargetSpec]
+
+    @field_validator("dimensions", mode="before")
+    @classmethod
+    def _dimension_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @field_validator("objective", mode="before")
     @classmethod
@@ -199,10 +230,23 @@ class PolicySpec(_Model):
 
 @dataclass(frozen=True)
 class Metric:
+    """start / stop: an item column or "event:<kind>", or a tuple of them (whichever comes first).
+
+    Milestone names are lower-case; event kinds and pause statuses may be glob patterns ("wait*").
+    """
+
     name: str
-    start: str  # item column or "event:<kind>"
-    stop: str
+    start: str | tuple[str, ...]
+    stop: str | tuple[str, ...]
     pause_when_status: tuple[str, ...] = ()
+
+    @property
+    def starts(self) -> tuple[str, ...]:
+        return milestones(self.start)
+
+    @property
+    def stops(self) -> tuple[str, ...]:
+        return milestones(self.stop)
 
 
 @dataclass(frozen=True)
@@ -266,6 +310,12 @@ class Policy:
     committed_at: datetime | None = None
     raw: dict = field(default_factory=dict, repr=False)
     fingerprint: str = ""
+    dimensions: tuple[str, ...] = ()  # item attributes targets may match on and pages may slice by
+
+    @property
+    def match_keys(self) -> tuple[str, ...]:
+        """Keys a target may match on: the built-in item fields and the declared dimensions."""
+        return (*MATCH_KEYS, *self.dimensions)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Policy) and self.fingerprint == other.fingerprint
@@ -303,6 +353,11 @@ class PolicyHistory:
             raise ValueError("a policy history needs at least one version")
         self.versions: tuple[Policy, ...] = tuple(sorted(policies, key=lambda p: (p.effective_from, p.version)))
         self._by_version = {p.version: p for p in self.versions}
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """Every version's dimensions, in order of first declaration."""
+        return tuple(dict.fromkeys(name for policy in self.versions for name in policy.dimensions))
 
     @property
     def current(self) -> Policy:
@@ -539,10 +594,29 @@ def _build_calendar(name: str, value: Any, errors: _Errors) -> Calendar:
         raise errors.error(path + ("timezone",), str(error)) from None
 
 
+def _lowered(value: str | list[str]) -> str | tuple[str, ...]:
+    return value.lower() if isinstance(value, str) else tuple(one.lower() for one in value)
+
+
+def _build_dimensions(names: Sequence[str], errors: _Errors) -> tuple[str, ...]:
+    for index, name in enumerate(names):
+        if not isinstance(name, str) or not DIMENSION_NAME.match(name):
+            raise errors.error(("dimensions", index), f'"{name}" is not a dimension name (lower-case letters, digits '
+                                                      "and _, as the mapping's attributes are named: impact, "
+                                                      "customer_tier)")
+        if name in RESERVED_NAMES:
+            raise errors.error(("dimensions", index), f'"{name}" is a built-in field; match on it directly')
+        if name in names[:index]:
+            raise errors.error(("dimensions", index), f'"{name}" is listed twice')
+    return tuple(names)
+
+
 def _build_policy(spec: PolicySpec, data: dict, errors: _Errors) -> Policy:
+    dimensions = _build_dimensions(spec.dimensions, errors)
+    match_keys = (*MATCH_KEYS, *dimensions)
     calendars = {name: _build_calendar(name, value, errors) for name, value in spec.calendars.items()}
     metrics = {
-        name: Metric(name, m.start, m.stop, tuple(s.lower() for s in m.pause_when_status))
+        name: Metric(name, _lowered(m.start), _lowered(m.stop), tuple(s.lower() for s in m.pause_when_status))
         for name, m in spec.metrics.items()
     }
     targets = []
@@ -556,8 +630,10 @@ def _build_policy(spec: PolicySpec, data: dict, errors: _Errors) -> Policy:
             )
         match = {}
         for key, values in t.match.items():
-            if key not in MATCH_KEYS:
-                raise errors.error(path + ("match", key), f"cannot match on {key} (use {', '.join(MATCH_KEYS)})")
+            if key not in match_keys:
+                hint = "" if dimensions else "; declare other attributes under dimensions:"
+                raise errors.error(path + ("match", key),
+                                   f"cannot match on {key} (use {', '.join(match_keys)}{hint})")
             match[key] = (values,) if isinstance(values, str) else tuple(values)
             if not match[key]:
                 raise errors.error(path + ("match", key), "needs at least one value")
@@ -582,6 +658,7 @@ def _build_policy(spec: PolicySpec, data: dict, errors: _Errors) -> Policy:
         committed_at=committed_at,
         raw=raw,
         fingerprint=hashlib.sha256(text.encode()).hexdigest(),
+        dimensions=dimensions,
     )
 
 
