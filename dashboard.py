@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from sla_ui.filters import render_sidebar_filters
-from sla_ui.navigation import navigation
-from sla_ui.options import sidebar_options
+from sla_app.filters import render_sidebar_filters
+from sla_app.navigation import navigation
+from sla_app.options import sidebar_options
 
 st.set_page_config(page_title="SLA dashboard", page_icon=":material/timer:", layout="wide")
 page = navigation()

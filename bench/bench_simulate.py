@@ -176,8 +176,8 @@ def from_the_store(results: pl.DataFrame, committed, proposed, repeat: int) -> N
     """What `sla simulate` and the page pay: read the results from a DuckDB file, then simulate."""
     import tempfile
 
-    from sla_store.commands_simulate import load_results, run_simulation
     from sla_store.db import connect_read_only, ensure_schema
+    from sla_store.simulation import load_results, run_simulation
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "sla.duckdb"

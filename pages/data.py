@@ -7,10 +7,10 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from sla_store.importers import FORMATS, ImportRefused
-from sla_store.ingest import ingest, mappings_dir
-from sla_ui import data, view
-from sla_ui.navigation import ensure_app_frame
+from sla_app import data
+from sla_app.navigation import ensure_app_frame
+from sla_app.store import FORMATS, ImportRefused, ingest, mappings_dir
+from sla_ui import view
 
 PREVIEW_ROWS = 20
 AUTO = "detect from the columns"
@@ -50,7 +50,7 @@ if data.database_ready():
         view.table(rejected, "rejected rows", key="data_rejected",
                    caption="Rows left out of an import, with the reason; fix them in the export and re-import.")
 else:
-    view.require_database()
+    data.require_database()
 
 st.subheader("Upload an export")
 upload = st.file_uploader("Helpdesk export or event log", type=["csv", "json", "parquet"], key="data_upload")

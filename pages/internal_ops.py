@@ -3,13 +3,15 @@
 import polars as pl
 import streamlit as st
 
-from sla_ui import charts, data, summary, view
-from sla_ui.filters import Filters, current_filters, metric_label
-from sla_ui.navigation import ensure_app_frame
+from sla_app import data
+from sla_app.filters import Filters, current_filters
+from sla_app.navigation import ensure_app_frame
+from sla_ui import charts, summary, view
+from sla_ui.view import metric_label
 
 ensure_app_frame()
 st.title("Internal operations")
-if not view.require_database():
+if not data.require_database():
     st.stop()
 
 sidebar = current_filters()

@@ -4,10 +4,12 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from sla_store.db import current_time
-from sla_ui import charts, data, live, view
-from sla_ui.filters import current_filters, metric_label
-from sla_ui.navigation import ensure_app_frame
+from sla_app import data, policies
+from sla_app.filters import current_filters
+from sla_app.navigation import ensure_app_frame
+from sla_app.store import current_time
+from sla_ui import charts, live, view
+from sla_ui.view import metric_label
 
 REFRESH = "60s"
 CHART_ROWS = 25
@@ -15,7 +17,7 @@ TABLE_ROWS = 500
 
 ensure_app_frame()
 st.title("Live queue")
-if not view.require_database():
+if not data.require_database():
     st.stop()
 
 
@@ -24,7 +26,7 @@ def queue() -> None:
     filters = current_filters()
     now = current_time()
     items, events = data.read("open_items", filters, "ticket")
-    clocks = live.open_clocks(items, events, live.policy_history(), now, filters.metric)
+    clocks = live.open_clocks(items, events, policies.policy_history(), now, filters.metric)
     st.caption(f"As of {now:%Y-%m-%d %H:%M} UTC, refreshed every minute. The date range does not apply: "
                "an old open item is still in the queue.")
     if clocks.is_empty():

@@ -3,14 +3,16 @@
 import polars as pl
 import streamlit as st
 
-from sla_ui import charts, data, summary, view
-from sla_ui.filters import current_filters, metric_label
-from sla_ui.navigation import ensure_app_frame
-from sla_ui.report_download import offer_report_download
+from sla_app import data
+from sla_app.filters import current_filters
+from sla_app.navigation import ensure_app_frame
+from sla_app.report_download import offer_report_download
+from sla_ui import charts, summary, view
+from sla_ui.view import metric_label
 
 ensure_app_frame()
 st.title("Overview")
-if not view.require_database():
+if not data.require_database():
     st.stop()
 
 months = data.read("months", "ticket")["month"].to_list()

@@ -3,16 +3,18 @@
 import polars as pl
 import streamlit as st
 
-from sla_ui import charts, data, summary, view
-from sla_ui.filters import current_filters, metric_label
-from sla_ui.navigation import ensure_app_frame
+from sla_app import data
+from sla_app.filters import current_filters
+from sla_app.navigation import ensure_app_frame
+from sla_ui import charts, summary, view
+from sla_ui.view import metric_label
 
 DIMENSIONS = ("channel", "team", "priority", "agent")
 SIDE_BY_SIDE = ("first_response", "resolution")
 
 ensure_app_frame()
 st.title("Performance")
-if not view.require_database():
+if not data.require_database():
     st.stop()
 
 filters = current_filters()

@@ -3,11 +3,10 @@
 import polars as pl
 import streamlit as st
 
+from sla_app.navigation import ensure_app_frame
+from sla_app.policies import config_dir, diff_between_versions, version_history
 from sla_core.policy import PolicyError
-from sla_store.policy_files import config_dir
-from sla_store.policy_store import diff_between_versions, version_history
 from sla_ui import view
-from sla_ui.navigation import ensure_app_frame
 
 ensure_app_frame()
 st.title("Policy history")

@@ -3,14 +3,15 @@
 import polars as pl
 import streamlit as st
 
+from sla_app import data, policies
+from sla_app import what_if as runner
+from sla_app.filters import current_filters
+from sla_app.navigation import ensure_app_frame
+from sla_app.store import current_time
 from sla_core.policy import PolicyError
-from sla_store.db import current_time, db_path
-from sla_store.policy_files import config_dir, load_policy_history
-from sla_store.policy_store import CommitRefused, commit_policy, targets_diff
 from sla_ui import view
 from sla_ui import what_if as ui
-from sla_ui.filters import current_filters, metric_label
-from sla_ui.navigation import ensure_app_frame
+from sla_ui.view import metric_label
 
 ensure_app_frame()
 st.title("What-if")
@@ -18,11 +19,11 @@ st.caption(
     "Change targets or calendars, replay the same history (sidebar filters apply) under the proposal next to "
     "the committed policy, and commit it as a new dated version. Nothing changes until you commit."
 )
-if not view.require_database():
+if not data.require_database():
     st.stop()
 
 try:
-    history = load_policy_history(config_dir())
+    history = policies.policy_history()
 except PolicyError as error:
     st.error(f"The committed policy does not load: {error}", icon=":material/error:")
     st.stop()
@@ -110,7 +111,7 @@ if simulate_clicked and proposed is not None:
         "filters": filters,
         "by": by,
         "objective": advice_objective,
-        "simulation": ui.run(history, proposed, filters, by, advice_objective),
+        "simulation": runner.run(history, proposed, filters, by, advice_objective),
     }
 
 # --------------------------------------------------------------------------------------------- results
@@ -182,7 +183,7 @@ st.subheader("Commit as a new version")
 if proposed is None:
     st.caption("Fix the table first.")
     st.stop()
-diff = targets_diff(committed, proposed)
+diff = policies.targets_diff(committed, proposed)
 if not diff:
     st.caption("The proposal equals the committed policy: nothing to commit.")
     st.stop()
@@ -198,12 +199,13 @@ with st.form("whatif_commit"):
 if submitted:
     try:
         with st.spinner("Writing the version and rebuilding results..."):
-            result = commit_policy(proposed, base, author, reason, effective, config=config_dir(), db=db_path())
-    except (CommitRefused, PolicyError) as error:
+            result = policies.commit_policy(proposed, base, author, reason, effective, config=policies.config_dir(),
+                                            db=data.database_path())
+    except (policies.CommitRefused, PolicyError) as error:
         st.error(str(error), icon=":material/block:")
     else:
         st.cache_data.clear()
-        ui.forget_stored_results()
+        runner.forget_stored_results()
         for key in ("whatif_base_version", "whatif_targets", "whatif_calendars", "whatif_sim", "whatif_author",
                     "whatif_reason"):
             st.session_state.pop(key, None)

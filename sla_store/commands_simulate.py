@@ -1,15 +1,12 @@
 """`sla simulate`: judge the stored history by a proposed policy, side by side with the committed one.
 
-Also the store-side reads the What-if page shares with the command: the results (and, only when the proposed
-policy changes calendars or matching, the items and events) behind a filter selection.
-"""
+The reads and the runner live in sla_store.simulation (shared with the What-if page)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,82 +16,8 @@ import typer
 
 from sla_core.simulate import COMPARISON_FIGURES
 from sla_store.cli_common import ConfigOption, DbOption, JsonOption, fail
-from sla_store.queries import FilterLike, Selection, where_clause
-
-RESULT_COLUMNS = (
-    "source, item_id, metric, kind, process, channel, team, priority, agent, status, created, policy_version, "
-    "target_index, calendar, within_s, objective, start, stop, elapsed_s, paused_s, state, met, due_at, "
-    "remaining_s, pct_used"
-)
-ITEM_COLUMNS = (
-    "source, item_id, kind, process, channel, team, priority, agent, status, subject, created, "
-    "first_response, resolved, closed"
-)
-
-
-def load_results(cur: duckdb.DuckDBPyConnection, selection: FilterLike | None = None) -> pl.DataFrame:
-    where, params = where_clause(selection, alias="r")
-    return cur.sql(f"SELECT {RESULT_COLUMNS} FROM results r WHERE {where}", params=params).pl()
-
-
-def load_raw(
-    cur: duckdb.DuckDBPyConnection, selection: FilterLike | None = None, keys: pl.DataFrame | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The items (and their events) inside the selection's dates/channels/teams/priorities; only those
-    with these (source, item_id) keys when `keys` is given."""
-    where, params = where_clause(selection, alias="i", use_metric=False)
-    only = ""
-    if keys is not None:
-        cur.register("wanted_keys", keys.select("source", "item_id").to_arrow())
-        only = "SEMI JOIN wanted_keys w ON w.source = i.source AND w.item_id = i.item_id"
-    try:
-        items = cur.sql(f"SELECT {ITEM_COLUMNS} FROM items i {only} WHERE {where}", params=params).pl()
-        events = cur.sql(
-            "SELECT e.source, e.item_id, e.occurred_at, e.kind, e.value FROM events e "
-            f"JOIN items i ON i.source = e.source AND i.item_id = e.item_id {only} WHERE {where}",
-            params=params,
-        ).pl()
-    finally:
-        if keys is not None:
-            cur.unregister("wanted_keys")
-    return items, events
-
-
-def computed_at(cur: duckdb.DuckDBPyConnection) -> dt.datetime | None:
-    """When the stored results were computed (their `now`), so recomputed rows are judged at the same instant."""
-    value = cur.sql("SELECT max(computed_at) FROM results").fetchall()[0][0]
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def run_simulation(
-    cur: duckdb.DuckDBPyConnection,
-    committed,
-    proposed,
-    selection: FilterLike | None = None,
-    by: Sequence[str] = (),
-    advice_objective: float = 0.95,
-    now: dt.datetime | None = None,
-):
-    """Read what the simulation needs from the database and run it (sla_core.simulate.simulate)."""
-    from sla_core.simulate import simulate
-    from sla_store.db import current_time
-
-    results = load_results(cur, selection)
-    moment = now or computed_at(cur) or current_time()
-    return simulate(
-        results,
-        committed,
-        proposed,
-        moment,
-        by,
-        advice_objective=advice_objective,
-        load_raw=lambda keys: load_raw(cur, selection, keys),
-    )
-
-
-# ------------------------------------------------------------------------------------------------- CLI
+from sla_store.queries import Selection
+from sla_store.simulation import run_simulation
 
 
 def _jsonable(value: Any) -> Any:

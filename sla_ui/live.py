@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
-import streamlit as st
 
 from sla_core.attainment import warning_level
 from sla_core.clocks import evaluate
 from sla_core.policy import PolicyHistory
-from sla_store.policy_files import config_dir, load_policy_history
 from sla_ui import view
 
 LEVEL_MARKS = {"on track": "🟢 on track", "50%": "🟡 50% used", "75%": "🟠 75% used", "breached": "🔴 breached"}
-
-
-def _config_identity(directory: Path) -> tuple:
-    files = sorted([directory / "sla.yaml", *sorted((directory / "history").glob("*.yaml"))])
-    return tuple((str(f), f.stat().st_mtime_ns) for f in files if f.exists())
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _history(directory: str, identity: tuple) -> PolicyHistory:
-    return load_policy_history(directory)
-
-
-def policy_history() -> PolicyHistory:
-    """The committed policy versions, reloaded when a file in config/ changes."""
-    directory = config_dir()
-    return _history(str(directory), _config_identity(directory))
 
 
 def _local_due(due_at: dt.datetime | None, timezone: str) -> str:

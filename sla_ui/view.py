@@ -11,7 +11,6 @@ import polars as pl
 import streamlit as st
 
 from sla_core.policy import format_duration
-from sla_ui import data
 
 NO_VALUE = "–"
 
@@ -43,6 +42,11 @@ def remaining(seconds: float | None) -> str:
     if seconds < 0:
         return f"overdue {format_duration(-seconds)}"
     return f"{format_duration(seconds)} left"
+
+
+def metric_label(metric: str) -> str:
+    """'first_response' -> 'First response'."""
+    return metric.replace("_", " ").capitalize()
 
 
 def month_label(month: dt.date) -> str:
@@ -88,15 +92,3 @@ def table(frame: pl.DataFrame, title: str, *, key: str, column_config: Mapping[s
 
 def empty_state(what: str, hint: str = "Widen the date range or clear some filters in the sidebar.") -> None:
     st.info(f"{what} {hint}", icon=":material/filter_alt_off:")
-
-
-def require_database() -> bool:
-    """Show how to get data when there is no database yet; True when the pages can read."""
-    if data.database_ready():
-        return True
-    st.warning(
-        f"No data yet at `{data.database_path()}`. Build the sample with `make sample` (or "
-        "`sla sample`), or load an export with `sla ingest FILE` or on the **Data** page.",
-        icon=":material/database:",
-    )
-    return False

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import plotly.graph_objects as go
@@ -22,16 +21,11 @@ from sla_core.policy import (
     ALWAYS,
     Policy,
     PolicyError,
-    PolicyHistory,
     format_duration,
     parse_duration,
     parse_policy_mapping,
 )
-from sla_core.simulate import Simulation, simulate
-from sla_store.commands_simulate import computed_at, load_raw, load_results
-from sla_store.db import current_time
-from sla_store.queries import Selection
-from sla_ui import data
+from sla_core.simulate import Simulation
 
 EDITED_MATCH_KEYS = ("channel", "priority", "team", "process")
 TARGET_COLUMNS = ("metric", *EDITED_MATCH_KEYS, "other_match", "within", "calendar", "objective", "origin")
@@ -366,46 +360,6 @@ def weekly_chart(weekly: pl.DataFrame, objective: float | None, title: str) -> g
     return figure
 
 
-# ------------------------------------------------------------------------------------------ running
-
-
-def selection_from(filters: Any) -> Selection:
-    """The sidebar filters as the store's Selection (the history to simulate on)."""
-    return Selection(
-        date_from=filters.date_from,
-        date_to=filters.date_to,
-        channels=tuple(filters.channels),
-        teams=tuple(filters.teams),
-        priorities=tuple(filters.priorities),
-        metric=filters.metric,
-    )
-
-
-@st.cache_resource(ttl=600, max_entries=4, show_spinner=False)
-def _stored_results(path: str, identity: Any, selection: Selection) -> tuple[pl.DataFrame, datetime]:
-    """The stored results inside a selection and when they were computed, shared read-only by sessions
-    (a resource, so a 1,000,000-row frame is not copied on every rerun)."""
-    cursor = data.live_database(path).cursor()
-    return load_results(cursor, selection), computed_at(cursor) or current_time()
-
-
-def run(committed_history: PolicyHistory, proposed: Policy, filters: Any, by: str,
-        advice_objective: float) -> Simulation:
-    """Simulate `proposed` on the stored history inside the sidebar filters."""
-    selection = selection_from(filters)
-    path = str(data.database_path().resolve())
-    results, moment = _stored_results(path, data.live_database(path).identity, selection)
-    return simulate(
-        results,
-        committed_history,
-        proposed,
-        moment,
-        by=[by],
-        advice_objective=advice_objective,
-        load_raw=lambda keys: load_raw(data.cursor(), selection, keys),
-    )
-
-
 PERCENT_COLUMNS = {
     column: st.column_config.NumberColumn(column.replace("_", " "), format="percent")
     for column in ("committed", "proposed", "budget used, committed", "budget used, proposed")
@@ -477,11 +431,6 @@ def flips_view(flips: pl.DataFrame) -> pl.DataFrame:
             for column, name in zip(readable, names, strict=True)
         ],
     )
-
-
-def forget_stored_results() -> None:
-    """Drop cached result frames (after a commit rebuilt them)."""
-    _stored_results.clear()
 
 
 def editor_height(rows: int, row_px: int = 35) -> int:

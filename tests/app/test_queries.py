@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from sla_app.filters import Filters
 from sla_store import queries
-from sla_ui.filters import Filters
 
 
 def test_group_by_dimensions_outside_the_whitelist_are_refused():

@@ -4,16 +4,16 @@ from datetime import UTC, date, datetime
 
 from streamlit.testing.v1 import AppTest
 
+from sla_app.report_download import report_file_name, report_html_bytes
 from sla_store.db import LiveDatabase
-from sla_ui.report_download import report_file_name, report_html_bytes
 from tests.integration.test_report import dataset  # noqa: F401 - the seeded results fixture
 
 
 def _page(db_path: str) -> None:
     from datetime import date
 
+    from sla_app.report_download import offer_report_download
     from sla_store.db import LiveDatabase
-    from sla_ui.report_download import offer_report_download
 
     live = LiveDatabase(db_path)
     offer_report_download(date(2026, 10, 17), connection=live.cursor, key="october_report")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sla_ui import data
-from sla_ui.filters import FilterOptions
+from sla_app import data
+from sla_app.filters import FilterOptions
 
 
 def sidebar_options() -> FilterOptions:

@@ -33,7 +33,7 @@ def offer_report_download(
     """A download button for the month's report; `connection` returns a cursor on the live database
     (default: the pages' shared LiveDatabase)."""
     if connection is None:
-        from sla_ui import data
+        from sla_app import data
 
         connection = data.cursor
 

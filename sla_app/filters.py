@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import streamlit as st
 
 from sla_store.queries import Selection
+from sla_ui.view import metric_label
 
 # Session-state keys (= URL query parameter names) of the sidebar widgets.
 DATES_KEY = "dates"
@@ -76,7 +77,7 @@ def current_filters() -> Filters:
 
     Missing keys (a page run without the sidebar) mean "no filter".
     """
-    from sla_ui.navigation import ensure_app_frame
+    from sla_app.navigation import ensure_app_frame
 
     ensure_app_frame()
     state = st.session_state
@@ -138,7 +139,3 @@ def render_sidebar_filters(options: FilterOptions) -> Filters:
                          bind="query-params", format_func=metric_label)
         st.caption("Filters apply to every page and are kept in the URL, so a view can be shared.")
     return current_filters()
-
-
-def metric_label(metric: str) -> str:
-    return metric.replace("_", " ").capitalize()

@@ -95,6 +95,18 @@ def read(query_name: str, *args: Any, **kwargs: Any) -> Any:
     return _cached(query_name, path, identity, args, tuple(sorted(kwargs.items())))
 
 
+def require_database() -> bool:
+    """Show how to get data when there is no database yet; True when the pages can read."""
+    if database_ready():
+        return True
+    st.warning(
+        f"No data yet at `{database_path()}`. Build the sample with `make sample` (or "
+        "`sla sample`), or load an export with `sla ingest FILE` or on the **Data** page.",
+        icon=":material/database:",
+    )
+    return False
+
+
 def cursor():
     """A fresh cursor for uncached work (e.g. the live queue, which depends on the real now)."""
     return live_database(str(database_path().resolve())).cursor()
