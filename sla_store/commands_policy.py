@@ -109,10 +109,10 @@ def verdict_changes(paired: pl.DataFrame) -> VerdictChanges:
 
 def changed_verdicts(db: Path | None, config: Path | None, proposed: Policy, since: dt.date) -> VerdictChanges | None:
     """What committing `proposed` from `since` on does to the stored verdicts (None without a database)."""
-    from sla_store.commands_simulate import run_simulation
     from sla_store.db import connect_read_only, db_path
     from sla_store.policy_files import load_policy_history
     from sla_store.queries import Selection
+    from sla_store.simulation import run_simulation
 
     if not db_path(db).exists():
         return None
