@@ -1,36 +1,171 @@
-"""Computed results: every item x metric judged by the policy version in force, rebuilt from raw data."""
+"""Computed results: every item x metric judged by the policy version in force, from raw data.
+
+A write costs the change, not the history:
+- an import re-judges only the items it loaded and the items it added events to (`rejudge_import`);
+- a policy commit re-judges only the items created on or after the new version's effective date
+  (`rejudge_since`): older items keep the version that governs them, so their verdicts cannot change;
+- a full rebuild (`refresh_results`, `sla recompute`, `sla sample`) runs only when asked, or when the policy
+  history on file is not the one the stored results were judged by (`results_basis`).
+
+Every evaluation streams through the pure core in partitions of hashed item keys (an item and all its events
+land in the same partition; the core judges each item from its own rows only), so memory is bounded by the
+partition size, not by the history. While the main thread reads the next partition from DuckDB and writes
+the previous one's results, worker threads judge partitions (polars and numpy release the GIL), so a
+rebuild keeps both cores busy.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import math
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, date, datetime
 
 import duckdb
+import polars as pl
 
 ITEM_FIELDS = ("source, item_id, kind, process, channel, team, priority, agent, status, subject, created, "
                "first_response, resolved, closed")
+EVENT_FIELDS = "source, item_id, occurred_at, kind, value"
+PARTITION_ITEMS = int(os.environ.get("SLA_PARTITION_ITEMS", "400000"))  # items judged at once
+WORKERS = max(1, min(2, os.cpu_count() or 1))
+_PARTITION_KEY = "hash(source, item_id) % ?"
+
+
+def history_basis(history) -> str:
+    """A fingerprint of every policy version (number, effective date, contents) results were judged by."""
+    from sla_core.policy import PolicyHistory
+
+    versions = history.versions if isinstance(history, PolicyHistory) else [history]
+    text = "|".join(f"{p.version}:{p.effective_from.isoformat()}:{p.fingerprint}" for p in versions)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def stored_basis(con: duckdb.DuckDBPyConnection) -> str | None:
+    rows = con.sql("SELECT basis FROM results_basis").fetchall()
+    return rows[0][0] if rows else None
+
+
+def forget_basis(con: duckdb.DuckDBPyConnection) -> None:
+    """Raw data changed without results being judged: the next write rebuilds them all."""
+    con.execute("DELETE FROM results_basis")
+
+
+def _set_basis(con: duckdb.DuckDBPyConnection, history, now: datetime) -> None:
+    con.execute("DELETE FROM results_basis")
+    con.execute("INSERT INTO results_basis VALUES (?, ?)", [history_basis(history), now])
 
 
 def refresh_results(con: duckdb.DuckDBPyConnection, history, now: datetime) -> int:
-    """Rebuild the results table from items + events with `history` (a Policy or PolicyHistory) at `now`.
+    """Rebuild the whole results table from items + events with `history` (a Policy or PolicyHistory) at `now`.
 
     Runs on the caller's (write-transaction) connection, so data and results change together.
     Returns the number of result rows.
     """
+    con.execute("DELETE FROM results")
+    items = con.sql("SELECT count(*) FROM items").fetchall()[0][0]
+    count = _judge_partitions(con, history, now, items, scoped=False)
+    _set_basis(con, history, now)
+    return count
+
+
+def rejudge_import(con: duckdb.DuckDBPyConnection, history, now: datetime, import_id: int) -> int:
+    """Re-judge the items an import loaded or added events to; everything else keeps its results.
+
+    Falls back to a full rebuild when the stored results were judged by another policy history.
+    Returns the number of result rows written.
+    """
+    scope = ("SELECT source, item_id FROM items WHERE import_id = $import "
+             "UNION SELECT source, item_id FROM events WHERE import_id = $import")
+    return _rejudge(con, history, now, scope, {"import": import_id})
+
+
+def rejudge_since(con: duckdb.DuckDBPyConnection, history, now: datetime, effective: date) -> int:
+    """After committing the newest version of `history`, effective from `effective` (UTC date): re-judge the
+    items created on or after that date, the ones it governs; earlier items keep the version that judged them
+    and their verdicts. Full rebuild when the stored results were not judged by the history before it."""
+    start = datetime(effective.year, effective.month, effective.day, tzinfo=UTC)
+    scope = "SELECT source, item_id FROM items WHERE created >= $start"
+    return _rejudge(con, history, now, scope, {"start": start}, previous=_without_newest(history))
+
+
+def _without_newest(history):
+    """The history as it was before its newest version was committed (None when it has only one)."""
+    from sla_core.policy import PolicyHistory
+
+    if not isinstance(history, PolicyHistory) or len(history.versions) < 2:
+        return None
+    newest = max(p.version for p in history.versions)
+    return PolicyHistory([p for p in history.versions if p.version != newest])
+
+
+def _rejudge(con: duckdb.DuckDBPyConnection, history, now: datetime, scope: str, params: dict,
+             previous=None) -> int:
+    # Results are kept incrementally only on top of results judged by the history before this change (or
+    # by this one); anything else - no basis yet, an edited policy file - rebuilds them all once.
+    accepted = {history_basis(history)} | ({history_basis(previous)} if previous is not None else set())
+    if stored_basis(con) not in accepted:
+        return refresh_results(con, history, now)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE rejudge_keys AS SELECT DISTINCT source, item_id FROM ({scope})",
+                params)
+    try:
+        keys = con.sql("SELECT count(*) FROM rejudge_keys").fetchall()[0][0]
+        if keys:
+            con.execute("DELETE FROM results WHERE (source, item_id) IN (SELECT source, item_id FROM rejudge_keys)")
+        count = _judge_partitions(con, history, now, keys, scoped=True) if keys else 0
+    finally:
+        con.execute("DROP TABLE IF EXISTS rejudge_keys")
+    _set_basis(con, history, now)
+    return count
+
+
+def _partition_frames(con: duckdb.DuckDBPyConnection, parts: int, part: int,
+                      scoped: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Items and events of one hash partition (all of an item's events land with it)."""
+    where = f"{_PARTITION_KEY} = ?" if parts > 1 else "true"
+    params = [parts, part] if parts > 1 else []
+    if scoped:
+        keys = f"(SELECT source, item_id FROM rejudge_keys WHERE {where})"
+        items = con.sql(f"SELECT {ITEM_FIELDS} FROM items SEMI JOIN {keys} k USING (source, item_id)",
+                        params=params).pl()
+        events = con.sql(f"SELECT {EVENT_FIELDS} FROM events SEMI JOIN {keys} k USING (source, item_id)",
+                         params=params).pl()
+    else:
+        items = con.sql(f"SELECT {ITEM_FIELDS} FROM items WHERE {where}", params=params).pl()
+        events = con.sql(f"SELECT {EVENT_FIELDS} FROM events WHERE {where}", params=params).pl()
+    return items, events
+
+
+def _judge_partitions(con: duckdb.DuckDBPyConnection, history, now: datetime, items: int, scoped: bool) -> int:
+    """Judge `items` items (all, or the rejudge_keys) partition by partition; insert their results."""
     from sla_core.clocks import evaluate  # the core may be absent while only raw data is loaded
 
-    items = con.sql(f"SELECT {ITEM_FIELDS} FROM items").pl()  # row order is irrelevant to the clocks
-    events = con.sql(
-        "SELECT source, item_id, occurred_at, kind, value FROM events ORDER BY source, item_id, occurred_at"
-    ).pl()
-    results = evaluate(items, events, history, now)
-    con.execute("DELETE FROM results")
-    if results.height:
-        con.register("computed_results", results.to_arrow())
-        try:
-            con.execute(
-                "INSERT INTO results BY NAME SELECT *, ?::TIMESTAMPTZ AS computed_at FROM computed_results",
-                [now],
-            )
-        finally:
-            con.unregister("computed_results")
-    return results.height
+    if not items:
+        return 0
+    parts = max(1, math.ceil(items / PARTITION_ITEMS))
+    written = 0
+    pending: deque[Future] = deque()
+
+    def insert(results: pl.DataFrame) -> None:
+        nonlocal written
+        if results.height:
+            con.register("computed_results", results.to_arrow())
+            try:
+                con.execute("INSERT INTO results BY NAME SELECT *, ?::TIMESTAMPTZ AS computed_at "
+                            "FROM computed_results", [now])
+            finally:
+                con.unregister("computed_results")
+        written += results.height
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for part in range(parts):
+            item_frame, event_frame = _partition_frames(con, parts, part, scoped)
+            pending.append(pool.submit(evaluate, item_frame, event_frame, history, now))
+            del item_frame, event_frame
+            while len(pending) >= WORKERS:
+                insert(pending.popleft().result())
+        while pending:
+            insert(pending.popleft().result())
+    return written

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from sla_store.compute import refresh_results
+from sla_store.compute import forget_basis, rejudge_import
 from sla_store.db import current_time, write_transaction
 from sla_store.importers import FORMATS, ImportRefused, Mapping, importer_for, load_mapping
 from sla_store.importers.tabular import check_columns, drop_temp, stage, store
@@ -153,7 +153,9 @@ def ingest(path: str | os.PathLike, db: str | os.PathLike | None = None, format_
            mapping: str | os.PathLike | None = None, config: str | os.PathLike | None = None,
            now: datetime | None = None, progress: Progress | None = None,
            file_label: str | None = None) -> ImportSummary:
-    """Import one export into the database and rebuild results, all in one write transaction.
+    """Import one export into the database and re-judge what it touched, all in one write transaction.
+
+    Only the items the file loaded and the items it added events to are judged again (see sla_store.compute).
 
     Raises ImportRefused (one line naming the file) or the core's PolicyError; either leaves the database as it
     was. `progress(step, fraction)` is called as the import advances; `file_label` names the file in `imports`.
@@ -165,10 +167,12 @@ def ingest(path: str | os.PathLike, db: str | os.PathLike | None = None, format_
     history = policy_history_or_none(config)
     with write_transaction(db) as con:
         summary = load_file(con, path, chosen, progress, file_label)
-        if history is not None:
+        if history is None:
+            forget_basis(con)
+        else:
             if progress:
                 progress("computing results", 0.8)
-            summary.results = refresh_results(con, history, now or current_time())
+            summary.results = rejudge_import(con, history, now or current_time(), summary.import_id)
         if progress:
             progress("saving", 0.95)
     if progress:

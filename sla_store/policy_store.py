@@ -171,8 +171,8 @@ def commit_policy(
     `base_version` is not the committed version, when the effective date precedes the current version's,
     or when it lies before today (UTC) without `allow_backdate`: a past date re-judges verdicts already
     given, which only an admin (the page) or `--backdate` (the command line) may do.
-    Afterwards the results table is rebuilt from raw data and the whole version history (when the database
-    exists and `refresh` is true).
+    Afterwards the items the new version governs (created on or after its effective date) are judged again
+    from raw data (when the database exists and `refresh` is true); older verdicts stay.
     """
     author, reason = (author or "").strip(), (reason or "").strip()
     if not author:
@@ -209,7 +209,7 @@ def commit_policy(
         diff = policy_diff(current, new_policy)
         refreshed = False
         if refresh and db_path(db).exists():
-            refreshed = refresh_results_now(config, db, moment)
+            refreshed = refresh_results_now(config, db, moment, since=effective)
     return CommitResult(new_policy.version, effective, live, archived, diff, refreshed)
 
 
@@ -222,13 +222,18 @@ def _by(policy: Policy) -> str:
     return "".join(parts)
 
 
-def refresh_results_now(config: str | os.PathLike | None, db: str | os.PathLike | None, now: datetime) -> bool:
-    """Rebuild the results table from raw data under every committed version (write-then-swap)."""
-    from sla_store.compute import refresh_results
+def refresh_results_now(config: str | os.PathLike | None, db: str | os.PathLike | None, now: datetime,
+                        since: date | None = None) -> bool:
+    """Bring the results up to the committed versions: with `since` (the newest version's effective date)
+    only the items created on or after it are judged again, else every item is."""
+    from sla_store.compute import refresh_results, rejudge_since
 
     history = load_policy_history(config)
     with write_transaction(db_path(db)) as con:
-        refresh_results(con, history, now)
+        if since is None:
+            refresh_results(con, history, now)
+        else:
+            rejudge_since(con, history, now, since)
     return True
 
 

@@ -80,3 +80,10 @@ CREATE TABLE IF NOT EXISTS results (
     pct_used       DOUBLE,
     computed_at    TIMESTAMPTZ
 );
+
+-- Which policy history the stored results were judged by (one row; none until results were first computed).
+-- A write re-judges only what it touched while this matches; otherwise it rebuilds every result once.
+CREATE TABLE IF NOT EXISTS results_basis (
+    basis       VARCHAR NOT NULL,              -- sla_store.compute.history_basis
+    computed_at TIMESTAMPTZ NOT NULL
+);
