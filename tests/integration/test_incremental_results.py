@@ -112,8 +112,8 @@ def test_random_imports_reimports_and_commits_equal_a_full_rebuild(tmp_path, con
         else:
             effective += timedelta(days=rng.randint(0, 40))
             committed, proposed = _tightened(config, rng)
-            commit_policy(proposed, committed.version, "tester", "tighter target", effective_from=effective, allow_backdate=True, allow_backdate=True,
-                          config=config, db=db, now=NOW)
+            commit_policy(proposed, committed.version, "tester", "tighter target", effective_from=effective,
+                          config=config, db=db, now=NOW, allow_backdate=True)
         if db.exists():
             _assert_equals_full_rebuild(db, config)
 
@@ -142,8 +142,8 @@ def test_a_commit_rejudges_only_items_created_on_or_after_its_effective_date(tmp
     effective = date(2026, 10, 1)
     later = NOW + timedelta(days=1)
     committed, proposed = _tightened(config, random.Random(3))
-    commit_policy(proposed, committed.version, "tester", "tighter", effective_from=effective, config=config, db=db, allow_backdate=True,
-                  now=later)
+    commit_policy(proposed, committed.version, "tester", "tighter", effective_from=effective, config=config, db=db,
+                  now=later, allow_backdate=True)
     after = connect_read_only(db).sql("SELECT item_id, created, computed_at, policy_version FROM results").pl()
     start = datetime(2026, 10, 1, tzinfo=UTC)
     rejudged = after.filter(pl.col("computed_at") == later)
