@@ -27,6 +27,7 @@ view.table(
         pl.col("author").fill_null(view.NO_VALUE),
         pl.col("reason").fill_null(view.NO_VALUE),
         pl.col("committed_at").dt.strftime("%d %b %Y, %H:%M").fill_null(view.NO_VALUE),
+        "backdated",
         "targets",
     ),
     "policy versions",
@@ -34,6 +35,8 @@ view.table(
     column_config={
         "effective_from": st.column_config.DateColumn("effective from", format="D MMM YYYY"),
         "committed_at": st.column_config.TextColumn("committed at (UTC)"),
+        "backdated": st.column_config.CheckboxColumn(
+            "backdated", help="Effective before the day it was committed: it re-judged older verdicts (admins only)"),
     },
     caption=f"{versions.height} version(s) in {config_dir()}/sla.yaml and {config_dir()}/history/.",
 )

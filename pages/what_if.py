@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from sla_app import data, policies
+from sla_app import access, data, policies
 from sla_app import what_if as runner
 from sla_app.filters import current_filters
 from sla_app.navigation import ensure_app_frame
@@ -180,6 +180,8 @@ if last is not None:
 
 # ---------------------------------------------------------------------------------------------- commit
 st.subheader("Commit as a new version")
+rights = access.current_rights()
+access.show_rights(rights)
 if proposed is None:
     st.caption("Fix the table first.")
     st.stop()
@@ -188,26 +190,29 @@ if not diff:
     st.caption("The proposal equals the committed policy: nothing to commit.")
     st.stop()
 st.code(diff, language="diff")
+if not rights.can_commit:
+    st.stop()
 with st.form("whatif_commit"):
-    author = st.text_input("Author", key="whatif_author")
+    st.text_input("Author", value=rights.author, disabled=True,
+                  help="The logged-in identity (or, without login, the account running this server)")
     reason = st.text_area("Reason", key="whatif_reason", height=80,
                           placeholder="Why this change (shown in the version history)")
     effective = st.date_input("Effective from", value=current_time().date(), key="whatif_effective",
-                              help="Items created from this day (UTC) on are judged by the new version.")
+                              help=access.effective_help(rights))
     submitted = st.form_submit_button(f"Commit version {committed.version + 1}", type="primary",
                                       icon=":material/publish:", key="whatif_commit_button")
 if submitted:
     try:
         with st.spinner("Writing the version and rebuilding results..."):
-            result = policies.commit_policy(proposed, base, author, reason, effective, config=policies.config_dir(),
-                                            db=data.database_path())
+            result = policies.commit_policy(proposed, base, rights.author, reason, effective,
+                                            config=policies.config_dir(), db=data.database_path(),
+                                            allow_backdate=rights.can_backdate)
     except (policies.CommitRefused, PolicyError) as error:
         st.error(str(error), icon=":material/block:")
     else:
         st.cache_data.clear()
         runner.forget_stored_results()
-        for key in ("whatif_base_version", "whatif_targets", "whatif_calendars", "whatif_sim", "whatif_author",
-                    "whatif_reason"):
+        for key in ("whatif_base_version", "whatif_targets", "whatif_calendars", "whatif_sim", "whatif_reason"):
             st.session_state.pop(key, None)
         st.session_state["whatif_flash"] = (
             f"Committed version {result.version}, effective {result.effective_from:%d %b %Y}; version "
@@ -215,4 +220,3 @@ if submitted:
             + ("Results were rebuilt." if result.results_refreshed else "")
         )
         st.rerun()
-

@@ -23,7 +23,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from enum import IntEnum
 from typing import Any, Literal
 
@@ -251,19 +250,56 @@ def rights_for(
     )
 
 
-def backdate_refusal(rights: Rights, effective: date, today: date) -> str | None:
-    """Why `rights` may not commit a version effective on `effective` (None when it may).
+# ------------------------------------------------------------------------------------ login settings
 
-    A past effective date re-judges verdicts already given, so only an admin may choose one.
+SECRETS_FILE = ".streamlit/secrets.toml"
+SHARED_LOGIN_KEYS = ("redirect_uri", "cookie_secret")
+PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
+_NOT_PROVIDERS = ("client_kwargs", "expose_tokens")
+
+
+@dataclass(frozen=True)
+class LoginSettings:
+    """Streamlit's [auth] secrets section, checked: the providers to offer, or what is wrong with it."""
+
+    configured: bool
+    providers: tuple[str, ...] = ()  # "default" is the provider written directly in [auth]
+    problem: str | None = None
+
+
+def login_settings(auth: Mapping[str, Any] | None, source: str = SECRETS_FILE) -> LoginSettings:
+    """Check an [auth] section (st.secrets["auth"]) without revealing any secret value.
+
+    No section: login is not configured. A section that lacks redirect_uri, cookie_secret or a complete
+    provider (client_id, client_secret, server_metadata_url) is configured but broken: the app is then
+    read-only rather than silently falling back to the unauthenticated default.
     """
-    if not rights.can_commit:
-        return rights.notice
-    if effective < today and not rights.can_backdate:
-        return (
-            f"Effective date {effective.isoformat()} is in the past (today is {today.isoformat()}): it would "
-            "re-judge verdicts already given. Only an admin may backdate a version, with a reason."
-        )
-    return None
+    if not auth:
+        return LoginSettings(False)
+    providers: list[tuple[str, Mapping[str, Any]]] = []
+    if any(key in auth for key in PROVIDER_KEYS):
+        providers.append(("default", auth))
+    providers += [(name, value) for name, value in auth.items()
+                  if isinstance(value, Mapping) and name not in _NOT_PROVIDERS]
+    problems = [f"[auth] needs {key}" for key in SHARED_LOGIN_KEYS if not auth.get(key)]
+    if not providers:
+        problems.append("[auth] needs client_id, client_secret and server_metadata_url (or an [auth.NAME] provider)")
+    for name, value in providers:
+        section = "[auth]" if name == "default" else f"[auth.{name}]"
+        problems += [f"{section} needs {key}" for key in PROVIDER_KEYS if not value.get(key)]
+    problem = f"{source}: login is misconfigured: {'; '.join(problems)}" if problems else None
+    return LoginSettings(True, tuple(name for name, _ in providers), problem)
+
+
+def identity_from_claims(claims: Mapping[str, Any], access: AccessPolicy | None) -> Identity:
+    """The identity in an ID token's claims (st.user). An email the provider marks unverified is not used."""
+    email = claims.get("email") if claims.get("email_verified") is not False else None
+    return Identity(
+        email=str(email).strip() if email else None,
+        name=str(claims["name"]) if claims.get("name") else None,
+        subject=str(claims["sub"]) if claims.get("sub") else None,
+        groups=(access or AccessPolicy()).groups_of(claims),
+    )
 
 
 __all__ = [
@@ -273,8 +309,10 @@ __all__ = [
     "Identity",
     "Rights",
     "Role",
-    "backdate_refusal",
+    "LoginSettings",
+    "identity_from_claims",
     "is_loopback",
+    "login_settings",
     "parse_access",
     "rights_for",
 ]

@@ -16,6 +16,18 @@ from tests.app.synthetic import NOW, build_synthetic_db, write_fixture_config
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard.py"
 
 
+@pytest.fixture(autouse=True)
+def served_on_loopback():
+    """AppTest runs the app as `make run` serves it: on a loopback address and without login, where commits
+    are allowed (tests of the other cases set server.address themselves)."""
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")
+    yield
+    config.set_option("server.address", before)
+
+
 @pytest.fixture(scope="session")
 def fixture_db(tmp_path_factory) -> Path:
     return build_synthetic_db(tmp_path_factory.mktemp("db") / "sla.duckdb", tickets=3000, seed=42)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from sla_core.access import (
     AccessError,
     AccessPolicy,
     Identity,
+    LoginSettings,
     Role,
-    backdate_refusal,
+    identity_from_claims,
     is_loopback,
+    login_settings,
     parse_access,
     rights_for,
 )
@@ -27,7 +27,6 @@ groups:
   sla-leads: lead
   sla-admins: admin
 """
-TODAY = date(2026, 11, 20)
 
 
 def test_roles_come_from_the_email_ignoring_case_or_from_any_group_and_the_highest_wins():
@@ -124,16 +123,40 @@ def test_a_login_or_access_problem_makes_the_app_read_only_even_on_loopback():
     assert broken.notice == "Read-only: config/access.yaml:2: users.x: bad"
 
 
-def test_only_an_admin_may_pick_a_past_effective_date():
-    access = parse_access(ACCESS)
-    lead = rights_for(login_configured=True, identity=Identity("lea@example.com"), access=access, server_address="")
-    admin = rights_for(login_configured=True, identity=Identity("ana@example.com"), access=access, server_address="")
-    local = rights_for(login_configured=False, identity=None, access=None, server_address="localhost")
-    yesterday = date(2026, 11, 19)
-    assert backdate_refusal(lead, TODAY, TODAY) is None
-    assert backdate_refusal(lead, date(2026, 12, 1), TODAY) is None
-    assert "Only an admin may backdate" in backdate_refusal(lead, yesterday, TODAY)
-    assert "Only an admin may backdate" in backdate_refusal(local, yesterday, TODAY)
-    assert backdate_refusal(admin, date(2026, 1, 2), TODAY) is None
-    viewer = rights_for(login_configured=True, identity=Identity("v@x.y"), access=access, server_address="")
-    assert backdate_refusal(viewer, TODAY, TODAY) == viewer.notice
+SECRET_AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "s3cret-cookie",
+    "client_id": "sla",
+    "client_secret": "s3cret-client",
+    "server_metadata_url": "https://idp.example.com/.well-known/openid-configuration",
+}
+
+
+def test_login_settings_find_the_default_and_named_providers():
+    assert login_settings(None) == LoginSettings(False)
+    assert login_settings({}) == LoginSettings(False)
+    assert login_settings(SECRET_AUTH) == LoginSettings(True, ("default",))
+    named = {"redirect_uri": "r", "cookie_secret": "c", "okta": {k: "x" for k in ("client_id", "client_secret",
+                                                                                 "server_metadata_url")}}
+    assert login_settings(named) == LoginSettings(True, ("okta",))
+
+
+def test_incomplete_login_settings_are_named_without_revealing_secrets():
+    broken = {k: v for k, v in SECRET_AUTH.items() if k not in ("cookie_secret", "server_metadata_url")}
+    settings = login_settings(broken)
+    assert settings.configured and settings.problem == (
+        ".streamlit/secrets.toml: login is misconfigured: [auth] needs cookie_secret; "
+        "[auth] needs server_metadata_url"
+    )
+    assert "s3cret" not in settings.problem
+    only_shared = login_settings({"redirect_uri": "r", "cookie_secret": "c"})
+    assert "needs client_id, client_secret and server_metadata_url" in only_shared.problem
+
+
+def test_identity_from_claims_reads_email_name_subject_and_groups_but_not_an_unverified_email():
+    access = parse_access("groups_claim: roles\n")
+    identity = identity_from_claims(
+        {"email": "Ana@Example.com", "name": "Ana", "sub": "u1", "roles": ["sla-leads"]}, access)
+    assert identity == Identity("Ana@Example.com", "Ana", "u1", ("sla-leads",))
+    unverified = identity_from_claims({"email": "boss@example.com", "email_verified": False, "sub": "u2"}, access)
+    assert unverified.email is None and unverified.author == "u2"

@@ -1,0 +1,202 @@
+"""Who may commit on the What-if page: the local default (loopback or read-only) and roles behind a login.
+
+AppTest stands in for Streamlit's login: `at.secrets["auth"]` configures it and `at.user` is the identity
+the provider returned (the real login runs in tests/browser/test_login_browser.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from streamlit import config as st_config
+from streamlit.testing.v1 import AppTest
+
+from sla_core.policy import parse_policy
+from sla_store.policy_store import version_history
+from tests.app.test_what_if import APP, LOCAL_AUTHOR, RESOLUTION_CATCH_ALL, _edit_targets, make_workspace
+from tests.unit.test_simulate_consistency import POLICY_V1
+
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "a-cookie-secret-for-tests",
+    "client_id": "sla-dashboard",
+    "client_secret": "a-client-secret",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
+ACCESS = """\
+users:
+  lea@example.com: lead
+  ada@example.com: admin
+groups:
+  sla-admins: admin
+"""
+TODAY = date(2026, 3, 20)  # NOW of the What-if fixture history
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    """The What-if workspace with an access file."""
+    config, db = make_workspace(tmp_path, monkeypatch)
+    (config / "access.yaml").write_text(ACCESS)
+    return config, db
+
+
+@pytest.fixture
+def address():
+    def use(value: str | None) -> None:
+        st_config.set_option("server.address", value)
+
+    return use
+
+
+def _what_if(user: dict | None = None, login: bool = False) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    if login:
+        at.secrets["auth"] = dict(AUTH)
+    if user is not None:
+        at.user = user
+    at.run()
+    at.switch_page("pages/what_if.py")
+    at.run()
+    assert not at.exception
+    _edit_targets(at, {RESOLUTION_CATCH_ALL: {"within": "2d"}})
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _commit_button(at: AppTest):
+    return [b for b in at.button if b.key == "whatif_commit_button"]
+
+
+def _commit(at: AppTest, reason: str, effective: date | None = None) -> AppTest:
+    at.text_area(key="whatif_reason").input(reason)
+    if effective is not None:
+        at.date_input(key="whatif_effective").set_value(effective)
+    at.button(key="whatif_commit_button").click()
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _notices(at: AppTest) -> list[str]:
+    return [e.value for e in (*at.info, *at.warning, *at.caption)]
+
+
+# -------------------------------------------------------------------------------------- no login
+
+
+def test_on_a_loopback_address_without_login_the_page_says_commits_are_local_and_allows_them(workspace, address):
+    config, _ = workspace
+    address("127.0.0.1")
+    at = _what_if()
+    info = [i.value for i in at.info if "No login is configured" in i.value]
+    assert info and "listens only on 127.0.0.1" in info[0] and f"recorded as {LOCAL_AUTHOR}" in info[0]
+    assert _commit_button(at)
+    assert any(c.value == f"No login: local commits as {LOCAL_AUTHOR}." for c in at.sidebar.caption)
+
+    _commit(at, "two days")
+    assert parse_policy((config / "sla.yaml").read_text()).author == LOCAL_AUTHOR
+
+
+def test_on_a_loopback_address_without_login_a_past_effective_date_is_refused(workspace, address):
+    config, _ = workspace
+    address("localhost")
+    at = _commit(_what_if(), "backdated", date(2026, 2, 1))
+    assert any("only an admin may backdate" in e.value for e in at.error), [e.value for e in at.error]
+    assert (config / "sla.yaml").read_text() == POLICY_V1
+
+
+@pytest.mark.parametrize("where", [None, "0.0.0.0", "10.20.30.40"])
+def test_on_any_other_address_without_login_the_app_is_read_only_and_says_how_to_configure_login(
+    workspace, address, where
+):
+    address(where)
+    at = _what_if()
+    warning = next(w.value for w in at.warning if w.value.startswith("Read-only"))
+    assert "no login is configured" in warning and "[auth] section in .streamlit/secrets.toml" in warning
+    assert "config/access.yaml" in warning
+    assert not _commit_button(at)
+    assert at.code  # the proposal's diff is still shown
+
+
+# ---------------------------------------------------------------------------------------- login
+
+
+def test_with_login_an_anonymous_visitor_gets_a_log_in_button_and_no_commit(workspace, address):
+    address("0.0.0.0")
+    at = _what_if({"is_logged_in": False}, login=True)
+    assert [b.label for b in at.sidebar.button if b.key == "login_default"] == ["Log in"]
+    assert "Log in to commit a new version." in _notices(at)
+    assert not _commit_button(at)
+
+
+def test_a_viewer_sees_every_figure_but_no_commit_button(workspace, address):
+    address("0.0.0.0")
+    at = _what_if({"is_logged_in": True, "email": "zoe@example.com", "name": "Zoe"}, login=True)
+    assert any("zoe@example.com (viewer)" in n and "do not commit" in n for n in _notices(at))
+    assert not _commit_button(at)
+    assert [b.label for b in at.sidebar.button if b.key == "logout"] == ["Log out"]
+
+
+def test_a_lead_commits_as_the_logged_in_identity_but_may_not_backdate(workspace, address):
+    config, _ = workspace
+    address("0.0.0.0")  # with login, the address no longer matters
+    lead = {"is_logged_in": True, "email": "lea@example.com", "name": "Lea"}
+
+    at = _commit(_what_if(lead, login=True), "re-judge spring", date(2026, 2, 1))
+    refusal = [e.value for e in at.error]
+    assert any("2026-02-01 is before today (2026-03-20)" in e and "only an admin may backdate" in e
+               for e in refusal), refusal
+    assert (config / "sla.yaml").read_text() == POLICY_V1
+
+    at.date_input(key="whatif_effective").set_value(TODAY)
+    at.button(key="whatif_commit_button").click()
+    at.run()
+    assert not at.exception
+    written = parse_policy((config / "sla.yaml").read_text())
+    assert (written.version, written.author, written.effective_from) == (2, "lea@example.com", TODAY)
+
+
+def test_an_admin_by_group_backdates_with_a_reason_that_policy_history_shows(workspace, address):
+    config, _ = workspace
+    address("0.0.0.0")
+    admin = {"is_logged_in": True, "email": "max@example.com", "groups": ["staff", "sla-admins"]}
+    at = _what_if(admin, login=True)
+    assert any("max@example.com (admin)" in n and "backdated" in n for n in _notices(at))
+
+    _commit(at, "Contract amended from 1 February", date(2026, 2, 1))
+    written = parse_policy((config / "sla.yaml").read_text())
+    assert (written.author, written.effective_from) == ("max@example.com", date(2026, 2, 1))
+    assert version_history(config).select("version", "backdated").rows() == [(2, True), (1, False)]
+
+    at.switch_page("pages/policy_history.py")
+    at.run()
+    assert not at.exception
+    listing = at.dataframe[0].value
+    assert listing["reason"].tolist()[0] == "Contract amended from 1 February"
+    assert listing["backdated"].tolist() == [True, False]
+
+
+def test_a_broken_access_file_makes_the_app_read_only_with_the_one_line_error(workspace, address):
+    config, _ = workspace
+    (config / "access.yaml").write_text("users:\n  lea@example.com: boss\n")
+    address("127.0.0.1")
+    at = _what_if({"is_logged_in": True, "email": "lea@example.com"}, login=True)
+    warning = next(w.value for w in at.warning if w.value.startswith("Read-only"))
+    assert f'{config}/access.yaml:2: users.lea@example.com: "boss" is not a role' in warning
+    assert not _commit_button(at)
+
+
+def test_an_incomplete_auth_section_is_read_only_and_does_not_fall_back_to_local_commits(workspace, address):
+    address("127.0.0.1")
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "client_id": "x"}
+    at.run()
+    at.switch_page("pages/what_if.py")
+    at.run()
+    assert not at.exception
+    warning = next(w.value for w in at.warning if w.value.startswith("Read-only"))
+    assert "login is misconfigured: [auth] needs cookie_secret" in warning
+    assert "a-client-secret" not in warning
