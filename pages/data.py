@@ -21,7 +21,7 @@ if last := st.session_state.pop("data_last_import", None):
     st.success(last, icon=":material/check_circle:")
 
 if data.database_ready():
-    counts = data.read("table_counts").row(0, named=True)
+    counts = data.table_counts()
     cols = st.columns(4)
     cols[0].metric("Items", f"{counts['items']:,}")
     cols[1].metric("Events", f"{counts['events']:,}")
@@ -31,7 +31,7 @@ if data.database_ready():
                    help=f"At {computed:%Y-%m-%d %H:%M} UTC" if computed else None)
 
     st.subheader("Imports")
-    imports = data.read("imports")
+    imports = data.imports()
     if imports.is_empty():
         st.info("Nothing imported yet.")
     else:
@@ -43,7 +43,7 @@ if data.database_ready():
                    caption="Every file loaded, newest first; re-importing the same rows never duplicates them.")
 
     st.subheader("Rejected rows")
-    rejected = data.read("rejected_rows")
+    rejected = data.rejected_rows()
     if rejected.is_empty():
         st.success("No rejected rows.")
     else:

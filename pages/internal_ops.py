@@ -20,7 +20,7 @@ filters = Filters(date_from=sidebar.date_from, date_to=sidebar.date_to)
 st.caption("Internal processes judged like tickets (e.g. a lead scored within 60 minutes of the form). "
            "Only the sidebar's date range applies here.")
 
-by_metric = data.read("attainment", filters, ("metric", "process"), "ops", percentiles=True)
+by_metric = data.attainment(filters, ("metric", "process"), kind="ops", percentiles=True)
 if by_metric.is_empty():
     view.empty_state("No internal-operations items in this date range.",
                      "Import an event log (format `events`) on the Data page, or widen the date range.")
@@ -44,16 +44,16 @@ metrics = by_metric["metric"].unique().sort().to_list()
 metric = st.selectbox("Process step", metrics, format_func=metric_label, key="ops_metric")
 step = filters.with_metric(metric)
 
-weekly = data.read("attainment", step, ("week",), "ops")
+weekly = data.attainment(step, ("week",), kind="ops")
 st.plotly_chart(charts.trend_lines(weekly, "week", None, f"{metric_label(metric)} attainment per week",
                                    summary.overall_objective(weekly)), key="ops_trend")
 
-histogram = data.read("elapsed_histogram", step, "ops")
+histogram = data.elapsed_histogram(step, kind="ops")
 if not histogram.is_empty():
     st.plotly_chart(charts.elapsed_histogram(histogram, f"{metric_label(metric)}: elapsed time as % of target"),
                     key="ops_histogram")
 
-breached = data.read("breached_items", step, "ops")
+breached = data.breached_items(step, kind="ops")
 st.subheader(f"Breached {metric_label(metric).lower()} items")
 if breached.is_empty():
     st.success("Nothing breached in this date range.")

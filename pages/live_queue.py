@@ -25,7 +25,7 @@ if not data.require_database():
 def queue() -> None:
     filters = current_filters()
     now = current_time()
-    items, events = data.read("open_items", filters, "ticket")
+    items, events = data.open_items(filters)
     clocks = live.open_clocks(items, events, policies.policy_history(), now, filters.metric)
     st.caption(f"As of {now:%Y-%m-%d %H:%M} UTC, refreshed every minute. The date range does not apply: "
                "an old open item is still in the queue.")

@@ -15,7 +15,7 @@ st.title("Overview")
 if not data.require_database():
     st.stop()
 
-months = data.read("months", "ticket")["month"].to_list()
+months = data.months()
 if not months:
     view.empty_state("No ticket results in the database yet.", "Import an export on the Data page.")
     st.stop()
@@ -27,9 +27,9 @@ with download:
     offer_report_download(month)
 filters = current_filters()
 month_filters = filters.with_dates(month, summary.month_end(month))
-monthly = data.read("attainment", filters.with_dates(summary.previous_month(month), summary.month_end(month)),
-                    ("month", "metric"), "ticket", True, False)
-daily = data.read("burn_down", filters, month, summary.month_end(month), "ticket", True)
+monthly = data.attainment(filters.with_dates(summary.previous_month(month), summary.month_end(month)),
+                          ("month", "metric"), use_metric=False)
+daily = data.burn_down(filters, month, summary.month_end(month), by_metric=True)
 headlines = summary.headlines(monthly, daily, month)
 
 if not headlines:
@@ -58,7 +58,7 @@ for headline, column in zip(headlines, st.columns(len(headlines)), strict=True):
 
 metric = filters.metric or headlines[0].metric
 st.subheader(f"Where {metric_label(metric).lower()} misses: team x channel")
-by_team_channel = data.read("attainment", month_filters.with_metric(metric), ("team", "channel"), "ticket")
+by_team_channel = data.attainment(month_filters.with_metric(metric), ("team", "channel"))
 if by_team_channel.filter(pl.col("attainment").is_not_null()).is_empty():
     view.empty_state(f"No decided {metric_label(metric).lower()} items in this month for these filters.")
 else:
@@ -68,7 +68,7 @@ else:
                                    f"{view.month_label(month)}", objective), key="overview_heatmap")
 
 st.subheader("Worst slices")
-slices = data.read("attainment", month_filters.with_metric(metric), ("channel", "team", "priority"), "ticket")
+slices = data.attainment(month_filters.with_metric(metric), ("channel", "team", "priority"))
 worst = summary.worst_slices(slices)
 if worst.is_empty():
     view.empty_state(f"No slice has {summary.MIN_DECIDED_FOR_RANKING} or more decided items.")

@@ -23,8 +23,8 @@ dimension = st.segmented_control("Break down by", DIMENSIONS, default="channel",
 metric = filters.metric
 # Counts for every metric on the chosen breakdown (the side-by-side charts) come from the daily rollup;
 # the selected metric's slices and total with their elapsed-time percentiles from one scan of the results.
-both = data.read("attainment", filters, (dimension, "metric"), "ticket", True, False)
-spread = data.read("attainment", filters, (dimension,), "ticket", percentiles=True, with_total=True)
+both = data.attainment(filters, (dimension, "metric"), use_metric=False)
+spread = data.attainment(filters, (dimension,), percentiles=True, with_total=True)
 by_slice = spread.filter(~pl.col("total")).drop("total")
 if metric is None or by_slice.is_empty():
     view.empty_state("No items match the sidebar filters.")
@@ -68,7 +68,7 @@ choice = st.selectbox(f"{dimension.capitalize()}", values, key="perf_drill",
                       index=values.index(by_slice.sort("breached", descending=True)[dimension][0])
                       if values else None)
 if choice is not None:
-    breached = data.read("breached_items", filters, "ticket", ((dimension, choice),))
+    breached = data.breached_items(filters, extra=((dimension, choice),))
     if breached.is_empty():
         st.success(f"No breached {metric_label(metric).lower()} items for {dimension} {choice}.")
     else:
@@ -84,7 +84,7 @@ if choice is not None:
                            "(elapsed and target in business time).")
 
 st.subheader("How long items take, against their target")
-histogram = data.read("elapsed_histogram", filters, "ticket")
+histogram = data.elapsed_histogram(filters)
 if histogram.is_empty():
     view.empty_state("No elapsed times to show.")
 else:

@@ -22,7 +22,7 @@ period = controls[0].segmented_control("Period", ("week", "month"), default="wee
 series = controls[1].segmented_control("One line per", ("all", "channel", "team"), default="channel",
                                        key="trend_by", format_func=str.capitalize) or "all"
 by = (period,) if series == "all" else (period, series)
-frame = data.read("attainment", filters, by, "ticket")
+frame = data.attainment(filters, by)
 if frame.is_empty() or metric is None:
     view.empty_state("No items match the sidebar filters.")
     st.stop()
@@ -49,7 +49,7 @@ else:
 st.subheader("Error budget burn-down")
 months = sorted({summary.month_start(d) for d in frame[period].to_list()}, reverse=True)
 month = st.selectbox("Month", months, format_func=view.month_label, key="trend_month")
-daily = data.read("burn_down", filters, month, summary.month_end(month), "ticket")
+daily = data.burn_down(filters, month, summary.month_end(month))
 if daily.is_empty():
     view.empty_state(f"No items created in {view.month_label(month)} are decided yet for these filters.")
 else:

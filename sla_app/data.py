@@ -6,15 +6,17 @@ cached frames of the old file are never served for the new one.
 
 from __future__ import annotations
 
-import inspect
+import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import duckdb
+import polars as pl
 import streamlit as st
 
 from sla_store import queries
 from sla_store.db import LiveDatabase, db_path
+from sla_store.queries import Selection
 
 CACHE_TTL_S = 600
 CACHE_ENTRIES = 512
@@ -54,45 +56,127 @@ def rollup_database(path: str, identity: tuple[int, int] | None) -> duckdb.DuckD
     return con
 
 
-_ATTAINMENT = inspect.signature(queries.attainment)
-ROLLUP_READS = ("filter_options", "months")  # readers that take table="rollup"
+Extra = tuple[tuple[str, str], ...]  # (column, value) pairs: hashable, so they can key the cache
 
 
-def _rollup_arguments(query_name: str, args: tuple, kwargs: dict) -> dict | None:
-    """The rollup_attainment arguments when this read can be answered from the rollup, else None."""
-    if query_name != "attainment":
-        return None
-    bound = _ATTAINMENT.bind(None, *args, **kwargs)
-    bound.apply_defaults()
-    named = dict(bound.arguments)
-    if not queries.rollup_covers(named["by"], named["extra"], named["percentiles"], named["with_total"]):
-        return None
-    for unused in ("cur", "percentiles", "with_total"):
-        named.pop(unused)
-    return named
-
-
-@st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _cached(query_name: str, path: str, identity: tuple[int, int] | None, args: tuple,
-            kwargs: tuple) -> Any:
-    if query_name in ROLLUP_READS:
-        return getattr(queries, query_name)(rollup_database(path, identity).cursor(), *args, table="rollup",
-                                            **dict(kwargs))
-    rollup_args = _rollup_arguments(query_name, args, dict(kwargs))
-    if rollup_args is not None:
-        return queries.rollup_attainment(rollup_database(path, identity).cursor(), **rollup_args)
-    reader = getattr(queries, query_name)
-    return reader(live_database(path).cursor(), *args, **dict(kwargs))
-
-
-def read(query_name: str, *args: Any, **kwargs: Any) -> Any:
-    """Run sla_store.queries.<query_name>(cursor, *args, **kwargs), cached per database file identity.
-
-    Filter options, months and attainment reads without agent or percentiles are answered from the daily
-    rollup (same figures)."""
+def _file() -> tuple[str, tuple[int, int] | None]:
+    """The database file and its identity: the cache key that changes when a writer swaps a new file in."""
     path = str(database_path().resolve())
-    identity = live_database(path).identity
-    return _cached(query_name, path, identity, args, tuple(sorted(kwargs.items())))
+    return path, live_database(path).identity
+
+
+def _cached(function):
+    return st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_ENTRIES, show_spinner=False)(function)
+
+
+@_cached
+def _attainment(path: str, identity: tuple[int, int] | None, filters: Selection, by: tuple[str, ...], kind: str | None,
+                extra: Extra, percentiles: bool, with_total: bool, use_dates: bool,
+                use_metric: bool) -> pl.DataFrame:
+    if queries.rollup_covers(by, dict(extra), percentiles, with_total):
+        return queries.rollup_attainment(rollup_database(path, identity).cursor(), filters, by, kind=kind,
+                                         use_dates=use_dates, use_metric=use_metric, extra=dict(extra))
+    return queries.attainment(live_database(path).cursor(), filters, by, kind=kind, use_dates=use_dates,
+                              use_metric=use_metric, extra=dict(extra), percentiles=percentiles,
+                              with_total=with_total)
+
+
+def attainment(filters: Selection, by: Sequence[str], *, kind: str | None = "ticket",
+               extra: Extra = (), percentiles: bool = False, with_total: bool = False,
+               use_dates: bool = True, use_metric: bool = True) -> pl.DataFrame:
+    """Attainment per slice (sla_store.queries.attainment_sql). Answered from the daily rollup (same
+    figures) unless it needs percentiles, a total row or a dimension the rollup does not keep."""
+    return _attainment(*_file(), filters, tuple(by), kind, tuple(extra), percentiles, with_total, use_dates,
+                       use_metric)
+
+
+@_cached
+def _burn_down(path: str, identity: tuple[int, int] | None, filters: Selection, first_day: dt.date,
+               last_day: dt.date, kind: str | None, by_metric: bool) -> pl.DataFrame:
+    return queries.burn_down(live_database(path).cursor(), filters, first_day, last_day, kind=kind,
+                             by_metric=by_metric)
+
+
+def burn_down(filters: Selection, first_day: dt.date, last_day: dt.date, *, kind: str | None = "ticket",
+              by_metric: bool = False) -> pl.DataFrame:
+    """Items created first_day..last_day, decided and breached per decision day (queries.burn_down_sql)."""
+    return _burn_down(*_file(), filters, first_day, last_day, kind, by_metric)
+
+
+@_cached
+def _months(path: str, identity: tuple[int, int] | None, kind: str | None) -> pl.DataFrame:
+    return queries.months(rollup_database(path, identity).cursor(), kind, table="rollup")
+
+
+def months(*, kind: str | None = "ticket") -> list[dt.date]:
+    """Every month from the first to the last item, newest first."""
+    return _months(*_file(), kind)["month"].to_list()
+
+
+@_cached
+def _filter_options(path: str, identity: tuple[int, int] | None, kind: str | None) -> pl.DataFrame:
+    return queries.filter_options(rollup_database(path, identity).cursor(), kind, table="rollup")
+
+
+def filter_options(*, kind: str | None = "ticket") -> pl.DataFrame:
+    """One row: the channels, teams, priorities and metrics to offer, and the first and last day."""
+    return _filter_options(*_file(), kind)
+
+
+@_cached
+def _breached_items(path: str, identity: tuple[int, int] | None, filters: Selection, kind: str | None,
+                    extra: Extra, limit: int) -> pl.DataFrame:
+    return queries.breached_items(live_database(path).cursor(), filters, kind, dict(extra), limit)
+
+
+def breached_items(filters: Selection, *, kind: str | None = "ticket", extra: Extra = (),
+                   limit: int = 1000) -> pl.DataFrame:
+    """The breached items behind a figure, worst overrun first."""
+    return _breached_items(*_file(), filters, kind, tuple(extra), limit)
+
+
+@_cached
+def _elapsed_histogram(path: str, identity: tuple[int, int] | None, filters: Selection,
+                       kind: str | None) -> pl.DataFrame:
+    return queries.elapsed_histogram(live_database(path).cursor(), filters, kind)
+
+
+def elapsed_histogram(filters: Selection, *, kind: str | None = "ticket") -> pl.DataFrame:
+    """Elapsed business time as % of each item's target, in bins."""
+    return _elapsed_histogram(*_file(), filters, kind)
+
+
+@_cached
+def _open_items(path: str, identity: tuple[int, int] | None, filters: Selection,
+                kind: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return queries.open_items(live_database(path).cursor(), filters, kind)
+
+
+def open_items(filters: Selection, *, kind: str | None = "ticket") -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(items, events) of the items whose clock was running at the last ingest."""
+    return _open_items(*_file(), filters, kind)
+
+
+@_cached
+def _table(path: str, identity: tuple[int, int] | None, name: str) -> pl.DataFrame:
+    reader = {"imports": queries.imports, "rejected_rows": queries.rejected_rows,
+              "table_counts": queries.table_counts}[name]
+    return reader(live_database(path).cursor())
+
+
+def imports() -> pl.DataFrame:
+    """Every file loaded, newest first."""
+    return _table(*_file(), "imports")
+
+
+def rejected_rows() -> pl.DataFrame:
+    """Rows left out of imports, with the reason."""
+    return _table(*_file(), "rejected_rows")
+
+
+def table_counts() -> dict:
+    """Items, events, results and when the results were computed."""
+    return _table(*_file(), "table_counts").row(0, named=True)
 
 
 def require_database() -> bool:

@@ -9,7 +9,7 @@ from sla_app.filters import FilterOptions
 def sidebar_options() -> FilterOptions:
     if not data.database_ready():
         return FilterOptions()
-    frame = data.read("filter_options", "ticket")
+    frame = data.filter_options()
     if frame.is_empty():
         return FilterOptions()
     row = frame.row(0, named=True)
