@@ -21,14 +21,14 @@ import httpx
 import polars as pl
 
 from sla_core import alerts
-from sla_core.clocks import evaluate
+from sla_core.clocks import ITEM_COLUMNS, ITEM_TIMES, evaluate
 from sla_core.durations import format_business
 from sla_core.policy import Policy, PolicyHistory
 from sla_store.db import connect_read_only
 from sla_store.report import in_utc
 
-ITEM_COLUMNS = "source, item_id, kind, process, channel, team, priority, agent, status, subject, created"
-MILESTONE_COLUMNS = ("first_response", "resolved", "closed")
+MILESTONE_COLUMNS = tuple(column for column in ITEM_TIMES if column != "created")
+FIXED_COLUMNS = ", ".join(column for column in ITEM_COLUMNS if column not in MILESTONE_COLUMNS)
 MAX_LINES_PER_TEAM = 25
 
 
@@ -50,7 +50,7 @@ def load_items_as_of(
     `horizon`, or it has no results yet. Milestones and events after `now` are dropped."""
     milestones = ", ".join(f"CASE WHEN {m} <= $now THEN {m} END AS {m}" for m in MILESTONE_COLUMNS)
     candidates = f"""
-        SELECT {ITEM_COLUMNS}, {milestones}
+        SELECT {FIXED_COLUMNS}, {milestones}
         FROM items i
         WHERE i.created <= $now
           AND (EXISTS (SELECT 1 FROM results r

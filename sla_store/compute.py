@@ -26,9 +26,10 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
-ITEM_FIELDS = ("source, item_id, kind, process, channel, team, priority, agent, status, subject, created, "
-               "first_response, resolved, closed")
-EVENT_FIELDS = "source, item_id, occurred_at, kind, value"
+from sla_store.queries import EVENT_COLUMNS, ITEM_COLUMNS
+
+ITEM_FIELDS = ", ".join(ITEM_COLUMNS)
+EVENT_FIELDS = ", ".join(EVENT_COLUMNS)
 PARTITION_ITEMS = int(os.environ.get("SLA_PARTITION_ITEMS", "400000"))  # items judged at once
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 _PARTITION_KEY = "hash(source, item_id) % ?"

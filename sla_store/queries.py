@@ -15,6 +15,8 @@ from typing import Any, Protocol
 import duckdb
 import polars as pl
 
+from sla_core.clocks import ITEM_COLUMNS
+
 
 class FilterLike(Protocol):
     date_from: dt.date | None
@@ -65,10 +67,6 @@ DIMENSIONS: dict[str, str] = {
 # The same dimensions over the daily rollup: one row per UTC created day and slice.
 ROLLUP_DIMENSIONS: dict[str, str] = {**{column: column for column in ROLLUP_SLICES}, **_time_dimensions("day")}
 
-ITEM_COLUMNS = (
-    "source", "item_id", "kind", "process", "channel", "team", "priority", "agent", "status", "subject",
-    "created", "first_response", "resolved", "closed",
-)
 EVENT_COLUMNS = ("source", "item_id", "occurred_at", "kind", "value")
 
 

@@ -11,19 +11,12 @@ from collections.abc import Sequence
 import duckdb
 import polars as pl
 
+from sla_core.clocks import RESULT_SCHEMA
 from sla_core.simulate import Simulation, simulate
 from sla_store.db import current_time
-from sla_store.queries import FilterLike, where_clause
+from sla_store.queries import EVENT_COLUMNS, ITEM_COLUMNS, FilterLike, where_clause
 
-RESULT_COLUMNS = (
-    "source, item_id, metric, kind, process, channel, team, priority, agent, status, created, policy_version, "
-    "target_index, calendar, within_s, objective, start, stop, elapsed_s, paused_s, state, met, due_at, "
-    "remaining_s, pct_used"
-)
-ITEM_COLUMNS = (
-    "source, item_id, kind, process, channel, team, priority, agent, status, subject, created, "
-    "first_response, resolved, closed"
-)
+RESULT_COLUMNS = ", ".join(RESULT_SCHEMA)
 
 
 def load_results(cur: duckdb.DuckDBPyConnection, selection: FilterLike | None = None) -> pl.DataFrame:
@@ -42,9 +35,9 @@ def load_raw(
         cur.register("wanted_keys", keys.select("source", "item_id").to_arrow())
         only = "SEMI JOIN wanted_keys w ON w.source = i.source AND w.item_id = i.item_id"
     try:
-        items = cur.sql(f"SELECT {ITEM_COLUMNS} FROM items i {only} WHERE {where}", params=params).pl()
+        items = cur.sql(f"SELECT {', '.join(ITEM_COLUMNS)} FROM items i {only} WHERE {where}", params=params).pl()
         events = cur.sql(
-            "SELECT e.source, e.item_id, e.occurred_at, e.kind, e.value FROM events e "
+            f"SELECT {', '.join('e.' + c for c in EVENT_COLUMNS)} FROM events e "
             f"JOIN items i ON i.source = e.source AND i.item_id = e.item_id {only} WHERE {where}",
             params=params,
         ).pl()

@@ -258,10 +258,6 @@ def _reason_sql(mapping: Mapping, cleaned_name: dict[str, str]) -> str:
     return f"CASE {cases} ELSE NULL END"
 
 
-ITEM_COLUMNS = ("source", "item_id", "kind", "process", "channel", "team", "priority", "agent", "status",
-                "subject", "created", "first_response", "resolved", "closed", "attributes", "import_id")
-
-
 @dataclass
 class Loaded:
     rows_read: int
