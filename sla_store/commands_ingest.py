@@ -11,8 +11,10 @@ import typer
 
 from sla_store.cli_common import ConfigOption, DbOption, JsonOption, fail
 from sla_store.importers import FORMATS, ImportRefused
+from sla_store.policy_files import config_dir
 
 LARGE_FILE_BYTES = 5_000_000
+COUNT_COLUMNS = ("decided", "met", "breached", "running", "not_measured", "attainment")
 ATTAINMENT_KEYS = ("channel", "team", "priority", "agent", "process", "kind", "source", "calendar", "status",
                    "policy_version")
 
@@ -76,7 +78,9 @@ def ingest_command(
                f"loaded {summary.rows_loaded}, rejected {summary.rows_rejected}; "
                f"{summary.items} items, {summary.events} new events"
                + (f"; {summary.results} results" if summary.results is not None else
-                  "; no config/sla.yaml, results not computed"))
+                  f"; no {config_dir(config) / 'sla.yaml'}, results not computed"))
+    for note in summary.notes:
+        typer.echo(f"note: {note}")
 
 
 def sample_command(
@@ -107,39 +111,83 @@ def sample_command(
                f"as of {summary['now']} (exports in {samples_dir})")
 
 
+def _parse_day(text: str | None, option: str):
+    from datetime import date
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise fail(f"{option} {text!r} is not a date (use YYYY-MM-DD, e.g. 2026-10-01)") from None
+
+
+def _month_days(text: str):
+    import calendar
+    import re
+    from datetime import date
+
+    found = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
+    if not found or not 1 <= int(found.group(2)) <= 12:
+        raise fail(f"--month {text!r} is not a month (use YYYY-MM, e.g. 2026-10)")
+    year, month = int(found.group(1)), int(found.group(2))
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
 def attainment_command(
-    by: Annotated[str, typer.Option("--by", help=f"Comma-separated keys: {', '.join(ATTAINMENT_KEYS)}.")] = "team",
+    by: Annotated[str, typer.Option("--by", help=f"Comma-separated keys: {', '.join(ATTAINMENT_KEYS)} or a "
+                                                 "policy dimension.")] = "team",
     metric: Annotated[str | None, typer.Option("--metric", help="Only this metric (e.g. resolution).",
                                                show_default=False)] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="Items created on or after this day (UTC), "
+                                                                 "YYYY-MM-DD.", show_default=False)] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Items created on or before this day (UTC).",
+                                                show_default=False)] = None,
+    month: Annotated[str | None, typer.Option("--month", help="Items created in this month (UTC), YYYY-MM.",
+                                              show_default=False)] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Attainment per slice from the stored results: items, met, breached, active, attainment."""
-    from sla_core.attainment import attainment
+    """Counts per slice from the stored results, over items created in a date range: decided (met + breached),
+    met, breached, running (not decided yet), not_measured (its source never records the metric's start or
+    stop) and attainment = met / decided. Data notes (not-measured metrics, unmatched sources) follow."""
+    from sla_store import queries
     from sla_store.db import connect_read_only
 
+    first, last = _parse_day(date_from, "--from"), _parse_day(date_to, "--to")
+    if month is not None:
+        if first is not None or last is not None:
+            raise fail("--month cannot be combined with --from / --to")
+        first, last = _month_days(month)
+    if first is not None and last is not None and last < first:
+        raise fail(f"--to {last} is before --from {first}")
     keys = [key.strip() for key in by.split(",") if key.strip()]
-    unknown = [key for key in keys if key not in ATTAINMENT_KEYS]
-    if unknown:
-        raise fail(f"--by {','.join(unknown)}: not a grouping key (use {', '.join(ATTAINMENT_KEYS)})")
-    if metric is None:
-        keys = ["metric", *keys]
     try:
         con = connect_read_only(db)
     except FileNotFoundError as exc:
         raise fail(str(exc)) from None
     try:
+        dimensions = queries.dimension_names(con)
+        unknown = [key for key in keys if key not in ATTAINMENT_KEYS and key not in dimensions]
+        if unknown:
+            known = ", ".join([*ATTAINMENT_KEYS, *dimensions])
+            hint = "" if dimensions else "; other attributes need `dimensions:` in the policy"
+            raise fail(f"--by {','.join(unknown)}: not a grouping key (use {known}{hint})")
         if metric is None:
-            results = con.sql("SELECT * FROM results").pl()
+            keys = ["metric", *keys]
         else:
-            results = con.sql("SELECT * FROM results WHERE metric = ?", params=[metric]).pl()
-            if results.is_empty():
-                known = [row[0] for row in con.sql("SELECT DISTINCT metric FROM results ORDER BY 1").fetchall()]
-                raise fail(f"--metric {metric}: no results for it (known: {', '.join(known) or 'none'})")
+            known_metrics = [row[0] for row in con.sql(
+                "SELECT metric FROM results UNION SELECT metric FROM not_measured ORDER BY 1").fetchall()]
+            if metric not in known_metrics:
+                raise fail(f"--metric {metric}: no results for it (known: {', '.join(known_metrics) or 'none'})")
+        table = queries.counts(con, keys, metric=metric, date_from=first, date_to=last)
+        notes = queries.data_notes(con)
+        if metric is not None:
+            notes = notes.filter(notes["metric"].is_null() | (notes["metric"] == metric))
+        messages = notes["message"].to_list()
     finally:
         con.close()
-    table = attainment(results, keys).sort(keys, nulls_last=True)
-    columns = [*keys, "items", "met", "breached", "active", "attainment"]
+    columns = [*keys, *COUNT_COLUMNS]
     rows = table.select(columns).to_dicts()
     if as_json:
         typer.echo(json.dumps(rows, default=str))
@@ -147,19 +195,24 @@ def attainment_command(
     from rich.console import Console
     from rich.table import Table
 
-    view = Table(title=f"attainment{' - ' + metric if metric else ''} by {', '.join(keys)}")
+    span = "" if first is None and last is None else f", created {first or '...'} to {last or '...'}"
+    view = Table(title=f"attainment{' - ' + metric if metric else ''} by {', '.join(keys)}{span}")
     for column in columns:
         view.add_column(column, justify="right" if column not in keys else "left")
     for row in rows:
         share = row["attainment"]
-        view.add_row(*[str(row[key]) for key in keys], str(row["items"]), str(row["met"]), str(row["breached"]),
-                     str(row["active"]), "-" if share is None else f"{share:.1%}")
-    Console().print(view)
+        view.add_row(*[str(row[key]) for key in keys], *[str(row[c]) for c in COUNT_COLUMNS[:-1]],
+                     "-" if share is None else f"{share:.1%}")
+    console = Console()
+    console.print(view)
+    for message in messages:
+        console.print(f"note: {message}", markup=False, highlight=False)
 
 
 def recompute_command(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Rebuild results from the stored items and events with the current policy files."""
     from sla_store.compute import refresh_results
+    from sla_store.coverage import notes
     from sla_store.db import current_time, db_path, write_transaction
     from sla_store.policy_files import load_policy_history
 
@@ -174,10 +227,13 @@ def recompute_command(db: DbOption = None, config: ConfigOption = None, as_json:
     now = current_time()
     with write_transaction(db) as con:
         count = refresh_results(con, history, now)
+        found = notes(con)
     if as_json:
-        typer.echo(json.dumps({"results": count, "now": now.isoformat()}))
+        typer.echo(json.dumps({"results": count, "now": now.isoformat(), "notes": found}))
     else:
         typer.echo(f"recomputed {count} results as of {now.isoformat()}")
+        for note in found:
+            typer.echo(f"note: {note}")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,11 @@ land in the same partition; the core judges each item from its own rows only), s
 partition size, not by the history. While the main thread reads the next partition from DuckDB and writes
 the previous one's results, worker threads judge partitions (polars and numpy release the GIL), so a
 rebuild keeps both cores busy.
+
+Policy dimensions are read from the items' attributes here, once, into real result columns; items whose
+source cannot measure a metric go to `not_measured` (sla_store.coverage); `data_notes` is rebuilt after
+every write. Which sources record which milestones is part of the basis: an import that changes it (a
+source's first reply time, say) rebuilds every result once.
 """
 
 from __future__ import annotations
@@ -26,6 +31,14 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
+from sla_store.coverage import (
+    coverage_fingerprint,
+    dimension_select,
+    ensure_dimension_columns,
+    refresh_notes,
+    store_not_measured,
+    unrecorded,
+)
 from sla_store.queries import EVENT_COLUMNS, ITEM_COLUMNS
 
 ITEM_FIELDS = ", ".join(ITEM_COLUMNS)
@@ -54,9 +67,22 @@ def forget_basis(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM results_basis")
 
 
-def _set_basis(con: duckdb.DuckDBPyConnection, history, now: datetime) -> None:
+def _set_basis(con: duckdb.DuckDBPyConnection, history, now: datetime, coverage: str) -> None:
     con.execute("DELETE FROM results_basis")
-    con.execute("INSERT INTO results_basis VALUES (?, ?)", [history_basis(history), now])
+    con.execute("INSERT INTO results_basis VALUES (?, ?)", [history_basis(history) + coverage, now])
+
+
+class _Coverage:
+    """What the stored data can measure (sla_store.coverage.unrecorded), read once per write."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, history):
+        from sla_core.clocks import metric_milestones
+        from sla_core.policy import PolicyHistory
+
+        self.history = history if isinstance(history, PolicyHistory) else PolicyHistory([history])
+        self.dimensions = self.history.dimensions
+        self.never, self.no_column = unrecorded(con, metric_milestones(self.history))
+        self.fingerprint = ":" + coverage_fingerprint(self.never, self.no_column)
 
 
 def refresh_results(con: duckdb.DuckDBPyConnection, history, now: datetime) -> int:
@@ -65,10 +91,14 @@ def refresh_results(con: duckdb.DuckDBPyConnection, history, now: datetime) -> i
     Runs on the caller's (write-transaction) connection, so data and results change together.
     Returns the number of result rows.
     """
+    coverage = _Coverage(con, history)
+    ensure_dimension_columns(con, coverage.dimensions)
     con.execute("DELETE FROM results")
+    con.execute("DELETE FROM not_measured")
     items = con.sql("SELECT count(*) FROM items").fetchall()[0][0]
-    count = _judge_partitions(con, history, now, items, scoped=False)
-    _set_basis(con, history, now)
+    count = _judge_partitions(con, coverage, now, items, scoped=False)
+    _set_basis(con, history, now, coverage.fingerprint)
+    refresh_notes(con, coverage.history)
     return count
 
 
@@ -106,42 +136,51 @@ def _rejudge(con: duckdb.DuckDBPyConnection, history, now: datetime, scope: str,
              previous=None) -> int:
     # Results are kept incrementally only on top of results judged by the history before this change (or
     # by this one); anything else - no basis yet, an edited policy file - rebuilds them all once.
-    accepted = {history_basis(history)} | ({history_basis(previous)} if previous is not None else set())
+    coverage = _Coverage(con, history)
+    accepted = {history_basis(history) + coverage.fingerprint} | (
+        {history_basis(previous) + coverage.fingerprint} if previous is not None else set())
     if stored_basis(con) not in accepted:
         return refresh_results(con, history, now)
+    ensure_dimension_columns(con, coverage.dimensions)
     con.execute(f"CREATE OR REPLACE TEMP TABLE rejudge_keys AS SELECT DISTINCT source, item_id FROM ({scope})",
                 params)
     try:
         keys = con.sql("SELECT count(*) FROM rejudge_keys").fetchall()[0][0]
         if keys:
-            con.execute("DELETE FROM results WHERE (source, item_id) IN (SELECT source, item_id FROM rejudge_keys)")
-        count = _judge_partitions(con, history, now, keys, scoped=True) if keys else 0
+            for table in ("results", "not_measured"):
+                con.execute(f"DELETE FROM {table} WHERE (source, item_id) IN (SELECT source, item_id FROM rejudge_keys)")
+        count = _judge_partitions(con, coverage, now, keys, scoped=True) if keys else 0
     finally:
         con.execute("DROP TABLE IF EXISTS rejudge_keys")
-    _set_basis(con, history, now)
+    _set_basis(con, history, now, coverage.fingerprint)
+    refresh_notes(con, coverage.history)
     return count
 
 
-def _partition_frames(con: duckdb.DuckDBPyConnection, parts: int, part: int,
-                      scoped: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Items and events of one hash partition (all of an item's events land with it)."""
+def _partition_frames(con: duckdb.DuckDBPyConnection, parts: int, part: int, scoped: bool,
+                      dimensions=()) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Items (with their dimension columns) and events of one hash partition (all of an item's events land
+    with it)."""
+    fields = ITEM_FIELDS + dimension_select(dimensions)
     where = f"{_PARTITION_KEY} = ?" if parts > 1 else "true"
     params = [parts, part] if parts > 1 else []
     if scoped:
         keys = f"(SELECT source, item_id FROM rejudge_keys WHERE {where})"
-        items = con.sql(f"SELECT {ITEM_FIELDS} FROM items SEMI JOIN {keys} k USING (source, item_id)",
+        items = con.sql(f"SELECT {fields} FROM items SEMI JOIN {keys} k USING (source, item_id)",
                         params=params).pl()
         events = con.sql(f"SELECT {EVENT_FIELDS} FROM events SEMI JOIN {keys} k USING (source, item_id)",
                          params=params).pl()
     else:
-        items = con.sql(f"SELECT {ITEM_FIELDS} FROM items WHERE {where}", params=params).pl()
+        items = con.sql(f"SELECT {fields} FROM items WHERE {where}", params=params).pl()
         events = con.sql(f"SELECT {EVENT_FIELDS} FROM events WHERE {where}", params=params).pl()
     return items, events
 
 
-def _judge_partitions(con: duckdb.DuckDBPyConnection, history, now: datetime, items: int, scoped: bool) -> int:
-    """Judge `items` items (all, or the rejudge_keys) partition by partition; insert their results."""
-    from sla_core.clocks import evaluate  # the core may be absent while only raw data is loaded
+def _judge_partitions(con: duckdb.DuckDBPyConnection, coverage: _Coverage, now: datetime, items: int,
+                      scoped: bool) -> int:
+    """Judge `items` items (all, or the rejudge_keys) partition by partition; insert their results (and
+    their not-measured rows)."""
+    from sla_core.clocks import evaluate_coverage  # the core may be absent while only raw data is loaded
 
     if not items:
         return 0
@@ -149,8 +188,10 @@ def _judge_partitions(con: duckdb.DuckDBPyConnection, history, now: datetime, it
     written = 0
     pending: deque[Future] = deque()
 
-    def insert(results: pl.DataFrame) -> None:
+    def insert(judged: tuple[pl.DataFrame, pl.DataFrame]) -> None:
         nonlocal written
+        results, not_measured = judged
+        store_not_measured(con, not_measured, coverage.no_column)
         if results.height:
             con.register("computed_results", results.to_arrow())
             try:
@@ -162,8 +203,9 @@ def _judge_partitions(con: duckdb.DuckDBPyConnection, history, now: datetime, it
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         for part in range(parts):
-            item_frame, event_frame = _partition_frames(con, parts, part, scoped)
-            pending.append(pool.submit(evaluate, item_frame, event_frame, history, now))
+            item_frame, event_frame = _partition_frames(con, parts, part, scoped, coverage.dimensions)
+            pending.append(pool.submit(evaluate_coverage, item_frame, event_frame, coverage.history, now,
+                                       None, coverage.never))
             del item_frame, event_frame
             while len(pending) >= WORKERS:
                 insert(pending.popleft().result())

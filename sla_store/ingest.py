@@ -9,13 +9,14 @@ import hashlib
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
 from sla_store.compute import forget_basis, rejudge_import
+from sla_store.coverage import notes, record_source_fields
 from sla_store.db import current_time, write_transaction
 from sla_store.importers import FORMATS, ImportRefused, Mapping, importer_for, load_mapping
 from sla_store.importers.tabular import check_columns, drop_temp, stage, store
@@ -38,6 +39,7 @@ class ImportSummary:
     items: int
     events: int
     results: int | None = None
+    notes: list[str] = field(default_factory=list)  # what is wrong with the data or setup (data_notes)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -134,6 +136,7 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping,
         [import_id, file_label or str(path), digest, mapping.format, mapping.name, loaded.rows_read, loaded.rows_loaded,
          loaded.rows_rejected, current_time()],
     )
+    record_source_fields(con, mapping.source, mapping.recorded_fields())
     drop_temp(con, "raw_rows", "raw_data", "raw_rejects", "staged", "new_items", "new_events")
     return ImportSummary(import_id=import_id, file=file_label or str(path), format=mapping.format, mapping=mapping.name,
                          sha256=digest, rows_read=loaded.rows_read, rows_loaded=loaded.rows_loaded,
@@ -173,6 +176,7 @@ def ingest(path: str | os.PathLike, db: str | os.PathLike | None = None, format_
             if progress:
                 progress("computing results", 0.8)
             summary.results = rejudge_import(con, history, now or current_time(), summary.import_id)
+            summary.notes = notes(con)
         if progress:
             progress("saving", 0.95)
     if progress:

@@ -370,6 +370,82 @@ def table_counts_sql() -> Query:
                       (SELECT max(computed_at) FROM results) AS computed_at""", [])
 
 
+# Columns of `results` that are not dimensions (dimension columns follow them, one per policy dimension).
+RESULT_BASE_COLUMNS = (
+    "source", "item_id", "metric", "kind", "process", "channel", "team", "priority", "agent", "status", "created",
+    "policy_version", "target_index", "calendar", "within_s", "objective", "start", "stop", "elapsed_s",
+    "paused_s", "state", "met", "due_at", "remaining_s", "pct_used", "computed_at",
+)
+COUNT_KEYS = ("metric", "channel", "team", "priority", "agent", "process", "kind", "source", "calendar", "status",
+              "policy_version")
+
+
+def dimension_names_sql() -> Query:
+    """The policy dimensions stored as columns of `results`."""
+    placeholders = ", ".join("?" for _ in RESULT_BASE_COLUMNS)
+    return (f"""SELECT column_name FROM information_schema.columns
+                WHERE table_name = 'results' AND table_schema = 'main' AND column_name NOT IN ({placeholders})
+                ORDER BY ordinal_position""", list(RESULT_BASE_COLUMNS))
+
+
+def quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def counts_sql(by: Sequence[str], *, dimensions: Sequence[str] = (), metric: str | None = None,
+               date_from: dt.date | None = None, date_to: dt.date | None = None) -> Query:
+    """Counts a person can check, per slice, over items created between date_from and date_to (UTC days,
+    inclusive): decided (met + breached), met, breached, running (undecided: active or paused), not_measured
+    (the item's source never records the metric's start or stop), attainment = met / decided.
+
+    `by` names come from COUNT_KEYS or `dimensions` (the stored dimension columns); anything else is refused.
+    """
+    for name in by:
+        if name not in COUNT_KEYS and name not in dimensions:
+            raise ValueError(f"unknown dimension {name!r} (use one of {', '.join([*COUNT_KEYS, *dimensions])})")
+    conditions, params = [], []
+    if metric is not None:
+        conditions.append("metric = ?")
+        params.append(metric)
+    if date_from is not None:
+        conditions.append("created >= ?")
+        params.append(_day_start(date_from))
+    if date_to is not None:
+        conditions.append("created < ?")
+        params.append(_day_start(date_to + dt.timedelta(days=1)))
+    where = " AND ".join(conditions) or "TRUE"
+    keys = ", ".join(quoted(name) for name in by)
+    missing_in_not_measured = {"calendar"}
+    nm_keys = ", ".join(f"NULL AS {quoted(n)}" if n in missing_in_not_measured else quoted(n) for n in by)
+    select_keys = f"{keys}, " if by else ""
+    group = f"GROUP BY {keys} ORDER BY {keys}" if by else ""
+    sql = f"""
+        WITH judged AS (
+            SELECT {select_keys}met, FALSE AS unmeasured FROM results WHERE {where}
+            UNION ALL
+            SELECT {nm_keys + ', ' if by else ''}NULL::BOOLEAN AS met, TRUE AS unmeasured
+            FROM not_measured WHERE {where})
+        SELECT {select_keys}
+               count(*) FILTER (WHERE met IS NOT NULL) AS decided,
+               count(*) FILTER (WHERE met) AS met,
+               count(*) FILTER (WHERE NOT met) AS breached,
+               count(*) FILTER (WHERE met IS NULL AND NOT unmeasured) AS running,
+               count(*) FILTER (WHERE unmeasured) AS not_measured,
+               CAST(count(*) FILTER (WHERE met) AS DOUBLE) / nullif(count(*) FILTER (WHERE met IS NOT NULL), 0)
+                   AS attainment
+        FROM judged
+        {group}"""
+    return sql, params + params
+
+
+def data_notes_sql(topic: str | None = None) -> Query:
+    """What is wrong with the data or the setup (see sla_store.coverage): topic, source, metric, items, message."""
+    if topic is None:
+        return "SELECT topic, source, metric, items, message FROM data_notes ORDER BY topic, source, metric", []
+    return ("SELECT topic, source, metric, items, message FROM data_notes WHERE topic = ? "
+            "ORDER BY source, metric", [topic])
+
+
 # ------------------------------------------------------------------------------------------------ reads
 
 def read(cur: duckdb.DuckDBPyConnection, query: Query) -> pl.DataFrame:
@@ -448,3 +524,23 @@ def rejected_rows(cur: duckdb.DuckDBPyConnection, limit: int = 5000) -> pl.DataF
 
 def table_counts(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return read(cur, table_counts_sql())
+
+
+def dimension_names(cur: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """The policy dimensions stored as result columns (empty for a database without any)."""
+    return tuple(read(cur, dimension_names_sql())["column_name"].to_list())
+
+
+def counts(cur: duckdb.DuckDBPyConnection, by: Sequence[str], metric: str | None = None,
+           date_from: dt.date | None = None, date_to: dt.date | None = None) -> pl.DataFrame:
+    return read(cur, counts_sql(by, dimensions=dimension_names(cur), metric=metric, date_from=date_from,
+                                date_to=date_to))
+
+
+def data_notes(cur: duckdb.DuckDBPyConnection, topic: str | None = None) -> pl.DataFrame:
+    """The data notes; an empty frame for a database made before notes were kept."""
+    try:
+        return read(cur, data_notes_sql(topic))
+    except duckdb.CatalogException:
+        return pl.DataFrame(schema={"topic": pl.String, "source": pl.String, "metric": pl.String,
+                                    "items": pl.Int64, "message": pl.String})

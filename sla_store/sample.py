@@ -361,7 +361,8 @@ def build_sample_db(db: str | os.PathLike | None = None, tickets: int = 20000, s
              (files.ops_events, "events.yaml")]
     summary: dict = {"now": now.isoformat(), "imports": []}
     with write_transaction(db) as con:
-        for table in ("results", "results_basis", "rejected_rows", "events", "items", "imports"):
+        for table in ("results", "results_basis", "not_measured", "data_notes", "source_fields", "rejected_rows",
+                      "events", "items", "imports"):
             con.execute(f"DELETE FROM {table}")
         # Same seed, same database: import ids restart too.
         con.execute("DROP SEQUENCE IF EXISTS import_seq")

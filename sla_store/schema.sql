@@ -87,3 +87,39 @@ CREATE TABLE IF NOT EXISTS results_basis (
     basis       VARCHAR NOT NULL,              -- sla_store.compute.history_basis
     computed_at TIMESTAMPTZ NOT NULL
 );
+
+-- Which item time fields the imports of a source could fill (from their mappings): a metric whose start or
+-- stop a source never fills is "not measured" for it ("no column"), not breached.
+CREATE TABLE IF NOT EXISTS source_fields (
+    source VARCHAR NOT NULL,
+    field  VARCHAR NOT NULL
+);
+
+-- Item x metric pairs a target matched but the item's source cannot measure (rebuilt with `results`; the
+-- results table also gains one VARCHAR column per policy dimension, added when a policy declares it).
+CREATE TABLE IF NOT EXISTS not_measured (
+    source         VARCHAR NOT NULL,
+    item_id        VARCHAR NOT NULL,
+    metric         VARCHAR NOT NULL,
+    kind           VARCHAR,
+    process        VARCHAR,
+    channel        VARCHAR,
+    team           VARCHAR,
+    priority       VARCHAR,
+    agent          VARCHAR,
+    status         VARCHAR,
+    created        TIMESTAMPTZ,
+    policy_version INTEGER,
+    target_index   INTEGER,
+    missing        VARCHAR,                   -- the milestone(s) the source never records
+    reason         VARCHAR                    -- no column | never recorded
+);
+
+-- What is wrong with the data or the setup, one line each, rebuilt with `results` (Data page, CLI, report).
+CREATE TABLE IF NOT EXISTS data_notes (
+    topic   VARCHAR NOT NULL,                 -- not_measured | unmatched_source | before_first_policy
+    source  VARCHAR,
+    metric  VARCHAR,
+    items   BIGINT,
+    message VARCHAR NOT NULL
+);

@@ -1,6 +1,7 @@
 """Import mappings: which export column feeds which canonical field, and how to read its values.
 
-A mapping is a small YAML file in config/mappings/ (one per export format or data source):
+A mapping is a small YAML file in config/mappings/ (one per export format or data source); the README's
+"Import mappings" section documents every key with examples. In short:
 
 ```yaml
 format: servicenow            # the importer that reads the file
@@ -10,11 +11,15 @@ timezone: Europe/London       # zone of timestamps that carry no offset
 dates: day_first              # iso | day_first | month_first: how numeric dates are read
 columns: {item_id: number, created: opened_at, ...}
 values: {priority: {"1 - Critical": urgent}}   # export value -> canonical value (case-insensitive)
+attributes: [impact, "Customer Tier"]          # kept per item as impact, customer_tier (policy dimensions)
+event_kind: status            # event logs: each activity is a status (pauses) and a milestone (event:<name>)
+milestones: {resolved: [resolved, closed]}     # event logs: the item column set by the first such activity
 ```
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -43,6 +48,15 @@ MONTH_FIRST_FORMATS = (
     "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m-%d-%Y %H:%M",
     "%m-%d-%Y %H:%M:%S", "%m/%d/%Y",
 )
+ITEM_TIME_FIELDS = ("created", "first_response", "resolved", "closed")
+
+
+def attribute_name(column: str) -> str:
+    """An export column's attribute name: lower-case words joined by _ ("Customer Tier" -> customer_tier)."""
+    name = re.sub(r"[^0-9a-z]+", "_", column.strip().lower()).strip("_")
+    return name if name and not name[0].isdigit() else f"a_{name}"
+
+
 OFFSET_FORMATS = (
     "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z",
     "%Y-%m-%d %H:%M %z",
@@ -68,7 +82,10 @@ class Mapping(BaseModel):
     minutes_after_created: dict[str, str] = {}
     constants: dict[str, str] = {}
     values: dict[str, dict[str, str]] = {}
-    attributes: list[str] = []
+    # Export columns kept per item under their attribute_name (a list), or name -> column (a mapping).
+    attributes: list[str] | dict[str, str] = []
+    # Event logs: item time field -> activities (globs, any case) whose first event sets it.
+    milestones: dict[str, list[str] | str] = {}
     # For update logs without a reply column: the first status change to one of these marks the first response.
     first_response_statuses: list[str] = []
     event_kind: str | None = None
@@ -90,6 +107,26 @@ class Mapping(BaseModel):
         if unknown:
             raise ValueError(f"unknown field(s) {unknown}; use {sorted(TIME_FIELDS + TEXT_FIELDS)}")
         return columns
+
+    @field_validator("attributes")
+    @classmethod
+    def _attribute_names(cls, attributes: list[str] | dict[str, str]) -> list[str] | dict[str, str]:
+        names = list(attributes) if isinstance(attributes, dict) else [attribute_name(c) for c in attributes]
+        for name in names:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", name):
+                raise ValueError(f"attribute name {name!r}: use lower-case letters, digits and _")
+        doubled = sorted({name for name in names if names.count(name) > 1})
+        if doubled:
+            raise ValueError(f"attribute name(s) {doubled} given twice")
+        return attributes
+
+    @field_validator("milestones")
+    @classmethod
+    def _milestone_fields(cls, milestones: dict[str, list[str] | str]) -> dict[str, list[str]]:
+        unknown = sorted(set(milestones) - set(ITEM_TIME_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown field(s) {unknown}; use {list(ITEM_TIME_FIELDS)}")
+        return {field: [names] if isinstance(names, str) else list(names) for field, names in milestones.items()}
 
     @field_validator("timezone")
     @classmethod
@@ -115,7 +152,25 @@ class Mapping(BaseModel):
         for field in self.minutes_after_created:
             if field not in TIME_FIELDS:
                 raise ValueError(f"minutes_after_created.{field}: not a time field")
+        if self.milestones and self.rows != "events":
+            raise ValueError("milestones: only event logs (rows: events) take their milestones from activities")
         return self
+
+    def attribute_columns(self) -> dict[str, str]:
+        """Attribute name -> export column."""
+        if isinstance(self.attributes, dict):
+            return dict(self.attributes)
+        return {attribute_name(column): column for column in self.attributes}
+
+    def recorded_fields(self) -> list[str]:
+        """The item time fields this mapping can fill (for "not measured: no column" notes)."""
+        fields = [f for f in ITEM_TIME_FIELDS if f in self.columns or f in self.minutes_after_created]
+        fields += [f for f in self.milestones if f not in fields]
+        if self.first_response_statuses and "first_response" not in fields:
+            fields.append("first_response")
+        if self.rows == "events" and "created" not in fields:
+            fields.append("created")  # an event-log item starts at its first event
+        return fields
 
     def required_columns(self) -> list[str]:
         """Export columns that must be present for a file to be this kind of export."""

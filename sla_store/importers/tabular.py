@@ -196,9 +196,11 @@ def stage(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable) -> No
         if column in present:
             cleaned_name[field] = f"c_{field}"
             cleaned.append(f"{_clean(column, mapping, raw.markers_done)} AS c_{field}")
-    attributes = [col for col in mapping.attributes if col in present]
+    # Attributes are kept under their names (lower_snake), as trimmed text with the missing markers NULL.
+    attributes = {name: col for name, col in mapping.attribute_columns().items() if col in present}
     if attributes:
-        packed = ", ".join(f"{ident(col)} := {ident(col)}" for col in attributes)
+        packed = ", ".join(f"{ident(name)} := {_clean(col, mapping, raw.markers_done)}"
+                           for name, col in attributes.items())
         cleaned.append(f"to_json(struct_pack({packed})) AS attributes")
     else:
         cleaned.append("NULL::JSON AS attributes")
@@ -327,7 +329,24 @@ def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, impor
         """, [import_id])
         events = _insert_events(con)
         if mapping.creates_items:
-            # An event-log item starts at its first event; its attributes come from its first rows.
+            # An event-log item starts at its first event (or its created column); its fields come from its
+            # first rows, its status, agent and attributes from its latest; a milestone is the first activity
+            # the mapping names for it (or the column mapped to it).
+            times = []
+            for field in ("first_response", "resolved", "closed"):
+                from_column = f"max_by({field}, occurred_at) FILTER (WHERE {field} IS NOT NULL)"
+                names = mapping.milestones.get(field)
+                if names:
+                    globs = " OR ".join(f"activity GLOB {literal(name.lower())}" for name in names)
+                    from_activity = f"min(occurred_at) FILTER (WHERE {globs})"
+                    times.append(f"coalesce({from_column}, {from_activity}) AS {field}")
+                else:
+                    times.append(f"{from_column} AS {field}")
+            created_names = mapping.milestones.get("created")
+            created_sql = "coalesce(min(created), min(occurred_at))"
+            if created_names:
+                globs = " OR ".join(f"activity GLOB {literal(name.lower())}" for name in created_names)
+                created_sql = f"coalesce(min(created), min(occurred_at) FILTER (WHERE {globs}), min(occurred_at))"
             con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE new_items AS
                 SELECT {source} AS source, item_id, {kind} AS kind,
@@ -338,13 +357,14 @@ def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, impor
                        max_by(agent, occurred_at) FILTER (WHERE agent IS NOT NULL) AS agent,
                        max_by(coalesce(status, activity), occurred_at) AS status,
                        min_by(subject, occurred_at) FILTER (WHERE subject IS NOT NULL) AS subject,
-                       min(occurred_at) AS created, NULL::TIMESTAMPTZ AS first_response, NULL::TIMESTAMPTZ AS resolved,
-                       NULL::TIMESTAMPTZ AS closed, NULL::JSON AS attributes, ? AS import_id
+                       {created_sql} AS created, {", ".join(times)},
+                       max_by(attributes, occurred_at) FILTER (WHERE attributes IS NOT NULL) AS attributes,
+                       ? AS import_id
                 FROM staged WHERE reason IS NULL GROUP BY item_id
             """, [import_id])
             items = con.sql("SELECT count(*) FROM new_items").fetchall()[0][0]
-            # Merge with items stored by earlier imports of the same log: the earliest start wins, the
-            # first known attributes stay, the latest status and agent replace the old ones.
+            # Merge with items stored by earlier imports of the same log: the earliest start and milestones
+            # win, the first known fields stay, the latest status, agent and attributes replace the old ones.
             con.execute("""
                 UPDATE items SET
                     created = least(items.created, n.created),
@@ -355,6 +375,10 @@ def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, impor
                     agent = coalesce(n.agent, items.agent),
                     status = n.status,
                     subject = coalesce(items.subject, n.subject),
+                    first_response = least(items.first_response, n.first_response),
+                    resolved = least(items.resolved, n.resolved),
+                    closed = least(items.closed, n.closed),
+                    attributes = coalesce(n.attributes, items.attributes),
                     import_id = n.import_id
                 FROM new_items n
                 WHERE items.source = n.source AND items.item_id = n.item_id

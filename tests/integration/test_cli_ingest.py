@@ -77,9 +77,11 @@ def test_attainment_json_matches_the_stored_results(sample_db):
         FROM results WHERE metric = 'resolution' GROUP BY ALL
     """)
     assert len(rows) == len(expected) == 5 * 4
-    for channel, team, items, met, breached, active in expected:
+    for channel, team, items, met, breached, running in expected:
         row = rows[(channel, team)]
-        assert (row["items"], row["met"], row["breached"], row["active"]) == (items, met, breached, active)
+        assert (row["decided"], row["met"], row["breached"], row["running"]) == (met + breached, met, breached,
+                                                                                 running)
+        assert row["decided"] + row["running"] == items and row["not_measured"] == 0
         assert row["attainment"] == pytest.approx(met / (met + breached))
 
 

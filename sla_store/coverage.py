@@ -1,0 +1,143 @@
+"""What the data can measure and what is wrong with the setup: dimension columns, not-measured metrics, notes.
+
+- Dimensions: a policy's `dimensions` are real VARCHAR columns of `results` (and `not_measured`), filled from
+  the items' `attributes` JSON once per refresh, so pages group and filter on them like on `team`.
+- Not measured: a source whose mappings never fill a metric's start or stop ("no column"), or whose items
+  never have it ("never recorded"), is not measured for that metric: its items go to `not_measured`, not
+  to `results` as breached.
+- Notes (`data_notes`): one line per not-measured source x metric, per source no target of the policy
+  matches, and for items created before the first policy version (judged by that first version).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import polars as pl
+
+from sla_store.importers.tabular import ident, literal
+
+NOTE_TOPICS = ("not_measured", "unmatched_source", "before_first_policy")
+
+
+def record_source_fields(con: duckdb.DuckDBPyConnection, source: str, fields: Sequence[str]) -> None:
+    """Remember that imports of `source` can fill these item time fields."""
+    for field in fields:
+        con.execute("INSERT INTO source_fields SELECT ?, ? WHERE NOT EXISTS "
+                    "(SELECT 1 FROM source_fields WHERE source = ? AND field = ?)", [source, field, source, field])
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [row[0] for row in con.sql(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
+        "ORDER BY ordinal_position", params=[table]).fetchall()]
+
+
+def ensure_dimension_columns(con: duckdb.DuckDBPyConnection, dimensions: Sequence[str]) -> None:
+    """Add a VARCHAR column per dimension to `results` and `not_measured` (kept once added)."""
+    for table in ("results", "not_measured"):
+        present = set(table_columns(con, table))
+        for name in dimensions:
+            if name not in present:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {ident(name)} VARCHAR")
+
+
+def dimension_select(dimensions: Sequence[str], alias: str = "") -> str:
+    """SQL select items for each dimension from the items' attributes JSON (", ..." or "")."""
+    prefix = f"{alias}." if alias else ""
+    return "".join(f", {prefix}attributes->>{literal(name)} AS {ident(name)}" for name in dimensions)
+
+
+def unrecorded(con: duckdb.DuckDBPyConnection, milestones: Sequence[str]) -> tuple[dict[str, set[str]],
+                                                                                   dict[str, set[str]]]:
+    """(source -> milestones it never records, source -> item fields no mapping of it fills)."""
+    from sla_core.clocks import unrecorded_milestones
+
+    counted = con.sql("SELECT source, count(created), count(first_response), count(resolved), count(closed) "
+                      "FROM items GROUP BY source").fetchall()
+    columns = {row[0]: {name for name, count in zip(("created", "first_response", "resolved", "closed"), row[1:],
+                                                    strict=True) if count}
+               for row in counted}
+    events: dict[str, set[str]] = {source: set() for source in columns}
+    for source, name in con.sql("SELECT DISTINCT source, kind FROM events UNION "
+                                "SELECT DISTINCT source, value FROM events WHERE kind = 'status'").fetchall():
+        events.setdefault(source, set()).add(name)
+    mapped: dict[str, set[str]] = {}
+    for source, field in con.sql("SELECT source, field FROM source_fields").fetchall():
+        mapped.setdefault(source, set()).add(field)
+    never = unrecorded_milestones(milestones, columns, events)
+    no_column = {source: {f for f in ("created", "first_response", "resolved", "closed")
+                          if source in mapped and f not in mapped[source]} for source in columns}
+    return never, no_column
+
+
+def coverage_fingerprint(never: dict[str, set[str]], no_column: dict[str, set[str]]) -> str:
+    """A short text that changes when any source starts or stops recording a milestone."""
+    import hashlib
+
+    text = repr(sorted((source, sorted(never.get(source, ())), sorted(no_column.get(source, ())))
+                       for source in set(never) | set(no_column)))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def store_not_measured(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame,
+                       no_column: dict[str, set[str]]) -> None:
+    """Add these rows to `not_measured`, each with its reason (no column / never recorded)."""
+    if frame.is_empty():
+        return
+    no_column_pairs = {(source, field) for source, fields in no_column.items() for field in fields}
+    labels = {(s, m): ("no column" if all((s, part) in no_column_pairs for part in m.split(" or "))
+                       else "never recorded")
+              for s, m in frame.select("source", "missing").unique().iter_rows()}
+    frame = frame.with_columns(
+        pl.struct("source", "missing").map_elements(lambda row: labels[(row["source"], row["missing"])],
+                                                    return_dtype=pl.String).alias("reason"))
+    con.register("computed_not_measured", frame.to_arrow())
+    try:
+        con.execute("INSERT INTO not_measured BY NAME SELECT * FROM computed_not_measured")
+    finally:
+        con.unregister("computed_not_measured")
+
+
+def refresh_notes(con: duckdb.DuckDBPyConnection, history) -> None:
+    """Rebuild `data_notes` from items, results and not_measured."""
+    con.execute("DELETE FROM data_notes")
+    con.execute("""
+        INSERT INTO data_notes
+        SELECT 'not_measured', source, metric, count(*),
+               replace(metric, '_', ' ') || ': not measured for ' || source || ' (' || any_value(reason) || '); '
+               || count(*) || ' items without ' || any_value(missing)
+        FROM not_measured GROUP BY source, metric ORDER BY source, metric""")
+    first = history.versions[0]
+    con.execute("""
+        INSERT INTO data_notes
+        SELECT 'unmatched_source', i.source, NULL, count(*),
+               'no target of policy version ' || ? || ' matches any of the ' || count(*) || ' items of '
+               || i.source || ' (targets match on ' || ? || ')'
+        FROM items i
+        WHERE i.source NOT IN (SELECT DISTINCT source FROM results)
+          AND i.source NOT IN (SELECT DISTINCT source FROM not_measured)
+        GROUP BY i.source ORDER BY i.source""",
+                [history.current.version, _match_summary(history.current)])
+    con.execute("""
+        INSERT INTO data_notes
+        SELECT 'before_first_policy', NULL, NULL, count(*),
+               count(*) || ' items were created before ' || ? || ', when the first policy version (v' || ? ||
+               ') took effect; they are judged by that first version'
+        FROM items WHERE created < ?::DATE HAVING count(*) > 0""",
+                [first.effective_from.isoformat(), first.version, first.effective_from])
+
+
+def _match_summary(policy) -> str:
+    keys = sorted({key for target in policy.targets for key in target.match})
+    return ", ".join(keys) if keys else "nothing: every target matches every item"
+
+
+def notes(con: duckdb.DuckDBPyConnection, topic: str | None = None) -> list[str]:
+    """The data notes' messages (one topic or all)."""
+    if topic is None:
+        return [row[0] for row in con.sql("SELECT message FROM data_notes ORDER BY topic, source, metric")
+                .fetchall()]
+    return [row[0] for row in con.sql("SELECT message FROM data_notes WHERE topic = ? ORDER BY source, metric",
+                                      params=[topic]).fetchall()]
