@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import duckdb
 import polars as pl
 
-from sla_core.clocks import ITEM_COLUMNS
+from sla_core.clocks import ITEM_COLUMNS, RESULT_SCHEMA
 
 
 class FilterLike(Protocol):
@@ -371,11 +371,7 @@ def table_counts_sql() -> Query:
 
 
 # Columns of `results` that are not dimensions (dimension columns follow them, one per policy dimension).
-RESULT_BASE_COLUMNS = (
-    "source", "item_id", "metric", "kind", "process", "channel", "team", "priority", "agent", "status", "created",
-    "policy_version", "target_index", "calendar", "within_s", "objective", "start", "stop", "elapsed_s",
-    "paused_s", "state", "met", "due_at", "remaining_s", "pct_used", "computed_at",
-)
+RESULT_BASE_COLUMNS = (*RESULT_SCHEMA, "computed_at")
 COUNT_KEYS = ("metric", "channel", "team", "priority", "agent", "process", "kind", "source", "calendar", "status",
               "policy_version")
 
