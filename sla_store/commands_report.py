@@ -61,6 +61,8 @@ def parse_month(text: str) -> date:
     match = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise fail(f"--month {text!r} is not a month (use YYYY-MM, e.g. 2026-10)")
+    if not 1900 <= int(match.group(1)) <= 2199:
+        raise fail(f"--month {text!r} is out of range (stored times lie in 1900-2199)")
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 

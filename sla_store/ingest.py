@@ -19,6 +19,7 @@ from sla_store.compute import forget_basis, rejudge_import
 from sla_store.coverage import notes, record_source_fields
 from sla_store.db import current_time, write_transaction
 from sla_store.importers import FORMATS, ImportRefused, Mapping, importer_for, load_mapping
+from sla_store.importers.errors import FileUnreadable
 from sla_store.importers.tabular import check_columns, drop_temp, stage, store
 from sla_store.policy_files import config_dir
 
@@ -90,6 +91,8 @@ def resolve_mapping(path: Path, format_name: str | None = None, mapping: str | o
         if candidate.format not in columns_by_reader:
             try:
                 columns_by_reader[candidate.format] = set(_file_columns(path, candidate.format))
+            except FileUnreadable:
+                raise  # no format can read it: say why rather than "cannot tell the format"
             except ImportRefused:
                 columns_by_reader[candidate.format] = set()
         required = candidate.required_columns()

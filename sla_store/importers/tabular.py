@@ -12,12 +12,18 @@ from pathlib import Path
 
 import duckdb
 
-from sla_store.importers.errors import ImportRefused
+from sla_store.importers.errors import FileUnreadable, ImportRefused
 from sla_store.importers.mapping import LOWERED_FIELDS, OFFSET_FORMATS, TIME_FIELDS, Mapping
 
 LINE = "__line"
 # A trailing UTC offset after a time of day: "... 09:12:33Z", "...09:12+02:00", "... 09:12:33 +0200".
-OFFSET_PATTERN = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$"
+# Real offsets lie within +-14:00; "+2500" is not an offset, so such a cell does not parse.
+OFFSET_PATTERN = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-](0\d|1[0-4])(:?[0-5]\d)?)$"
+# Stored instants lie in [EARLIEST, LATEST): "0001-01-01" or "9999-12-31" are "no date" placeholders, not
+# times, and years outside Python's range would break every reader. Such cells reject their row.
+EARLIEST, LATEST = "1900-01-01", "2200-01-01"
+# "Minutes after creation" beyond a century are not a duration (and 1e12 minutes overflow an instant).
+MAX_MINUTES = 100 * 366 * 24 * 60
 
 
 def ident(name: str) -> str:
@@ -43,10 +49,43 @@ def literal_list(values) -> str:
     return "[" + ", ".join(literal(v) for v in values) + "]"
 
 
-def header_delimiter(path: Path) -> str:
+def text_encoding(path: Path, declared: str = "utf-8") -> str:
+    """The encoding to read a CSV export with: a byte-order mark wins over the mapping's `encoding`.
+
+    Excel's "Unicode text" is UTF-16 with a mark; UTF-16 without one (NUL bytes between the letters) or a
+    binary file would read as garbage and look like "missing columns", so it is refused by name.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8"
+    if b"\x00" in head and declared != "utf-16":
+        even, odd = head[0::2], head[1::2]
+        if odd and odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+            return "utf-16"  # little-endian without a mark: ASCII letters each followed by a NUL byte
+        if even and even.count(0) > 0.9 * len(even):
+            raise FileUnreadable(f"{path}: is UTF-16 (big-endian, without a byte-order mark); save it as CSV UTF-8")
+        raise FileUnreadable(f"{path}: not a text CSV file (it holds NUL bytes, as a spreadsheet or other binary "
+                             "file does); save it as CSV UTF-8")
+    return declared
+
+
+def _python_encoding(path: Path, encoding: str) -> str:
+    """Python's codec for a file DuckDB reads as `encoding` (DuckDB takes UTF-16 without a mark as LE)."""
+    if encoding == "utf-8":
+        return "utf-8-sig"
+    if encoding == "utf-16":
+        with path.open("rb") as handle:
+            return "utf-16" if handle.read(2) in (b"\xff\xfe", b"\xfe\xff") else "utf-16-le"
+    return encoding
+
+
+def header_delimiter(path: Path, encoding: str = "utf-8") -> str:
     """The delimiter of a CSV export, judged from its header line (a ragged body can fool a sniffer)."""
-    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
-        header = handle.readline()
+    with path.open("r", encoding=_python_encoding(path, encoding), errors="replace", newline="") as handle:
+        header = handle.readline(MAX_LINE_BYTES)
     counts = {delimiter: header.count(delimiter) for delimiter in (",", ";", "\t", "|")}
     best = max(counts, key=counts.get)
     return best if counts[best] else ","
@@ -77,10 +116,11 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping | None
         elif suffix == ".parquet":
             source = f"(SELECT * FROM read_parquet({literal(str(path))}))"
         else:
+            encoding = text_encoding(path, mapping.encoding if mapping else "utf-8")
             source = (f"read_csv({literal(str(path))}, all_varchar = true, header = true, store_rejects = true,"
-                      f" delim = {literal(header_delimiter(path))}, quote = '\"', escape = '\"',"
+                      f" delim = {literal(header_delimiter(path, encoding))}, quote = '\"', escape = '\"',"
                       f" nullstr = {literal_list(['', *(mapping.missing if mapping else [])])},"
-                      f" encoding = {literal(mapping.encoding if mapping else 'utf-8')},"
+                      f" encoding = {literal(encoding)},"
                       " rejects_table = 'csv_rejects', rejects_scan = 'csv_scans')")
         # CSV rows are numbered by file line (the header is line 1); JSON and Parquet records from 1.
         first_line = 2 if relation_sql is None and suffix != ".parquet" else 1
@@ -88,6 +128,8 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping | None
         numbered = numbered_columns(con, first_line)
         con.execute(f"CREATE TEMP VIEW raw_rows AS SELECT {numbered} FROM raw_data")
     except duckdb.Error as exc:
+        if "Maximum line size" in str(exc):
+            raise ImportRefused(_overlong_line(path)) from None
         message = str(exc).strip().splitlines()[0]
         raise ImportRefused(f"{path}: cannot be read as a table ({message})") from exc
     broken = 0
@@ -117,6 +159,19 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping | None
     rows = con.sql("SELECT count(*) FROM raw_rows").fetchall()[0][0]
     markers_done = relation_sql is None and suffix != ".parquet"
     return RawTable(columns=columns, rows=rows, broken_rows=broken, markers_done=markers_done)
+
+
+MAX_LINE_BYTES = 2_000_000  # DuckDB's read_csv limit for one row
+
+
+def _overlong_line(path: Path) -> str:
+    """The refusal for a row over the CSV reader's limit, naming its line (DuckDB's own message does not)."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if len(line) > MAX_LINE_BYTES:
+                return (f"{path}: line {number} is {len(line) / 1e6:.0f} MB long, over the {MAX_LINE_BYTES // 10**6} MB "
+                        "a row may hold (a runaway cell or an unclosed quote); trim it and import again")
+    return f"{path}: a row is longer than {MAX_LINE_BYTES // 10**6} MB (an unclosed quote?); fix it and import again"
 
 
 def numbered_columns(con: duckdb.DuckDBPyConnection, first_line: int) -> str:
@@ -174,7 +229,10 @@ def parse_time_sql(text: str, mapping: Mapping) -> str:
     return (
         f"(CASE WHEN {text} IS NULL THEN NULL::TIMESTAMPTZ "
         f"WHEN regexp_matches({text}, {literal(OFFSET_PATTERN)}) "
-        f"THEN coalesce(try_strptime({text}, {offsets})::TIMESTAMPTZ, try_cast({text} AS TIMESTAMPTZ)) "
+        # strptime's %z rolls an impossible day over ("2024-02-30 10:00 +0100" -> 1 March): a day of 29-31
+        # must be a real date first (the cheap string test keeps other days off that extra cast).
+        f"THEN coalesce(CASE WHEN substr({text}, 9, 2) < '29' OR try_cast(left({text}, 10) AS DATE) IS NOT NULL "
+        f"THEN try_strptime({text}, {offsets})::TIMESTAMPTZ END, try_cast({text} AS TIMESTAMPTZ)) "
         f"ELSE timezone({zone}, try_strptime({text}, {naive})) END)"
     )
 
@@ -218,7 +276,8 @@ def stage(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable) -> No
         else:
             select += [f"{text} AS {name}_text", f"{parse_time_sql(text, mapping)} AS {name}"]
     # Milestones exported as "minutes after creation" (Zendesk's reply and resolution times).
-    offsets = [f"created + to_microseconds(CAST(round({field}_minutes * 60e6) AS BIGINT)) AS {field}"
+    offsets = [f"(CASE WHEN abs({field}_minutes) <= {MAX_MINUTES} THEN "
+               f"created + to_microseconds(CAST(round({field}_minutes * 60e6) AS BIGINT)) END) AS {field}"
                for field in mapping.minutes_after_created if field in cleaned_name]
     replace = f" REPLACE ({', '.join(offsets)})" if offsets else ""
     con.execute("DROP TABLE IF EXISTS staged")
@@ -249,10 +308,17 @@ def _reason_sql(mapping: Mapping, cleaned_name: dict[str, str]) -> str:
             column = mapping.minutes_after_created[field]
             checks.append((f"{field}_text IS NOT NULL AND {field}_minutes IS NULL",
                            f"{literal(f'not a number of minutes in column {column!r}: ')} || {field}_text"))
+            # NaN compares above every number in DuckDB, so NaN and inf fail this test too.
+            checks.append((f"{field}_text IS NOT NULL AND NOT abs({field}_minutes) <= {MAX_MINUTES}",
+                           f"{literal(f'minutes out of range in column {column!r}: ')} || {field}_text"))
+            checks.append((f"NOT ({field} >= TIMESTAMPTZ '{EARLIEST}' AND {field} < TIMESTAMPTZ '{LATEST}')",
+                           f"{literal(f'minutes out of range in column {column!r}: ')} || {field}_text"))
         else:
             column, name = mapping.columns[field], staged_name(field)
             checks.append((f"{name}_text IS NOT NULL AND {name} IS NULL",
                            f"{literal(f'unparseable time in column {column!r}: ')} || {name}_text"))
+            checks.append((f"NOT ({name} >= TIMESTAMPTZ '{EARLIEST}' AND {name} < TIMESTAMPTZ '{LATEST}')",
+                           f"{literal(f'year out of range (1900-2199) in column {column!r}: ')} || {name}_text"))
     for field in ("first_response", "resolved", "closed"):
         if field in cleaned_name:
             checks.append((f"{field} < created", literal(f"{field.replace('_', ' ')} before created")))
@@ -412,6 +478,11 @@ def read_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
         except duckdb.Error as exc:
             message = str(exc).strip().splitlines()[0]
             raise ImportRefused(f"{path}: cannot be read as a table ({message})") from exc
-    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
-        header = next(csv.reader(handle, delimiter=header_delimiter(path)), [])
+    encoding = text_encoding(path)
+    with path.open("r", encoding=_python_encoding(path, encoding), errors="replace", newline="") as handle:
+        line = handle.readline(MAX_LINE_BYTES)  # a header, not a whole one-line file
+    try:
+        header = next(csv.reader([line], delimiter=header_delimiter(path, encoding)), [])
+    except csv.Error:  # e.g. a field over the csv module's limit: not a CSV header
+        return []
     return [name.strip() for name in header]

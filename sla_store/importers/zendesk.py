@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from sla_store.importers.errors import ImportRefused
+from sla_store.importers.errors import FileUnreadable
 from sla_store.importers.mapping import Mapping
 from sla_store.importers.tabular import RawTable, read_raw
 from sla_store.importers.tabular import read_columns as read_csv_columns
@@ -22,8 +22,23 @@ FORMAT = "zendesk"
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 
-def _json_frame(path: Path, limit: int | None = None) -> pl.DataFrame:
-    text = path.read_text(encoding="utf-8")
+# Deeper JSON is not a ticket export (and Python's parser would exhaust its recursion on it).
+MAX_JSON_DEPTH = 32
+
+
+def _json_text(path: Path) -> str:
+    """The file's text: UTF-8 (with or without BOM) or UTF-16/32 as JSON allows; anything else is refused."""
+    data = path.read_bytes()
+    encoding = json.detect_encoding(data)
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise FileUnreadable(f"{path}: not {encoding.upper()} text (byte 0x{data[exc.start]:02x} at offset "
+                            f"{exc.start}); JSON exports must be UTF-8: save the file as UTF-8") from None
+
+
+def _json_records(path: Path) -> list:
+    text = _json_text(path)
     try:
         if path.suffix.lower() in (".jsonl", ".ndjson"):
             records = [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -34,23 +49,58 @@ def _json_frame(path: Path, limit: int | None = None) -> pl.DataFrame:
                 key = next((k for k in ("tickets", "ticket_metric_events", "results") if k in data), None)
                 records = data[key] if key else []
     except json.JSONDecodeError as exc:
-        raise ImportRefused(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise ImportRefused(f"{path}: expected a list of tickets or {{\"tickets\": [...]}}")
-    frame = pl.json_normalize(records[:limit] if limit else records, separator=".", infer_schema_length=None)
+        raise FileUnreadable(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise FileUnreadable(f"{path}: nested deeper than {MAX_JSON_DEPTH} levels; not a ticket export") from None
+    if not isinstance(records, list):
+        raise FileUnreadable(f"{path}: expected a list of tickets or {{\"tickets\": [...]}}")
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise FileUnreadable(f"{path}: record {number} is {type(record).__name__} {json.dumps(record)[:40]}, "
+                                "not an object; expected a list of tickets or {\"tickets\": [...]}")
+    return records
+
+
+def _cell(value) -> str | None:
+    """A JSON value as the text a CSV cell would hold, whatever its type (types may differ between records)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        if all(not isinstance(v, dict | list) for v in value):
+            return ", ".join(text for v in value if (text := _cell(v)) is not None)
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _flatten(record: dict, into: dict, prefix: str = "", depth: int = 1) -> dict:
+    """Nested objects become dotted names (`via.channel`); lists and scalars become text."""
+    if depth > MAX_JSON_DEPTH:
+        raise RecursionError
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            _flatten(value, into, f"{name}.", depth + 1)
+        else:
+            into[name] = _cell(value)
+    return into
+
+
+def _json_frame(path: Path, limit: int | None = None) -> pl.DataFrame:
+    records = _json_records(path)
+    try:
+        rows = [_flatten(record, {}) for record in (records[:limit] if limit else records)]
+    except RecursionError:
+        raise FileUnreadable(f"{path}: nested deeper than {MAX_JSON_DEPTH} levels; not a ticket export") from None
+    columns = list(dict.fromkeys(name for row in rows for name in row))
+    frame = pl.from_dicts(rows, schema=dict.fromkeys(columns, pl.String)) if columns else pl.DataFrame()
     if {"metric", "type"} <= set(frame.columns):
         # Ticket metric events: "reply_time" + "fulfill" -> milestone "reply_time_fulfill".
-        frame = frame.with_columns(event=pl.col("metric").cast(pl.String) + "_" + pl.col("type").cast(pl.String))
-    # Every value becomes text like a CSV cell; lists (tags) are joined, leftover structs kept as JSON.
-    return frame.select(_as_text(name, dtype) for name, dtype in frame.schema.items())
-
-
-def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
-    if isinstance(dtype, pl.List | pl.Array):
-        return pl.col(name).cast(pl.List(pl.String)).list.join(", ")
-    if isinstance(dtype, pl.Struct):
-        return pl.col(name).struct.json_encode()
-    return pl.col(name).cast(pl.String)
+        frame = frame.with_columns(event=pl.col("metric") + "_" + pl.col("type"))
+    return frame
 
 
 def read(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping | None = None) -> RawTable:
