@@ -9,6 +9,7 @@ changes.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
@@ -22,6 +23,39 @@ import duckdb
 
 DEFAULT_DB = Path("data/sla.duckdb")
 SCHEMA_SQL = (Path(__file__).with_name("schema.sql")).read_text()
+
+
+class DatabaseUnusable(Exception):
+    """The database file cannot be opened or written (corrupt, a folder, no permission, disk full): one line
+    naming the live file, never the writer's private copy."""
+
+
+def _os_reason(error: OSError) -> str:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return "the disk is full (no space left to write the new copy)"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "no permission to write in its folder"
+    return error.strerror or str(error).splitlines()[0]
+
+
+def _duckdb_reason(error: duckdb.Error) -> str:
+    message = str(error).strip().splitlines()[0]
+    lowered = message.lower()
+    if "not a valid duckdb database" in lowered or "corrupt" in lowered or "checksum" in lowered:
+        return "not a DuckDB database file, or a damaged one (restore it from a backup, or move it away)"
+    if "is a directory" in lowered:
+        return "is a folder, not a database file"
+    if "no space left" in lowered or "file too large" in lowered or "disk full" in lowered:
+        return "the disk is full (no space left to write the new copy)"
+    if "permission denied" in lowered or "read-only file system" in lowered:
+        return "no permission to write in its folder"
+    return message
+
+
+def unusable(live: Path, error: BaseException) -> DatabaseUnusable:
+    """The one-line error for a database file that failed to open or write."""
+    reason = _os_reason(error) if isinstance(error, OSError) else _duckdb_reason(error)
+    return DatabaseUnusable(f"{live}: {reason}")
 
 
 def db_path(path: str | os.PathLike | None = None) -> Path:
@@ -57,7 +91,12 @@ def connect_read_only(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyC
     live = db_path(path)
     if not live.exists():
         raise FileNotFoundError(f"{live}: no database yet - run `sla sample` or `sla ingest FILE`")
-    return _prepare(duckdb.connect(str(live), read_only=True))
+    if live.is_dir():
+        raise DatabaseUnusable(f"{live}: is a folder, not a database file")
+    try:
+        return _prepare(duckdb.connect(str(live), read_only=True))
+    except (duckdb.Error, OSError) as error:
+        raise unusable(live, error) from None
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -68,40 +107,91 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 def write_transaction(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a read-write connection to a private copy; on success swap it in atomically.
 
-    Any exception leaves the live file exactly as it was.
+    Any exception leaves the live file exactly as it was. Copies left beside it by a writer that was killed
+    are removed first (under the lock, so never a running writer's copy). A live file that cannot be opened,
+    or a folder / disk that cannot take the copy, raises DatabaseUnusable naming the live file.
     """
     live = db_path(path)
-    live.parent.mkdir(parents=True, exist_ok=True)
-    folder = os.open(live.parent, os.O_RDONLY)
+    if live.is_dir():
+        raise DatabaseUnusable(f"{live}: is a folder, not a database file")
+    try:
+        live.parent.mkdir(parents=True, exist_ok=True)
+        folder = os.open(live.parent, os.O_RDONLY)
+    except OSError as error:
+        raise unusable(live, error) from None
     try:
         fcntl.flock(folder, fcntl.LOCK_EX)  # released on close, also if the process dies
+        remove_stale_copies(live)
         yield from _write_locked(live)
     finally:
         os.close(folder)
 
 
+def _copy_names(live: Path) -> list[Path]:
+    """The private copies (and their WAL files) writers of `live` make beside it."""
+    return sorted(live.parent.glob(f".{glob_escape(live.name)}.*.tmp")) + sorted(
+        live.parent.glob(f".{glob_escape(live.name)}.*.tmp.wal"))
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{char}]" if char in "*?[" else char for char in name)
+
+
+def remove_stale_copies(live: Path) -> list[Path]:
+    """Delete copies of `live` left by writers that died (kill -9, power loss) before swapping them in.
+
+    Call only while holding the folder lock: then no other writer is running, so every copy is stale.
+    """
+    removed = []
+    for leftover in _copy_names(live):
+        try:
+            leftover.unlink()
+            removed.append(leftover)
+        except FileNotFoundError:
+            pass
+    return removed
+
+
 def _write_locked(live: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{live.name}.", suffix=".tmp", dir=live.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{live.name}.", suffix=".tmp", dir=live.parent)
+    except OSError as error:
+        raise unusable(live, error) from None
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()
     try:
-        if live.exists():
-            shutil.copyfile(live, tmp)
-        con = _prepare(duckdb.connect(str(tmp)))
+        con = None
         try:
+            if live.exists():
+                shutil.copyfile(live, tmp)
+            con = _prepare(duckdb.connect(str(tmp)))
             ensure_schema(con)
+        except (duckdb.Error, OSError) as error:
+            if con is not None:
+                con.close()
+            raise unusable(live, error) from None
+        try:
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
-                con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass  # the copy is discarded anyway; the original error is the one to report
                 raise
-            con.execute("CHECKPOINT")
+            try:
+                con.execute("COMMIT")
+                con.execute("CHECKPOINT")
+            except (duckdb.Error, OSError) as error:
+                raise unusable(live, error) from None
         finally:
             con.close()
-        os.replace(tmp, live)
+        try:
+            os.replace(tmp, live)
+        except OSError as error:
+            raise unusable(live, error) from None
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             if leftover.exists():

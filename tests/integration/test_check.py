@@ -219,7 +219,7 @@ def test_bad_arguments_and_a_missing_database_exit_2_with_one_line(setup, tmp_pa
     assert missing.exit_code == 2 and len(missing.stderr.strip().splitlines()) == 1
     (tmp_path / "notes.duckdb").write_text("not a database")
     foreign = CliRunner().invoke(app, ["check", "--db", str(tmp_path / "notes.duckdb"), "--config", str(config)])
-    assert foreign.exit_code == 2 and foreign.stderr.startswith("error: IO Error: ")
+    assert foreign.exit_code == 2 and "notes.duckdb: not a DuckDB database file" in foreign.stderr
     assert len(foreign.stderr.strip().splitlines()) == 1
 
 

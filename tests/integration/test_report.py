@@ -214,7 +214,8 @@ def test_a_file_that_is_not_a_database_is_refused_in_one_line(tmp_path):
     result = CliRunner().invoke(app, ["report", "--month", "2026-10", "--out", str(tmp_path / "r.html"),
                                       "--db", str(bad)])
     assert result.exit_code == 2
-    assert result.stderr.strip().startswith("error: IO Error: ")
+    assert result.stderr.strip() == f"error: {bad}: not a DuckDB database file, or a damaged one (restore it from " \
+        "a backup, or move it away)"
     assert str(bad) in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 

@@ -1,0 +1,334 @@
+"""Hostile and careless input, run through the `sla` command line: one bad cell rejects its row and the rest
+loads; a file or database that cannot be used is refused in one line; nothing ends in a traceback and no
+stored row is lost or changed.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sla_store.cli import app
+from tests.integration.conftest import CONFIG, MAPPINGS, REPO, query
+
+HEADER = "Id,Created at,Solved at,Via,Group,Priority,Status,First reply time in minutes"
+GOOD_ROWS = [
+    "G1,2026-03-02 09:00:00 +0100,2026-03-02 12:00:00 +0100,Mail,Billing,High,Solved,30",
+    "G2,2026-03-03 09:00:00,2026-03-03 11:00:00,Chat,Accounts,Normal,Solved,2.5",
+]
+STORED_ROWS = [
+    "S1,2026-02-02 09:00:00 +0100,2026-02-02 12:00:00 +0100,Mail,Billing,High,Solved,30",
+    "S2,2026-02-03 09:00:00,,Phone,Accounts,Low,Open,",
+]
+ENV = {**os.environ, "SLA_NOW": "2026-04-01T00:00:00+00:00"}
+
+
+def _snapshot(db: Path) -> tuple:
+    return (
+        query(db, "SELECT * EXCLUDE (import_id) FROM items ORDER BY source, item_id"),
+        query(db, "SELECT * EXCLUDE (import_id) FROM events ORDER BY ALL"),
+        query(db, "SELECT * EXCLUDE (import_id) FROM rejected_rows ORDER BY ALL"),
+        query(db, "SELECT count(*) FROM imports"),
+    )
+
+
+@pytest.fixture(scope="module")
+def stored_db(tmp_path_factory) -> Path:
+    """A database holding two tickets from an earlier import."""
+    folder = tmp_path_factory.mktemp("stored")
+    export = folder / "earlier.csv"
+    export.write_text("\n".join([HEADER, *STORED_ROWS]) + "\n")
+    db = folder / "sla.duckdb"
+    result = CliRunner().invoke(app, ["ingest", str(export), "--format", "zendesk", "--db", str(db),
+                                      "--config", str(CONFIG)], env=ENV)
+    assert result.exit_code == 0, result.output
+    return db
+
+
+@pytest.fixture
+def db(stored_db, tmp_path) -> Path:
+    copy = tmp_path / "db" / "sla.duckdb"
+    copy.parent.mkdir()
+    shutil.copyfile(stored_db, copy)
+    return copy
+
+
+def sla(*args: str):
+    return CliRunner().invoke(app, [*args], env=ENV)
+
+
+def assert_one_line_error(result, *needles: str) -> None:
+    """Exit 2, one line on stderr starting with `error:`, no Python exception escaped."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+# ---- one bad cell never blocks a file -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BadRow:
+    name: str
+    row: str
+    reason: str
+
+
+BAD_ROWS = [
+    BadRow("placeholder date 0001-01-01", "B1,0001-01-01,,Mail,Billing,High,Open,",
+           "year out of range (1900-2199) in column 'Created at': 0001-01-01"),
+    BadRow("year 9999", "B1,9999-12-31 23:59:59,,Mail,Billing,High,Open,",
+           "year out of range (1900-2199) in column 'Created at'"),
+    BadRow("year 0001 in a milestone", "B1,2026-03-02 09:00:00,0001-01-01 00:00:00 +0000,Mail,Billing,High,Solved,",
+           "year out of range (1900-2199) in column 'Solved at'"),
+    BadRow("reply minutes NaN", "B1,2026-03-02 09:00:00,,Mail,Billing,High,Open,NaN",
+           "minutes out of range in column 'First reply time in minutes': NaN"),
+    BadRow("reply minutes inf", "B1,2026-03-02 09:00:00,,Mail,Billing,High,Open,inf",
+           "minutes out of range in column 'First reply time in minutes': inf"),
+    BadRow("reply minutes -inf", "B1,2026-03-02 09:00:00,,Mail,Billing,High,Open,-inf",
+           "minutes out of range in column 'First reply time in minutes': -inf"),
+    BadRow("reply minutes 1e12", "B1,2026-03-02 09:00:00,,Mail,Billing,High,Open,1e12",
+           "minutes out of range in column 'First reply time in minutes': 1e12"),
+    BadRow("reply minutes past 2199", "B1,2026-03-02 09:00:00,,Mail,Billing,High,Open,99999999",
+           "minutes out of range in column 'First reply time in minutes': 99999999"),
+    BadRow("30 February with an offset", "B1,2024-02-30 10:00 +0100,,Mail,Billing,High,Open,",
+           "unparseable time in column 'Created at': 2024-02-30 10:00 +0100"),
+    BadRow("31 April with Z", "B1,2024-04-31T10:00:00Z,,Mail,Billing,High,Open,",
+           "unparseable time in column 'Created at': 2024-04-31T10:00:00Z"),
+    BadRow("offset +2500", "B1,2026-03-02 10:00 +2500,,Mail,Billing,High,Open,",
+           "unparseable time in column 'Created at': 2026-03-02 10:00 +2500"),
+    BadRow("offset -1961", "B1,2026-03-02 10:00:00 -1961,,Mail,Billing,High,Open,",
+           "unparseable time in column 'Created at': 2026-03-02 10:00:00 -1961"),
+]
+
+
+@pytest.mark.parametrize("case", BAD_ROWS, ids=[case.name for case in BAD_ROWS])
+def test_a_bad_cell_rejects_its_row_with_line_column_and_reason_and_the_rest_loads(case, db, tmp_path):
+    before = _snapshot(db)
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join([HEADER, GOOD_ROWS[0], case.row, GOOD_ROWS[1]]) + "\n")
+    result = sla("ingest", str(export), "--format", "zendesk", "--db", str(db), "--config", str(CONFIG), "--json")
+    assert result.exception is None and result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["rows_loaded"], summary["rows_rejected"]) == (2, 1)
+    import_id = summary["import_id"]
+    assert query(db, "SELECT line, reason FROM rejected_rows WHERE import_id = ?", [import_id]) == [
+        (3, query(db, "SELECT reason FROM rejected_rows WHERE import_id = ?", [import_id])[0][0])]
+    reason = query(db, "SELECT reason FROM rejected_rows WHERE import_id = ?", [import_id])[0][0]
+    assert case.reason in reason
+    ids = [row[0] for row in query(db, "SELECT item_id FROM items ORDER BY 1")]
+    assert ids == ["G1", "G2", "S1", "S2"]
+    # Stored rows from the earlier import are untouched; every stored time lies in the sane range.
+    assert [row for row in _snapshot(db)[0] if row[1].startswith("S")] == before[0]
+    assert query(db, "SELECT count(*) FROM items WHERE created < '1900-01-01' OR created >= '2200-01-01' "
+                     "OR first_response >= '2200-01-01' OR resolved >= '2200-01-01'") == [(0,)]
+    assert query(db, "SELECT count(*) FROM results WHERE item_id = 'B1'") == [(0,)]
+
+
+def test_a_placeholder_year_in_an_event_log_rejects_only_that_event(db, tmp_path):
+    export = tmp_path / "events.csv"
+    export.write_text("Case ID,Activity,Timestamp,Team,Process\n"
+                      "L1,submitted,2026-03-02 10:00:00,Growth Ops,leads\n"
+                      "L1,scored,0001-01-01 00:00:00,Growth Ops,leads\n"
+                      "L2,submitted,2026-03-02 11:00:00,Growth Ops,leads\n")
+    result = sla("ingest", str(export), "--format", "events", "--db", str(db), "--config", str(CONFIG), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rows_rejected"] == 1
+    assert query(db, "SELECT line, reason FROM rejected_rows WHERE reason LIKE '%Timestamp%'") == [
+        (3, "year out of range (1900-2199) in column 'Timestamp': 0001-01-01 00:00:00")]
+
+
+def test_json_with_mixed_types_loads_every_value_as_text_and_rejects_the_unusable_row(db, tmp_path):
+    tickets = [
+        {"id": 1, "created_at": "2026-03-02T09:00:00Z", "via": {"channel": "email"}, "group_id": 360001,
+         "priority": "high", "status": "open", "metric_set": {"reply_time_in_minutes": {"calendar": 5}}},
+        {"id": "abc", "created_at": 5, "via": "email", "group_id": [1, 2], "priority": {"a": 1},
+         "status": "open", "metric_set": {"reply_time_in_minutes": {"calendar": "x"}}},
+        {"id": 3.5, "created_at": "2026-03-02T09:00:00Z", "via": {"channel": ["a", {"b": 1}]}, "group_id": True,
+         "priority": None, "status": "open", "metric_set": {"reply_time_in_minutes": {"calendar": [1]}}},
+    ]
+    export = tmp_path / "tickets.json"
+    export.write_text(json.dumps({"tickets": tickets}))
+    result = sla("ingest", str(export), "--mapping", str(MAPPINGS / "zendesk_json.yaml"), "--db", str(db),
+                 "--config", str(CONFIG), "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["rows_loaded"], summary["rows_rejected"]) == (2, 1)
+    assert query(db, "SELECT line, reason FROM rejected_rows WHERE import_id = ?", [summary["import_id"]]) == [
+        (2, "unparseable time in column 'created_at': 5")]
+    assert query(db, "SELECT item_id, team FROM items WHERE source = 'zendesk' AND item_id IN ('1', '3.5') "
+                     "ORDER BY 1") == [("1", "Billing"), ("3.5", "true")]
+
+
+def test_a_utf16_csv_with_a_byte_order_mark_loads(db, tmp_path):
+    export = tmp_path / "unicode.csv"
+    export.write_text("\n".join([HEADER, *GOOD_ROWS]).replace(",", "\t") + "\n", encoding="utf-16")
+    result = sla("ingest", str(export), "--db", str(db), "--config", str(CONFIG), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rows_loaded"] == 2
+
+
+# ---- whole-file problems: one clear line, the database as it was ----------------------------------------
+
+def _deep_json(path: Path) -> None:
+    path.write_text('{"tickets": [{"id": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}]}")
+
+
+def _nested_objects(path: Path) -> None:
+    path.write_text('{"tickets": [{"id": 1, "x": ' + '{"a": ' * 200 + "1" + "}" * 200 + "}]}")
+
+
+def _latin1_json(path: Path) -> None:
+    path.write_bytes('[{"id": 1, "subject": "caf\u00e9", "created_at": "2026-03-02T09:00:00Z"}]'.encode("latin-1"))
+
+
+def _records_not_objects(path: Path) -> None:
+    path.write_text('{"tickets": [{"id": 1, "created_at": "2026-03-02T09:00:00Z"}, 3, "x"]}')
+
+
+def _utf16_without_mark(path: Path) -> None:
+    path.write_bytes(("\n".join([HEADER, *GOOD_ROWS]) + "\n").encode("utf-16-be"))
+
+
+def _binary(path: Path) -> None:
+    path.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 64)
+
+
+def _huge_cell(path: Path) -> None:
+    with path.open("w") as handle:
+        handle.write(HEADER + "\n" + GOOD_ROWS[0] + "\n")
+        handle.write('B1,2026-03-02 09:00:00,,Mail,Billing,High,Open,"' + "x" * 50_000_000 + '"\n')
+        handle.write(GOOD_ROWS[1] + "\n")
+
+
+FILE_CASES = {
+    "deeply nested JSON arrays": ("tickets.json", _deep_json, ["nested deeper than"]),
+    "deeply nested JSON objects": ("tickets.json", _nested_objects, ["nested deeper than 32 levels"]),
+    "latin-1 JSON": ("tickets.json", _latin1_json, ["not UTF-8 text (byte 0xe9", "save the file as UTF-8"]),
+    "JSON records that are not objects": ("tickets.json", _records_not_objects, ["record 2 is int 3"]),
+    "UTF-16 without byte-order mark": ("export.csv", _utf16_without_mark, ["is UTF-16"]),
+    "a binary file named .csv": ("export.csv", _binary, ["not a text CSV file"]),
+    "a 50 MB cell": ("export.csv", _huge_cell, ["line 3 is 50 MB long"]),
+}
+
+
+@pytest.mark.parametrize("name", list(FILE_CASES))
+@pytest.mark.parametrize("sniffed", [False, True], ids=["given format", "sniffed"])
+def test_a_file_that_cannot_load_is_refused_in_one_line_leaving_the_database_as_it_was(name, sniffed, db,
+                                                                                       tmp_path):
+    file_name, write, needles = FILE_CASES[name]
+    export = tmp_path / file_name
+    write(export)
+    before, raw_before = _snapshot(db), db.read_bytes()
+    how = [] if sniffed else (["--mapping", str(MAPPINGS / "zendesk_json.yaml")] if file_name.endswith(".json")
+                              else ["--format", "zendesk"])
+    result = sla("ingest", str(export), *how, "--db", str(db), "--config", str(CONFIG))
+    assert_one_line_error(result, str(export), *needles)
+    assert "missing columns" not in result.stderr
+    assert db.read_bytes() == raw_before and _snapshot(db) == before
+
+
+# ---- databases that cannot be used -----------------------------------------------------------------------
+
+def _corrupt(db: Path) -> Path:
+    db.write_bytes(os.urandom(64_000))
+    return db
+
+
+def _folder(db: Path) -> Path:
+    folder = db.parent / "folder.duckdb"
+    folder.mkdir()
+    return folder
+
+
+COMMANDS = {
+    "ingest": lambda db, export: ["ingest", str(export), "--format", "zendesk", "--db", str(db), "--config",
+                                  str(CONFIG)],
+    "recompute": lambda db, export: ["recompute", "--db", str(db), "--config", str(CONFIG)],
+    "attainment": lambda db, export: ["attainment", "--db", str(db)],
+    "check": lambda db, export: ["check", "--db", str(db), "--config", str(CONFIG)],
+    "report": lambda db, export: ["report", "--month", "2026-03", "--db", str(db), "--out",
+                                  str(export.with_suffix(".html"))],
+    "simulate": lambda db, export: ["simulate", "--proposed", str(CONFIG / "sla.yaml"), "--db", str(db),
+                                    "--config", str(CONFIG)],
+}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize("damage, needle", [(_corrupt, "not a DuckDB database file"),
+                                            (_folder, "is a folder, not a database file")],
+                         ids=["corrupt", "folder"])
+def test_a_corrupt_file_or_a_folder_as_db_is_refused_in_one_line(command, damage, needle, db, tmp_path):
+    bad = damage(db)
+    raw_before = bad.read_bytes() if bad.is_file() else None
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join([HEADER, *GOOD_ROWS]) + "\n")
+    result = sla(*COMMANDS[command](bad, export))
+    assert_one_line_error(result, f"{bad}: {needle}")
+    assert ".tmp" not in result.stderr  # the message names the live file, not a writer's private copy
+    if raw_before is not None:
+        assert bad.read_bytes() == raw_before
+    assert not list(bad.parent.glob(".*.tmp*"))
+
+
+@pytest.mark.parametrize("failure, needle", [
+    (OSError(errno.EACCES, "Permission denied"), "no permission to write in its folder"),
+    (OSError(errno.EROFS, "Read-only file system"), "no permission to write in its folder"),
+    (OSError(errno.ENOSPC, "No space left on device"), "the disk is full"),
+], ids=["read-only folder", "read-only file system", "full disk"])
+@pytest.mark.parametrize("step", ["sla_store.db.tempfile.mkstemp", "sla_store.db.shutil.copyfile",
+                                  "sla_store.db.os.replace"])
+def test_a_folder_or_disk_that_cannot_take_the_write_is_refused_in_one_line(failure, needle, step, db, tmp_path,
+                                                                            monkeypatch):
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join([HEADER, *GOOD_ROWS]) + "\n")
+    before, raw_before = _snapshot(db), db.read_bytes()
+
+    def refuse(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(step, refuse)
+    result = sla(*COMMANDS["ingest"](db, export))
+    monkeypatch.undo()
+    assert_one_line_error(result, f"{db}: {needle}")
+    assert db.read_bytes() == raw_before and _snapshot(db) == before
+    assert not list(db.parent.glob(".*.tmp*"))
+
+
+def _limit_file_size() -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+
+def test_a_full_disk_during_a_real_write_is_refused_in_one_line(db, tmp_path):
+    """The file-size limit (ulimit -f) makes every write past 200 kB fail as a full disk would."""
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join([HEADER, *GOOD_ROWS]) + "\n")
+    assert db.stat().st_size > 200_000
+    before, raw_before = _snapshot(db), db.read_bytes()
+    done = subprocess.run([sys.executable, "-m", "sla_store.cli", *COMMANDS["ingest"](db, export)],
+                          capture_output=True, text=True, cwd=REPO, env=ENV, preexec_fn=_limit_file_size,
+                          timeout=120, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [f"error: {db}: the disk is full (no space left to write the new copy)"]
+    assert db.read_bytes() == raw_before and _snapshot(db) == before
+    assert not list(db.parent.glob(".*.tmp*"))
+
+
+@pytest.mark.parametrize("month", ["9999-12", "0001-01", "10000-01", "2026-13"])
+def test_a_report_month_out_of_range_is_refused_in_one_line(month, db, tmp_path):
+    result = sla("report", "--month", month, "--db", str(db), "--out", str(tmp_path / "r.html"))
+    assert_one_line_error(result, f"--month '{month}'")
+    assert not (tmp_path / "r.html").exists()
