@@ -10,6 +10,7 @@ import typer
 
 from sla_store import commands_ingest, commands_policy, commands_report, commands_simulate
 from sla_store.cli_common import fail
+from sla_store.entry import INTERRUPTED
 
 app = typer.Typer(
     help="SLA analytics over helpdesk exports and internal-operations event logs.",
@@ -19,9 +20,6 @@ app = typer.Typer(
 )
 for module in (commands_ingest, commands_simulate, commands_report, commands_policy):
     module.register(app)
-
-
-INTERRUPTED = "interrupted: the database is unchanged (a write in progress was discarded)"
 
 
 def guarded(callback: Callable) -> Callable:
@@ -38,6 +36,10 @@ def guarded(callback: Callable) -> Callable:
         except DatabaseUnusable as error:
             raise fail(str(error)) from None
         except (KeyboardInterrupt, duckdb.InterruptException):
+            raise fail(INTERRUPTED, code=130) from None
+        except RuntimeError as error:  # DuckDB turns Ctrl-C during a query into "Query interrupted"
+            if "interrupted" not in str(error).lower():
+                raise
             raise fail(INTERRUPTED, code=130) from None
 
     return run

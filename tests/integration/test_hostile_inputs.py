@@ -332,3 +332,103 @@ def test_a_report_month_out_of_range_is_refused_in_one_line(month, db, tmp_path)
     result = sla("report", "--month", month, "--db", str(db), "--out", str(tmp_path / "r.html"))
     assert_one_line_error(result, f"--month '{month}'")
     assert not (tmp_path / "r.html").exists()
+
+
+# ---- faults: a killed writer, Ctrl-C ---------------------------------------------------------------------
+
+WRITER = """
+import sys, time
+from sla_store.db import write_transaction
+with write_transaction(sys.argv[1]) as con:
+    con.execute("INSERT INTO items (source, item_id, kind, created) VALUES ('w', ?, 'ticket', now())", [sys.argv[2]])
+    print("ready", flush=True)
+    time.sleep(float(sys.argv[3]))
+print("done", flush=True)
+"""
+
+
+def _writer(db: Path, item_id: str, seconds: float) -> subprocess.Popen:
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(db), item_id, str(seconds)], cwd=REPO, env=ENV,
+                              stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "ready"
+    return writer
+
+
+def _copies(db: Path) -> list[Path]:
+    return sorted(db.parent.glob(f".{db.name}.*"))
+
+
+def test_copies_left_by_writers_killed_with_kill_9_are_removed_by_the_next_write(db, tmp_path):
+    before = _snapshot(db)
+    for number in range(3):
+        writer = _writer(db, f"killed{number}", 60)
+        writer.kill()  # SIGKILL: no finally clause runs
+        writer.wait()
+        # Each writer removed the copy the one killed before it left: only the last killed one's remains.
+        left = [copy for copy in _copies(db) if not copy.name.endswith(".wal")]
+        assert len(left) == 1 and left[0].stat().st_size >= db.stat().st_size // 2
+    assert _snapshot(db) == before  # the killed writers changed nothing
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join([HEADER, *GOOD_ROWS]) + "\n")
+    result = sla(*COMMANDS["ingest"](db, export))
+    assert result.exit_code == 0, result.output
+    assert _copies(db) == []
+    assert [row[1] for row in query(db, "SELECT source, item_id FROM items ORDER BY 2")] == ["G1", "G2", "S1", "S2"]
+
+
+def test_the_next_write_waits_for_a_running_writer_and_keeps_its_copy(db, tmp_path):
+    running = _writer(db, "concurrent", 3)
+    assert len(_copies(db)) == 1  # the running writer's private copy
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join([HEADER, *GOOD_ROWS]) + "\n")
+    result = sla(*COMMANDS["ingest"](db, export))  # blocks on the lock until the running writer swaps
+    assert running.wait(timeout=60) == 0 and running.stdout.read().strip() == "done"
+    assert result.exit_code == 0, result.output
+    assert [row[0] for row in query(db, "SELECT item_id FROM items ORDER BY 1")] == [
+        "G1", "G2", "S1", "S2", "concurrent"]
+    assert _copies(db) == []
+
+
+@pytest.fixture(scope="module")
+def large_export(tmp_path_factory) -> Path:
+    from datetime import UTC, datetime
+
+    from sla_store.sample import generate_tickets, write_ticket_csv
+
+    path = tmp_path_factory.mktemp("large") / "tickets.csv"
+    frame, _ = generate_tickets(40_000, seed=7, now=datetime(2026, 3, 31, tzinfo=UTC))
+    write_ticket_csv(frame, path)
+    return path
+
+
+def _default_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("moment", ["while loading", "during the write"])
+def test_ctrl_c_ends_the_cli_with_one_line_and_leaves_the_database_as_it_was(moment, db, large_export):
+    import signal
+    import time
+
+    before, raw_before = _snapshot(db), db.read_bytes()
+    command = [sys.executable, "-m", "sla_store.entry", *COMMANDS["ingest"](db, large_export)]
+    process = subprocess.Popen(command, cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, preexec_fn=_default_sigint)
+    if moment == "while loading":
+        time.sleep(0.2)
+    else:
+        deadline = time.monotonic() + 60
+        while not _copies(db) and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.01)
+        assert _copies(db), "the write never started"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    # 130, or killed by SIGINT (Python re-raises it after a message when the signal lands during shutdown)
+    assert process.returncode in (130, -signal.SIGINT), stderr
+    assert stderr.strip().splitlines() == [
+        "error: interrupted: the database is unchanged (a write in progress was discarded)"]
+    assert db.read_bytes() == raw_before and _snapshot(db) == before
+    assert _copies(db) == []
