@@ -76,6 +76,26 @@ def current_rights() -> Rights:
     )
 
 
+_MARKDOWN = set("\\`*_{}[]()#+-.!|<>~@:$=")
+
+
+def as_text(value: str) -> str:
+    """Markdown-escaped: identities and addresses show as typed, never as links, images or formatting."""
+    return "".join("\\" + c if c in _MARKDOWN else c for c in value)
+
+
+def _code(value: str) -> str:
+    """An inline code span: shown verbatim, never turned into a link (emails are autolinked otherwise)."""
+    return "`" + value.replace("`", "'") + "`"
+
+
+def _notice_markdown(rights: Rights) -> str:
+    """The notice with markdown escaped and the author as a code span."""
+    if not rights.author:
+        return as_text(rights.notice)
+    return _code(rights.author).join(as_text(part) for part in rights.notice.split(rights.author))
+
+
 def render_account(rights: Rights) -> None:
     """The sidebar's account block: log in / log out with the login, else what the local default allows."""
     settings = current_login()
@@ -87,25 +107,26 @@ def render_account(rights: Rights) -> None:
                     if st.button(label, key=f"login_{provider}", icon=":material/login:"):
                         st.login() if provider == "default" else st.login(provider)
             else:
-                st.caption(f"{rights.author} · {rights.role.label if rights.role else ''}")
+                st.caption(f"{_code(rights.author)} · {rights.role.label if rights.role else ''}")
                 if st.button("Log out", key="logout", icon=":material/logout:"):
                     st.logout()
         elif rights.mode == "local":
-            st.caption(f"No login: local commits as {rights.author}.")
+            st.caption(f"No login: local commits as {_code(rights.author)}.")
         else:
             st.caption("Read-only: see What-if for how to enable commits.")
 
 
 def show_rights(rights: Rights) -> None:
     """The commit section's notice: who commits, or why nobody can."""
+    notice = _notice_markdown(rights)
     if rights.mode == "read_only":
-        st.warning(rights.notice, icon=":material/lock:")
+        st.warning(notice, icon=":material/lock:")
     elif rights.mode == "local":
-        st.info(rights.notice, icon=":material/computer:")
+        st.info(notice, icon=":material/computer:")
     elif rights.can_commit:
-        st.caption(rights.notice)
+        st.caption(notice)
     else:
-        st.info(rights.notice, icon=":material/visibility:")
+        st.info(notice, icon=":material/visibility:")
 
 
 def effective_help(rights: Rights) -> str:

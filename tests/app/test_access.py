@@ -6,6 +6,7 @@ the provider returned (the real login runs in tests/browser/test_login_browser.p
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -80,8 +81,17 @@ def _commit(at: AppTest, reason: str, effective: date | None = None) -> AppTest:
     return at
 
 
+def _plain(markdown: str) -> str:
+    """The text a markdown-escaped notice shows."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("`", "")
+
+
 def _notices(at: AppTest) -> list[str]:
-    return [e.value for e in (*at.info, *at.warning, *at.caption)]
+    return [_plain(e.value) for e in (*at.info, *at.warning, *at.caption)]
+
+
+def _warning(at: AppTest) -> str:
+    return next(w for w in (_plain(w.value) for w in at.warning) if w.startswith("Read-only"))
 
 
 # -------------------------------------------------------------------------------------- no login
@@ -91,10 +101,10 @@ def test_on_a_loopback_address_without_login_the_page_says_commits_are_local_and
     config, _ = workspace
     address("127.0.0.1")
     at = _what_if()
-    info = [i.value for i in at.info if "No login is configured" in i.value]
+    info = [i for i in (_plain(i.value) for i in at.info) if "No login is configured" in i]
     assert info and "listens only on 127.0.0.1" in info[0] and f"recorded as {LOCAL_AUTHOR}" in info[0]
     assert _commit_button(at)
-    assert any(c.value == f"No login: local commits as {LOCAL_AUTHOR}." for c in at.sidebar.caption)
+    assert any(_plain(c.value) == f"No login: local commits as {LOCAL_AUTHOR}." for c in at.sidebar.caption)
 
     _commit(at, "two days")
     assert parse_policy((config / "sla.yaml").read_text()).author == LOCAL_AUTHOR
@@ -114,7 +124,7 @@ def test_on_any_other_address_without_login_the_app_is_read_only_and_says_how_to
 ):
     address(where)
     at = _what_if()
-    warning = next(w.value for w in at.warning if w.value.startswith("Read-only"))
+    warning = _warning(at)
     assert "no login is configured" in warning and "[auth] section in .streamlit/secrets.toml" in warning
     assert "config/access.yaml" in warning
     assert not _commit_button(at)
@@ -184,7 +194,7 @@ def test_a_broken_access_file_makes_the_app_read_only_with_the_one_line_error(wo
     (config / "access.yaml").write_text("users:\n  lea@example.com: boss\n")
     address("127.0.0.1")
     at = _what_if({"is_logged_in": True, "email": "lea@example.com"}, login=True)
-    warning = next(w.value for w in at.warning if w.value.startswith("Read-only"))
+    warning = _warning(at)
     assert f'{config}/access.yaml:2: users.lea@example.com: "boss" is not a role' in warning
     assert not _commit_button(at)
 
@@ -197,6 +207,14 @@ def test_an_incomplete_auth_section_is_read_only_and_does_not_fall_back_to_local
     at.switch_page("pages/what_if.py")
     at.run()
     assert not at.exception
-    warning = next(w.value for w in at.warning if w.value.startswith("Read-only"))
+    warning = _warning(at)
     assert "login is misconfigured: [auth] needs cookie_secret" in warning
     assert "a-client-secret" not in warning
+
+
+def test_an_identity_is_shown_as_text_never_as_markdown(workspace, address):
+    address("0.0.0.0")
+    at = _what_if({"is_logged_in": True, "email": "![t](http://host/x.png)@example.com"}, login=True)
+    notices = [n.value for n in (*at.info, *at.sidebar.caption)]
+    assert any("`![t](http://host/x.png)@example.com`" in n for n in notices), notices  # a code span
+    assert not any(n.replace("`![t](http://host/x.png)@example.com`", "").count("![t](") for n in notices)

@@ -92,13 +92,15 @@ def real_only_db(tmp_path_factory) -> Path:
 
 
 @contextlib.contextmanager
-def serve_app(db: Path, config: Path, log: Path) -> Iterator[str]:
-    """`streamlit run dashboard.py` on a free port over `db` and `config`; yields its base URL."""
+def serve_app(db: Path, config: Path, log: Path, secrets: Path | None = None) -> Iterator[str]:
+    """`streamlit run dashboard.py` on a free port over `db` and `config` (and the secrets file `secrets`, e.g.
+    with an [auth] section; default: none, whatever .streamlit/secrets.toml holds); yields its base URL."""
     port = free_port()
     env = {**os.environ, "SLA_DB": str(db), "SLA_CONFIG": str(config), "SLA_NOW": SAMPLE_NOW.isoformat()}
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
                "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+               "--secrets.files", str(secrets or log.parent / "no-secrets.toml")]
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
