@@ -1,6 +1,5 @@
 """Live queue: open items, soonest breach first, re-judged every minute at the real time."""
 
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
@@ -8,12 +7,26 @@ from sla_app import data, policies
 from sla_app.filters import current_filters
 from sla_app.navigation import ensure_app_frame
 from sla_app.store import current_time
-from sla_ui import charts, live, view
+from sla_ui import live, view
 from sla_ui.view import metric_label
 
 REFRESH = "60s"
 CHART_ROWS = 25
 TABLE_ROWS = 500
+FIRST_COLUMNS = ("item_id", "metric", "remaining", "pct_used", "due_local", "level_mark", "status_mark")
+MORE_COLUMNS = ("team", "channel", "priority", "agent", "kind", "subject", "target")
+COLUMN_CONFIG = {
+    "item_id": st.column_config.TextColumn("item", pinned=True),
+    "metric": st.column_config.TextColumn("clock"),
+    "level_mark": "level",
+    "status_mark": "state",
+    "due_local": st.column_config.TextColumn("due at (calendar time zone)"),
+    "remaining": st.column_config.TextColumn("business time left"),
+    "target": st.column_config.TextColumn("target (business time)"),
+    "pct_used": st.column_config.ProgressColumn("% of target used", format="%.0f%%", min_value=0, max_value=100),
+}
+DOWNLOAD_COLUMNS = ("item_id", "subject", "kind", "metric", "channel", "team", "priority", "agent", "level",
+                    "state", "due_at", "timezone", "remaining_s", "within_s", "pct_used")
 
 ensure_app_frame()
 st.title("Live queue")
@@ -21,61 +34,59 @@ if not data.require_database():
     st.stop()
 
 
+def queue_table(rows: pl.DataFrame, title: str, key: str, caption: str) -> None:
+    shown = rows.head(TABLE_ROWS).with_columns(metric=pl.col("metric").map_elements(metric_label,
+                                                                                     return_dtype=pl.String))
+    view.table(shown.select(*FIRST_COLUMNS, *MORE_COLUMNS), title, key=key,
+               download=rows.select(DOWNLOAD_COLUMNS), column_config=COLUMN_CONFIG,
+               caption=caption + (f" The first {TABLE_ROWS} of {rows.height:,} are listed; the CSV has all."
+                                  if rows.height > TABLE_ROWS else ""))
+
+
 @st.fragment(run_every=REFRESH)
 def queue() -> None:
     filters = current_filters()
     now = current_time()
-    items, events = data.open_items(filters)
-    clocks = live.open_clocks(items, events, policies.policy_history(), now, filters.metric)
+    scope = st.segmented_control(
+        "Clocks", ("all", "metric"), default="all", key="live_scope",
+        format_func=lambda s: "Every open clock" if s == "all" else f"Only {metric_label(filters.metric or '')}",
+        help="Every open clock includes internal operations (lead scoring, report delivery), as `sla check` "
+             "reports them.") or "all"
+    metric = filters.metric if scope == "metric" else None
+    items, events = data.open_items(filters.with_metric(metric), kind=None)
+    clocks = live.open_clocks(items, events, policies.policy_history(), now, metric)
     st.caption(f"As of {now:%Y-%m-%d %H:%M} UTC, refreshed every minute. The date range does not apply: "
-               "an old open item is still in the queue.")
+               "an old open item is still in the queue. Times are business time in each target's calendar.")
     if clocks.is_empty():
-        view.empty_state(f"No open {metric_label(filters.metric or 'items').lower()} clocks right now.",
+        view.empty_state(f"No open {metric_label(metric or 'items').lower()} clocks right now.",
                          "Everything is answered - or clear some filters in the sidebar.")
         return
-    counts = st.columns(4)
-    counts[0].metric("Open", f"{clocks.height:,}")
-    counts[1].metric("Breached", f"{clocks.filter(pl.col('level') == 'breached').height:,}")
-    counts[2].metric("75% or more used", f"{clocks.filter(pl.col('level') == '75%').height:,}")
-    counts[3].metric("Paused", f"{clocks.filter(pl.col('state') == 'paused').height:,}")
+    shown = live.for_display(clocks, now)
+    savable, breached = live.split_queue(shown)
+    counts = st.columns(5)
+    counts[0].metric("Open clocks", f"{clocks.height:,}")
+    counts[1].metric("At risk (50% or more used)", f"{savable.filter(pl.col('pct_used') >= 50).height:,}")
+    counts[2].metric("75% or more used", f"{savable.filter(pl.col('level') == '75%').height:,}")
+    counts[3].metric("Breached", f"{breached.height:,}")
+    counts[4].metric("Paused", f"{clocks.filter(pl.col('state') == 'paused').height:,}")
 
-    shown = live.for_display(clocks.head(TABLE_ROWS))
-    soonest = shown.head(CHART_ROWS)
-    labels = soonest["item_id"].to_list()
-    fig = go.Figure(go.Bar(
-        y=labels, x=soonest["pct_used"].to_list(), orientation="h",
-        marker_color=charts.pct_used_colours(soonest["pct_used"].to_list()),
-        text=soonest["remaining"].to_list(), textposition="auto",
-        hovertemplate="%{y}: %{x:.0f}% of target used<extra></extra>",
-    ))
-    for level, colour in ((50, "#ffbb78"), (75, charts.WARN), (100, charts.OBJECTIVE_COLOUR)):
-        fig.add_vline(x=level, line_dash="dot" if level < 100 else "dash", line_color=colour, layer="below",
-                      annotation_text="target" if level == 100 else f"{level}%", annotation_position="top")
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(ticksuffix="%")
-    fig.update_layout(title={"text": f"The {len(labels)} items closest to breach: % of target used", "x": 0},
-                      xaxis_title="Business time used (% of target)", yaxis_title="Item",
-                      height=160 + 22 * len(labels), margin={"l": 10, "r": 10, "t": 60, "b": 10})
-    st.plotly_chart(fig, key="live_chart")
+    st.subheader("Still within target: closest to breach first")
+    if savable.is_empty():
+        st.info("Every open clock is already past its target: see the breached items below.", icon=":material/info:")
+    else:
+        closest = savable.head(CHART_ROWS)
+        st.plotly_chart(live.savable_chart(closest, f"The {closest.height} open clocks closest to breach: "
+                                                    "business time left and % of target used"),
+                        key="live_chart")
+        queue_table(savable, "live queue within target", "live_table",
+                    "Paused clocks (waiting on the customer) use no business time until they resume.")
 
-    view.table(
-        shown.select("item_id", "subject", "metric", "channel", "team", "priority", "agent", "level_mark",
-                     "status_mark", "due_local", "remaining", "target", "pct_used"),
-        "live queue", key="live_table",
-        download=clocks.select("item_id", "subject", "metric", "channel", "team", "priority", "agent", "level",
-                               "state", "due_at", "timezone", "remaining_s", "within_s", "pct_used"),
-        column_config={
-            "level_mark": "level",
-            "status_mark": "clock",
-            "due_local": st.column_config.TextColumn("due at (calendar time zone)"),
-            "remaining": st.column_config.TextColumn("remaining business time"),
-            "pct_used": st.column_config.ProgressColumn("% of target used", format="%.0f%%", min_value=0,
-                                                        max_value=100),
-        },
-        caption=("Paused items (waiting on the customer) do not use business time until they resume."
-                 + (f" The {TABLE_ROWS} closest to breach of {clocks.height:,} are listed; the CSV has all."
-                    if clocks.height > TABLE_ROWS else "")),
-    )
+    st.subheader(f"Already breached ({breached.height:,})")
+    if breached.is_empty():
+        st.success("No open clock is past its target.", icon=":material/check_circle:")
+    else:
+        queue_table(breached, "live queue breached", "live_breached",
+                    "Past target and still open, most recently breached first.")
 
 
 queue()

@@ -47,7 +47,11 @@ else:
     )
 
 st.subheader("Error budget burn-down")
-months = sorted({summary.month_start(d) for d in frame[period].to_list()}, reverse=True)
+# The months that have items inside the date range (not the months the weeks start in: items from
+# 1 May 2022 are in a week starting in April).
+data_months = data.months(kind="ticket")
+months = [m for m in data_months if (filters.date_from is None or summary.month_end(m) >= filters.date_from)
+          and (filters.date_to is None or m <= filters.date_to)] or data_months
 month = st.selectbox("Month", months, format_func=view.month_label, key="trend_month")
 daily = data.burn_down(filters, month, summary.month_end(month))
 if daily.is_empty():

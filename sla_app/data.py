@@ -109,7 +109,7 @@ def _months(path: str, identity: tuple[int, int] | None, kind: str | None) -> pl
 
 
 def months(*, kind: str | None = "ticket") -> list[dt.date]:
-    """Every month from the first to the last item, newest first."""
+    """The months that have items, newest first."""
     return _months(*_file(), kind)["month"].to_list()
 
 

@@ -22,6 +22,8 @@ CHANNEL_KEY = "channel"
 TEAM_KEY = "team"
 PRIORITY_KEY = "priority"
 METRIC_KEY = "metric"
+LINK_NOTE_KEY = "_window_note"
+LINK_SHOWN_KEY = "_window_shown"
 
 PRIORITY_ORDER = ("urgent", "high", "normal", "low")
 DEFAULT_WINDOW_DAYS = 90
@@ -51,6 +53,7 @@ class FilterOptions:
     metrics: tuple[str, ...] = ()
     first_day: dt.date | None = None
     last_day: dt.date | None = None
+    window_day: dt.date | None = None  # earliest of the latest DEFAULT_WINDOW_DAYS days that have data
 
 
 def _date_range(value: object) -> tuple[dt.date | None, dt.date | None]:
@@ -100,11 +103,48 @@ def default_metric(metrics: Sequence[str]) -> str | None:
 
 
 def default_dates(options: FilterOptions) -> tuple[dt.date, dt.date] | tuple[()]:
-    """The last DEFAULT_WINDOW_DAYS days of data (a stable default keeps shared URLs short)."""
+    """The latest DEFAULT_WINDOW_DAYS days that have data, up to the last one: days without items do not
+    count, so two exports years apart are both in the default view (a stable default keeps URLs short)."""
     if options.last_day is None or options.first_day is None:
         return ()
-    start = max(options.first_day, options.last_day - dt.timedelta(days=DEFAULT_WINDOW_DAYS - 1))
-    return (start, options.last_day)
+    start = options.window_day or max(options.first_day,
+                                      options.last_day - dt.timedelta(days=DEFAULT_WINDOW_DAYS - 1))
+    return (max(options.first_day, start), options.last_day)
+
+
+def window_note(options: FilterOptions, shown: Filters, link: tuple[dt.date | None, dt.date | None]) -> str | None:
+    """One line saying which window is shown: the default (latest days with data), or that a shared
+    link's dates lay outside the data and what is shown instead."""
+    if shown.date_from is None or shown.date_to is None or options.first_day is None:
+        return None
+    span = f"{shown.date_from:%d %b %Y} – {shown.date_to:%d %b %Y}"
+    data_span = f"{options.first_day:%d %b %Y} – {options.last_day:%d %b %Y}"
+    asked_from, asked_to = link
+    if asked_from is not None and asked_to is not None and (asked_to < options.first_day
+                                                             or asked_from > options.last_day):
+        return (f"The link's dates {asked_from:%d %b %Y} – {asked_to:%d %b %Y} lie outside the data "
+                f"({data_span}); showing {span} instead.")
+    if asked_from is not None and (asked_from < options.first_day or (asked_to or asked_from) > options.last_day):
+        return f"The link's dates reach beyond the data ({data_span}); showing {span}."
+    if (shown.date_from, shown.date_to) == tuple(default_dates(options)):
+        calendar_days = (shown.date_to - shown.date_from).days + 1
+        if shown.date_from == options.first_day and calendar_days > DEFAULT_WINDOW_DAYS:
+            return f"Showing {span}: all the data (fewer than {DEFAULT_WINDOW_DAYS} days have items)."
+        extent = "" if calendar_days <= DEFAULT_WINDOW_DAYS else \
+            f" (days without data skipped: {calendar_days:,} calendar days)"
+        return f"Showing {span}: the latest {DEFAULT_WINDOW_DAYS} days that have data{extent}."
+    return f"Showing items created {span}."
+
+
+def _link_dates() -> tuple[dt.date | None, dt.date | None]:
+    """The dates a shared link asked for (?dates=YYYY-MM-DD&dates=YYYY-MM-DD), before the widget clamps them."""
+    try:
+        asked = [dt.date.fromisoformat(v) for v in st.query_params.get_all(DATES_KEY)]
+    except ValueError:
+        return None, None
+    if not asked:
+        return None, None
+    return min(asked), max(asked)
 
 
 def _sorted_priorities(values: Sequence[str]) -> list[str]:
@@ -117,6 +157,15 @@ def render_sidebar_filters(options: FilterOptions) -> Filters:
     with st.sidebar:
         st.header("Filters")
         dates = default_dates(options)
+        link = _link_dates() if DATES_KEY not in st.session_state else (None, None)
+        if dates and link[0] is not None:
+            # A link's dates that miss the data entirely fall back to the default window (and say so);
+            # dates partly outside it are clamped to the data.
+            clamped = (max(link[0], options.first_day), min(link[1], options.last_day))
+            if clamped[0] > clamped[1]:
+                clamped = dates
+            if DATES_KEY not in st.session_state:
+                st.session_state[DATES_KEY] = clamped
         if dates:
             st.date_input(
                 "Created between",
@@ -127,6 +176,7 @@ def render_sidebar_filters(options: FilterOptions) -> Filters:
                 bind="query-params",
                 help="Items created on these days (UTC). The Overview uses its month picker instead.",
             )
+        note_slot = st.empty()
         st.multiselect("Channel", list(options.channels), key=CHANNEL_KEY, bind="query-params",
                        placeholder="All channels")
         st.multiselect("Team", list(options.teams), key=TEAM_KEY, bind="query-params",
@@ -138,4 +188,26 @@ def render_sidebar_filters(options: FilterOptions) -> Filters:
             st.selectbox("Metric", metrics, index=metrics.index(default_metric(metrics)), key=METRIC_KEY,
                          bind="query-params", format_func=metric_label)
         st.caption("Filters apply to every page and are kept in the URL, so a view can be shared.")
-    return current_filters()
+    selection = current_filters()
+    if not dates:
+        return selection
+    if link[0] is not None:
+        st.session_state[LINK_NOTE_KEY] = window_note(options, selection, link)
+    else:
+        note = st.session_state.get(LINK_NOTE_KEY)
+        kept = note and "link" in note and (selection.date_from, selection.date_to) == st.session_state.get(
+            LINK_SHOWN_KEY)  # the link's note stays until the dates are changed
+        if not kept:
+            st.session_state[LINK_NOTE_KEY] = window_note(options, selection, (None, None))
+    st.session_state[LINK_SHOWN_KEY] = (selection.date_from, selection.date_to)
+    note = st.session_state[LINK_NOTE_KEY]
+    if note and "link" in note:
+        note_slot.warning(note, icon=":material/event_busy:")
+    elif note:
+        note_slot.caption(note)
+    return selection
+
+
+def shown_window_note() -> str | None:
+    """The sentence about the date window in force (for pages that use the sidebar dates)."""
+    return st.session_state.get(LINK_NOTE_KEY)

@@ -20,4 +20,5 @@ def sidebar_options() -> FilterOptions:
     return FilterOptions(
         channels=values("channels"), teams=values("teams"), priorities=values("priorities"),
         metrics=values("metrics"), first_day=row["first_day"], last_day=row["last_day"],
+        window_day=row.get("window_day"),
     )

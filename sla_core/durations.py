@@ -77,3 +77,43 @@ def business_day_hours(calendar: Calendar) -> float | None:
 
 def _hours(value: float) -> str:
     return f"{value:g}" if value == round(value, 2) else f"{value:.2f}"
+
+
+# -- shares (attainment, objectives, budgets) -------------------------------------------------------------
+
+SHARE_DIGITS = 1  # one rounding for every percentage shown
+
+
+def format_share(share: float | None, digits: int = SHARE_DIGITS) -> str:
+    """0.93761 -> '93.8%'; None -> '–'. Attainment, budgets and objectives all round the same way."""
+    if share is None:
+        return "–"
+    return f"{100 * share:.{digits}f}%"
+
+
+def objective_text(share: float | None) -> str:
+    """An objective as the policy states it: 0.95 -> '95%', 0.9 -> '90%', 0.975 -> '97.5%' (the same
+    rounding as format_share, without a trailing '.0')."""
+    if share is None:
+        return "–"
+    text = format_share(share)
+    return text.replace(".0%", "%") if text.endswith(".0%") else text
+
+
+def objectives_text(objectives: list[float]) -> str:
+    """The policy objectives behind a selection: '95%' when they agree, '90%–95% (per target)' when the
+    selection mixes targets with different objectives - never an average of them."""
+    distinct = sorted({round(o, 6) for o in objectives if o is not None})
+    if not distinct:
+        return "–"
+    if len(distinct) == 1:
+        return objective_text(distinct[0])
+    return f"{objective_text(distinct[0])}–{objective_text(distinct[-1])} (per target)"
+
+
+def below_objective(attainment: float | None, objective: float | None) -> bool:
+    """Under the objective, compared at the precision shown (so a 94.96% month against 95% reads as
+    '95.0%' and is not flagged)."""
+    if attainment is None or objective is None:
+        return False
+    return round(100 * attainment, SHARE_DIGITS) < round(100 * objective, SHARE_DIGITS)

@@ -141,6 +141,8 @@ SOURCES = {  # table -> (first day, last day) expressions
     "results": (utc_day("min(created)"), utc_day("max(created)")),
     "rollup": ("min(day)", "max(day)"),
 }
+DAY_OF = {"results": utc_day("created"), "rollup": "day"}  # table -> the UTC created day of a row
+DATA_DAYS_WINDOW = 90  # the sidebar's default: the latest 90 days that have data
 
 
 def _source(table: str) -> tuple[str, str]:
@@ -158,11 +160,18 @@ def filter_values_sql(kind: str | None = "ticket", table: str = "results") -> Qu
             params)
 
 
-def date_bounds_sql(kind: str | None = "ticket", table: str = "results") -> Query:
-    """First and last created day (UTC)."""
+def date_bounds_sql(kind: str | None = "ticket", table: str = "results",
+                    data_days: int = DATA_DAYS_WINDOW) -> Query:
+    """First and last created day (UTC), and `window_day`: the earliest of the latest `data_days` days
+    that have items (so a default window of that many days with data spans gaps between sources)."""
     first, last = _source(table)
     where, params = where_clause(None, kind=kind)
-    return f"SELECT {first} AS first_day, {last} AS last_day FROM {table} WHERE {where}", params
+    sql = f"""
+        SELECT {first} AS first_day, {last} AS last_day,
+               (SELECT min(day) FROM (SELECT DISTINCT {DAY_OF[table]} AS day FROM {table} WHERE {where}
+                                      ORDER BY day DESC LIMIT ?)) AS window_day
+        FROM {table} WHERE {where}"""
+    return sql, [*params, int(data_days), *params]
 
 
 def rollup_sql() -> Query:
@@ -271,13 +280,12 @@ def burn_down_sql(filters: FilterLike | None, first_day: dt.date, last_day: dt.d
 
 
 def months_sql(kind: str | None = "ticket", table: str = "results") -> Query:
-    """Every month from the first to the last item, newest first."""
-    first, last = _source(table)
+    """The months that have items, newest first (a six-year gap between two exports lists no empty months)."""
+    _source(table)
     where, params = where_clause(None, kind=kind)
     sql = f"""
-        WITH bounds AS (SELECT {first} AS first_day, {last} AS last_day FROM {table} WHERE {where})
-        SELECT CAST(month AS DATE) AS month
-        FROM bounds, range(date_trunc('month', first_day), last_day + 1, INTERVAL 1 MONTH) AS months(month)
+        SELECT DISTINCT CAST(date_trunc('month', {DAY_OF[table]}) AS DATE) AS month
+        FROM {table} WHERE {where}
         ORDER BY 1 DESC"""
     return sql, params
 
@@ -459,10 +467,11 @@ def filter_options(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket",
             [sorted(v for v in values[column].unique().to_list() if v is not None)]
         for column in FILTER_COLUMNS
     }
-    row.update(first_day=bounds["first_day"].to_list(), last_day=bounds["last_day"].to_list())
+    row.update(first_day=bounds["first_day"].to_list(), last_day=bounds["last_day"].to_list(),
+               window_day=bounds["window_day"].to_list())
     return pl.DataFrame(row, schema={"channels": pl.List(pl.String), "teams": pl.List(pl.String),
                                      "priorities": pl.List(pl.String), "metrics": pl.List(pl.String),
-                                     "first_day": pl.Date, "last_day": pl.Date})
+                                     "first_day": pl.Date, "last_day": pl.Date, "window_day": pl.Date})
 
 
 def rollup(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
 import polars as pl
 
+from sla_core.durations import objective_text
+
 OBJECTIVE_COLOUR = "#d62728"
+MAX_BARS = 15             # the worst slices drawn as bars; the rest pooled as "others"
+MAX_HEATMAP_ROWS = 15
+MAX_HEATMAP_COLUMNS = 12
+OTHERS = "others"
 GOOD, WARN, BAD = "#2ca02c", "#ff7f0e", "#d62728"
 
 
@@ -19,12 +26,15 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int 
     return fig
 
 
-def attainment_bars(frame: pl.DataFrame, dimension: str, title: str, objective: float | None) -> go.Figure:
-    """Attainment (%) per value of `dimension`, each bar coloured against its own objective.
+def attainment_bars(frame: pl.DataFrame, dimension: str, title: str, objective: float | None,
+                    limit: int = MAX_BARS) -> go.Figure:
+    """Attainment (%) per value of `dimension`, worst first by the gap to its objective, the worst `limit`
+    shown and the rest pooled as one "others" bar; each bar coloured against its own objective.
 
     One dashed objective line when the bars share an objective; otherwise a marker on each bar at its own.
+    A 0% bar still shows its value; long labels are kept whole (the margin grows to fit them).
     """
-    rows = frame.filter(pl.col("attainment").is_not_null())
+    rows = worst_first(frame.filter(pl.col("attainment").is_not_null()), dimension, limit)
     values = (rows["attainment"] * 100).to_list()
     objectives = [None if o is None else o * 100 for o in rows["objective"].to_list()] \
         if "objective" in rows.columns else [None if objective is None else objective * 100] * rows.height
@@ -32,8 +42,9 @@ def attainment_bars(frame: pl.DataFrame, dimension: str, title: str, objective: 
     labels = [str(v) for v in rows[dimension].to_list()]
     fig = go.Figure(go.Bar(
         x=labels, y=values, marker_color=colours, name="attainment",
-        text=[f"{v:.1f}%" for v in values], textposition="inside", insidetextanchor="end",
-        textfont={"color": "white"},
+        text=[f"{v:.1f}%" for v in values], textposition=["outside" if v < 15 else "inside" for v in values],
+        insidetextanchor="end", textfont={"color": ["#262730" if v < 15 else "white" for v in values]},
+        cliponaxis=False,
         customdata=list(zip(rows["met"].to_list(), rows["breached"].to_list(), strict=True)),
         hovertemplate="%{x}: %{y:.1f}%<br>met %{customdata[0]}, breached %{customdata[1]}<extra></extra>",
     ))
@@ -41,21 +52,32 @@ def attainment_bars(frame: pl.DataFrame, dimension: str, title: str, objective: 
     if len(distinct) > 1:
         fig.add_trace(go.Scatter(
             x=labels, y=objectives, mode="markers", name="objective",
-            marker={"symbol": "line-ew", "size": 40, "line": {"width": 3, "color": OBJECTIVE_COLOUR}},
-            hovertemplate="%{x}: objective %{y:.0f}%<extra></extra>"))
+            marker={"symbol": "line-ew", "size": max(12, min(40, 600 // max(1, len(labels)))),
+                    "line": {"width": 3, "color": OBJECTIVE_COLOUR}},
+            hovertemplate="%{x}: objective %{y:.1f}%<extra></extra>"))
     elif distinct or objective is not None:
         line = next(iter(distinct)) if distinct else objective * 100
         fig.add_hline(y=line, line_dash="dash", line_color=OBJECTIVE_COLOUR,
-                      annotation_text=f"objective {line:.0f}%", annotation_position="top left")
+                      annotation_text=f"objective {objective_text(line / 100)}", annotation_position="top left")
     low = min([*values, *distinct, 100]) if values else 0
-    fig.update_yaxes(range=[max(0, low - 10), 102], ticksuffix="%")
-    return _layout(fig, title, dimension.replace("_", " ").capitalize(), "Attainment (% of items within target)")
+    fig.update_yaxes(range=[max(0, low - 10) if low >= 15 else 0, 104], ticksuffix="%")
+    longest = max((len(label) for label in labels), default=0)
+    fig.update_xaxes(type="category", automargin=True, tickangle=-35 if longest * len(labels) > 90 else 0)
+    return _layout(fig, title, dimension.replace("_", " ").capitalize(), "Attainment (% of items within target)",
+                   height=380 + (min(longest, 40) * 4 if longest * len(labels) > 90 else 0))
 
 
-def heatmap(frame: pl.DataFrame, rows: str, columns: str, title: str, objective: float | None) -> go.Figure:
-    """Attainment (%) for each rows x columns pair; the colour scale turns red below the objective."""
-    row_values = sorted({str(v) for v in frame[rows].to_list()})
-    col_values = sorted({str(v) for v in frame[columns].to_list()})
+def heatmap(frame: pl.DataFrame, rows: str, columns: str, title: str, objective: float | None,
+            max_rows: int = MAX_HEATMAP_ROWS, max_columns: int = MAX_HEATMAP_COLUMNS) -> go.Figure:
+    """Attainment (%) for each rows x columns pair; the colour scale turns red below the objective.
+
+    Rows and columns are ordered worst first (by their gap to objective over all cells); beyond
+    `max_rows` / `max_columns` the rest are pooled as "others", so the chart stays a readable size."""
+    frame = frame.with_columns(pl.col(rows).cast(pl.String).fill_null("(none)"),
+                               pl.col(columns).cast(pl.String).fill_null("(none)"))
+    frame = _pool_others(_pool_others(frame, rows, columns, max_rows), columns, rows, max_columns)
+    row_values = _worst_order(frame, rows)
+    col_values = _worst_order(frame, columns)
     lookup = {(str(r[rows]), str(r[columns])): r for r in frame.iter_rows(named=True)}
     z, text = [], []
     for r in row_values:
@@ -77,8 +99,83 @@ def heatmap(frame: pl.DataFrame, rows: str, columns: str, title: str, objective:
         colorbar={"title": {"text": "%"}, "ticksuffix": "%"},
         hovertemplate=f"{rows} %{{y}}, {columns} %{{x}}: %{{z:.1f}}%<extra></extra>",
     ))
-    title = f"{title} (objective {target:.0f}%)"
-    return _layout(fig, title, columns.capitalize(), rows.capitalize(), height=120 + 45 * max(3, len(row_values)))
+    fig.update_yaxes(autorange="reversed", type="category", automargin=True)
+    fig.update_xaxes(type="category", automargin=True)
+    title = f"{title} (objective {objective_text(target / 100)})"
+    return _layout(fig, title, columns.capitalize(), rows.capitalize(), height=140 + 45 * max(3, len(row_values)))
+
+
+def _gap(frame: pl.DataFrame) -> pl.Expr:
+    return pl.col("attainment") - pl.col("objective")
+
+
+def _worst_order(frame: pl.DataFrame, key: str) -> list[str]:
+    """Values of `key`, worst first by the decided-weighted gap to objective over their cells;
+    "others" last."""
+    totals = (frame.with_columns(decided=pl.col("met") + pl.col("breached"))
+              .group_by(key).agg(met=pl.col("met").sum(), decided=pl.col("decided").sum(),
+                                 weighted=(pl.col("objective") * pl.col("decided")).sum(),
+                                 plain=pl.col("objective").mean())
+              .with_columns(attainment=pl.when(pl.col("decided") > 0).then(pl.col("met") / pl.col("decided")),
+                            objective=pl.when(pl.col("decided") > 0)
+                            .then(pl.col("weighted") / pl.col("decided")).otherwise(pl.col("plain")))
+              .with_columns(gap=pl.col("attainment") - pl.col("objective"),
+                            others=pl.col(key).str.starts_with(OTHERS))
+              .sort(["others", "gap", "decided", key], descending=[False, False, True, False], nulls_last=True))
+    return [str(v) for v in totals[key].to_list()]
+
+
+def _pool_others(frame: pl.DataFrame, key: str, other_key: str, limit: int) -> pl.DataFrame:
+    """Keep the worst `limit` values of `key`; pool the rest into one "others (n)" value per `other_key`."""
+    order = _worst_order(frame, key)
+    if len(order) <= limit + 1:
+        return frame
+    keep = order[:limit]
+    label = f"{OTHERS} ({len(order) - limit})"
+    kept = frame.filter(pl.col(key).is_in(keep))
+    pooled = (frame.filter(~pl.col(key).is_in(keep))
+              .with_columns(decided=pl.col("met") + pl.col("breached"))
+              .group_by(other_key).agg(met=pl.col("met").sum(), breached=pl.col("breached").sum(),
+                                       weighted=(pl.col("objective") * pl.col("decided")).sum(),
+                                       plain=pl.col("objective").mean())
+              .with_columns(pl.lit(label).alias(key),
+                            attainment=pl.when(pl.col("met") + pl.col("breached") > 0)
+                            .then(pl.col("met") / (pl.col("met") + pl.col("breached"))),
+                            objective=pl.when(pl.col("met") + pl.col("breached") > 0)
+                            .then(pl.col("weighted") / (pl.col("met") + pl.col("breached")))
+                            .otherwise(pl.col("plain"))))
+    columns = [key, other_key, "met", "breached", "attainment", "objective"]
+    return pl.concat([kept.select(columns), pooled.select(columns)], how="vertical_relaxed")
+
+
+def worst_first(frame: pl.DataFrame, dimension: str, limit: int = MAX_BARS) -> pl.DataFrame:
+    """Rows sorted worst first by attainment minus objective (fewest decided breaks ties last); beyond
+    `limit` rows the rest are pooled into one "others (n)" row (met and breached summed, the objective
+    weighted by decided items)."""
+    if frame.is_empty():
+        return frame
+    frame = frame.with_columns(pl.col(dimension).cast(pl.String).fill_null("(none)"))
+    if "objective" not in frame.columns:
+        frame = frame.with_columns(objective=pl.lit(None, dtype=pl.Float64))
+    ordered = (frame.with_columns(decided=pl.col("met") + pl.col("breached"), gap=_gap(frame))
+               .sort(["gap", "decided", dimension], descending=[False, True, False], nulls_last=True))
+    if ordered.height <= limit + 1:
+        return ordered.drop("gap")
+    worst, rest = ordered.head(limit), ordered.slice(limit)
+    met, breached = int(rest["met"].sum()), int(rest["breached"].sum())
+    decided = met + breached
+    objectives = rest.filter(pl.col("objective").is_not_null())
+    weight = int(objectives["decided"].sum())
+    pooled_objective = (float((objectives["objective"] * objectives["decided"]).sum() / weight) if weight
+                        else (float(objectives["objective"].mean()) if objectives.height else None))
+    others = {column: None for column in ordered.columns}
+    others.update({dimension: f"{OTHERS} ({rest.height})", "met": met, "breached": breached, "decided": decided,
+                   "attainment": met / decided if decided else None, "objective": pooled_objective})
+    for column in ("items", "active"):
+        if column in rest.columns:
+            others[column] = int(rest[column].sum())
+    pooled = pl.DataFrame({k: [v] for k, v in others.items()}).cast(dict(ordered.schema), strict=False)
+    return pl.concat([worst, pooled.select(ordered.columns)], how="vertical_relaxed").drop("gap")
 
 
 def elapsed_histogram(frame: pl.DataFrame, title: str, bin_pct: int = 10, cap_pct: int = 300) -> go.Figure:
@@ -98,14 +195,18 @@ def elapsed_histogram(frame: pl.DataFrame, title: str, bin_pct: int = 10, cap_pc
 
 def trend_lines(frame: pl.DataFrame, period: str, series: str | None, title: str,
                 objective: float | None) -> go.Figure:
-    """Attainment per period (one line per `series` value), the objective band, misses marked."""
+    """Attainment per period (one line per `series` value), the objective band, misses marked.
+
+    A line breaks where periods without data lie between two points (never drawn across a gap); long
+    empty stretches are cut out of the axis; the ticks sit on the periods themselves, dated."""
     fig = go.Figure()
     groups = frame.partition_by(series, as_dict=True, maintain_order=True) if series else {("all",): frame}
+    step = dt.timedelta(days=7) if period == "week" else dt.timedelta(days=31)
     for key, rows in groups.items():
         rows = rows.sort(period).filter(pl.col("attainment").is_not_null())
         name = str(key[0]) if isinstance(key, tuple) else str(key)
-        y = (rows["attainment"] * 100).to_list()
-        fig.add_trace(go.Scatter(x=rows[period].to_list(), y=y, mode="lines+markers", name=name,
+        x, y = _broken_at_gaps(rows[period].to_list(), (rows["attainment"] * 100).to_list(), step)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name, connectgaps=False,
                                  hovertemplate=f"{name} %{{x}}: %{{y:.1f}}%<extra></extra>"))
         if objective is not None:
             below = rows.filter(pl.col("attainment") < objective)
@@ -117,23 +218,72 @@ def trend_lines(frame: pl.DataFrame, period: str, series: str | None, title: str
     if objective is not None:
         fig.add_hrect(y0=objective * 100, y1=100, fillcolor=GOOD, opacity=0.08, line_width=0)
         fig.add_hline(y=objective * 100, line_dash="dash", line_color=OBJECTIVE_COLOUR,
-                      annotation_text=f"objective {objective * 100:.0f}%", annotation_position="bottom left")
+                      annotation_text=f"objective {objective_text(objective)}", annotation_position="bottom left")
     fig.update_yaxes(ticksuffix="%")
+    _period_axis(fig, sorted({p for p in frame[period].to_list() if p is not None}), period)
     return _layout(fig, title, "Week starting" if period == "week" else "Month", "Attainment (%)")
 
 
+def _as_date(value) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _broken_at_gaps(x: list, y: list, step: dt.timedelta) -> tuple[list, list]:
+    """Insert a None point between two periods more than one `step` apart, so the line breaks there."""
+    out_x, out_y = [], []
+    for i, (px, py) in enumerate(zip(x, y, strict=True)):
+        if i and _as_date(px) - _as_date(x[i - 1]) > step:
+            out_x.append(_as_date(x[i - 1]) + step)
+            out_y.append(None)
+        out_x.append(px)
+        out_y.append(py)
+    return out_x, out_y
+
+
+def _period_axis(fig: go.Figure, periods: list, period: str) -> None:
+    """Dated ticks on the periods (never a time of day), some room around a single period, and empty
+    stretches longer than a few periods cut out of the axis."""
+    if not periods:
+        return
+    days = [_as_date(p) for p in periods]
+    pad = dt.timedelta(days=4 if period == "week" else 16)
+    fmt = "%d %b %Y" if period == "week" else "%b %Y"
+    fig.update_xaxes(type="date", tickformat=fmt, hoverformat=fmt)
+    if len(days) <= 16:
+        fig.update_xaxes(tickvals=days, ticktext=[d.strftime(fmt) for d in days])
+    step = dt.timedelta(days=7) if period == "week" else dt.timedelta(days=31)
+    breaks = [{"bounds": [(a + 2 * step).isoformat(), (b - step).isoformat()]}
+              for a, b in zip(days, days[1:], strict=False) if b - a > 6 * step]
+    if breaks:
+        fig.update_xaxes(rangebreaks=breaks)
+    fig.update_xaxes(range=[(days[0] - pad).isoformat(), (days[-1] + pad).isoformat()])
+
+
 def burn_down(frame: pl.DataFrame, title: str) -> go.Figure:
-    """Error budget left (%) by day of the month; 0% = the month's objective is lost."""
+    """Error budget left (%) by day of the month; 0% = the month's objective is lost. The budget still
+    left is filled green, an overspent budget (below 0%) red."""
     days = frame["day"].to_list()
     left = (frame["budget_left"] * 100).to_list()
-    fig = go.Figure(go.Scatter(x=days, y=left, mode="lines+markers", name="budget left", fill="tozeroy",
-                               hovertemplate="%{x}: %{y:.0f}% of the error budget left<extra></extra>"))
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=days, y=[None if v is None else max(v, 0.0) for v in left], mode="none",
+                             fill="tozeroy", fillcolor="rgba(44, 160, 44, 0.25)", name="budget left",
+                             hoverinfo="skip", showlegend=False))
+    if any(v is not None and v < 0 for v in left):
+        fig.add_trace(go.Scatter(x=days, y=[None if v is None else min(v, 0.0) for v in left], mode="none",
+                                 fill="tozeroy", fillcolor="rgba(214, 39, 40, 0.35)", name="overspent",
+                                 hoverinfo="skip"))
+    fig.add_trace(go.Scatter(
+        x=days, y=left, mode="lines+markers", name="budget left",
+        line={"color": "#262730"},
+        marker={"color": [BAD if v is not None and v < 0 else GOOD for v in left]},
+        hovertemplate="%{x}: %{y:.1f}% of the error budget left<extra></extra>"))
     fig.add_trace(go.Scatter(x=days, y=(frame["ideal_left"] * 100).to_list(), mode="lines", name="even spend",
                              line={"dash": "dot", "color": "#7f7f7f"},
-                             hovertemplate="%{x}: even spend leaves %{y:.0f}%<extra></extra>"))
+                             hovertemplate="%{x}: even spend leaves %{y:.1f}%<extra></extra>"))
     fig.add_hline(y=0, line_dash="dash", line_color=OBJECTIVE_COLOUR, annotation_text="budget exhausted (objective missed)",
                   annotation_position="bottom left")
     fig.update_yaxes(ticksuffix="%")
+    fig.update_xaxes(tickformat="%d %b %Y", hoverformat="%d %b %Y")
     return _layout(fig, title, "Day", "Error budget left (%)")
 
 

@@ -62,7 +62,7 @@ def test_burn_down_ends_at_the_unspent_error_budget_of_the_months_items(trends, 
         SELECT count(*), count(*) FILTER (WHERE NOT met), avg(objective) FROM results
         WHERE kind = 'ticket' AND metric = 'resolution' AND met IS NOT NULL
           AND created >= TIMESTAMPTZ '2026-10-01 00:00:00+00' AND created < TIMESTAMPTZ '2026-11-01 00:00:00+00'""")[0]
-    burn = chart_data(trends, 1)[0]
+    burn = next(trace for trace in chart_data(trends, 1) if trace.get("mode") == "lines+markers")
     assert burn["y"][-1] == pytest.approx(100 * (1 - (breached / decided) / (1 - objective)))
     table = trends.dataframe[-1].value
     assert table["decided_to_date"].iloc[-1] == decided
