@@ -8,7 +8,7 @@ parameter name and a view can be shared as a link (e.g. ``?channel=chat&channel=
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import streamlit as st
@@ -147,6 +147,28 @@ def _link_dates() -> tuple[dt.date | None, dt.date | None]:
     return min(asked), max(asked)
 
 
+def seed_from_url(key: str, options: Sequence[str], default: str | None,
+                  aliases: Mapping[str, str] | None = None) -> None:
+    """Before a keyed widget is drawn (with no default of its own): give it the URL's ?key=value when the
+    session has no value yet (a shared link), if that is one of `options` (or an alias of one, e.g. a
+    display label in an older link); else `default`. Unknown values are ignored."""
+    if st.session_state.get(key) in options:
+        return
+    value = st.query_params.get(key)
+    value = (aliases or {}).get(value, value) if value is not None else None
+    st.session_state[key] = value if value in options else default
+
+
+def keep_in_url(key: str, default: str | None = None) -> None:
+    """After the widget: write its value to the URL by key, so the view can be shared as a link."""
+    value = st.session_state.get(key)
+    if value is None or value == default:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != str(value):
+        st.query_params[key] = str(value)
+
+
 def _sorted_priorities(values: Sequence[str]) -> list[str]:
     rank = {name: i for i, name in enumerate(PRIORITY_ORDER)}
     return sorted(values, key=lambda v: (rank.get(v, len(rank)), v))
@@ -185,8 +207,11 @@ def render_sidebar_filters(options: FilterOptions) -> Filters:
                        bind="query-params", placeholder="All priorities")
         metrics = list(options.metrics)
         if metrics:
-            st.selectbox("Metric", metrics, index=metrics.index(default_metric(metrics)), key=METRIC_KEY,
-                         bind="query-params", format_func=metric_label)
+            # The URL carries the metric by its key (?metric=resolution), not by its label.
+            seed_from_url(METRIC_KEY, metrics, default_metric(metrics),
+                          aliases={metric_label(m): m for m in metrics})
+            st.selectbox("Metric", metrics, key=METRIC_KEY, format_func=metric_label)
+            keep_in_url(METRIC_KEY)
         st.caption("Filters apply to every page and are kept in the URL, so a view can be shared.")
     selection = current_filters()
     if not dates:

@@ -100,7 +100,7 @@ def objective_text(share: float | None) -> str:
     return text.replace(".0%", "%") if text.endswith(".0%") else text
 
 
-def objectives_text(objectives: list[float]) -> str:
+def objectives_text(objectives: list[float], per_target: bool = True) -> str:
     """The policy objectives behind a selection: '95%' when they agree, '90%–95% (per target)' when the
     selection mixes targets with different objectives - never an average of them."""
     distinct = sorted({round(o, 6) for o in objectives if o is not None})
@@ -108,7 +108,8 @@ def objectives_text(objectives: list[float]) -> str:
         return "–"
     if len(distinct) == 1:
         return objective_text(distinct[0])
-    return f"{objective_text(distinct[0])}–{objective_text(distinct[-1])} (per target)"
+    span = f"{objective_text(distinct[0])}–{objective_text(distinct[-1])}"
+    return f"{span} (per target)" if per_target else span
 
 
 def below_objective(attainment: float | None, objective: float | None) -> bool:

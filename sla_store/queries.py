@@ -184,7 +184,9 @@ def rollup_sql() -> Query:
                count(*) FILTER (WHERE NOT met) AS breached,
                count(*) FILTER (WHERE state IN ('active', 'paused')) AS active,
                coalesce(sum(objective) FILTER (WHERE met IS NOT NULL), 0) AS objective_decided_sum,
-               sum(objective) AS objective_sum
+               sum(objective) AS objective_sum,
+               min(objective) AS objective_min,
+               max(objective) AS objective_max
         FROM results
         GROUP BY ALL"""
     return sql, []
@@ -208,7 +210,9 @@ def rollup_attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind
             CAST(coalesce(sum(active), 0) AS BIGINT) AS active,
             CAST(sum(met) AS DOUBLE) / nullif(sum(met) + sum(breached), 0) AS attainment,
             coalesce(sum(objective_decided_sum) / nullif(sum(met) + sum(breached), 0),
-                     sum(objective_sum) / nullif(sum(items), 0)) AS objective
+                     sum(objective_sum) / nullif(sum(items), 0)) AS objective,
+            min(objective_min) AS objective_min,
+            max(objective_max) AS objective_max
         FROM rollup
         WHERE {where}
         {group}
@@ -250,7 +254,9 @@ def attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind: str |
             count(*) FILTER (WHERE state IN ('active', 'paused')) AS active,
             CAST(count(*) FILTER (WHERE met) AS DOUBLE)
                 / nullif(count(*) FILTER (WHERE met IS NOT NULL), 0) AS attainment,
-            coalesce(avg(objective) FILTER (WHERE met IS NOT NULL), avg(objective)) AS objective
+            coalesce(avg(objective) FILTER (WHERE met IS NOT NULL), avg(objective)) AS objective,
+            min(objective) AS objective_min,
+            max(objective) AS objective_max
             {spread}
         FROM results
         WHERE {where}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from sla_core.durations import objective_text, objectives_text
 from sla_core.trends import breach_rate, budget_left, burn_rate, days_in_month
 
 MIN_DECIDED_FOR_RANKING = 10
@@ -126,3 +127,25 @@ def overall_objective(frame: pl.DataFrame) -> float | None:
     if not total:
         return float(frame["objective"].mean()) if frame.height else None
     return float((weights["objective"] * weights["decided"]).sum() / total)
+
+
+def policy_objectives(frame: pl.DataFrame) -> list[float]:
+    """The policy objectives behind a selection (the lowest and highest of its targets'), for display:
+    objectives are shown as the policy states them, never as an average."""
+    if frame.is_empty():
+        return []
+    if "objective_min" in frame.columns:
+        values = [*frame["objective_min"].drop_nulls().to_list(), *frame["objective_max"].drop_nulls().to_list()]
+    else:
+        values = frame["objective"].drop_nulls().to_list()
+    return sorted({round(float(v), 6) for v in values})
+
+
+def objective_column(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame's `objective` as text the way the policy states it per row ('95%', or '90%–95% (per
+    target)' for a row mixing targets); the decided-weighted share stays for comparisons in the CSV."""
+    if "objective_min" not in frame.columns:
+        return frame.with_columns(pl.col("objective").map_elements(objective_text, return_dtype=pl.String))
+    return frame.with_columns(pl.struct("objective_min", "objective_max").map_elements(
+        lambda r: objectives_text([r["objective_min"], r["objective_max"]]), return_dtype=pl.String)
+        .alias("objective"))

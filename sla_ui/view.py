@@ -10,16 +10,15 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from sla_core.durations import SHARE_DIGITS, format_share, remaining_text
 from sla_core.policy import format_duration
 
 NO_VALUE = "–"
 
 
-def pct(share: float | None, digits: int = 1) -> str:
-    """0.9534 -> '95.3%'; None -> '–'."""
-    if share is None:
-        return NO_VALUE
-    return f"{100 * share:.{digits}f}%"
+def pct(share: float | None, digits: int = SHARE_DIGITS) -> str:
+    """0.9534 -> '95.3%'; None -> '–' (sla_core.durations.format_share: one rounding everywhere)."""
+    return format_share(share, digits)
 
 
 def points(delta_share: float | None) -> str | None:
@@ -36,12 +35,10 @@ def duration(seconds: float | None) -> str:
 
 
 def remaining(seconds: float | None) -> str:
-    """Business time left on a clock: '2h 5m left', or 'overdue 1d 3h' once past its target."""
+    """Business time left on a clock: '2h 5m left', or 'overdue 27h' once past its target."""
     if seconds is None:
         return NO_VALUE
-    if seconds < 0:
-        return f"overdue {format_duration(-seconds)}"
-    return f"{format_duration(seconds)} left"
+    return remaining_text(seconds)
 
 
 def metric_label(metric: str) -> str:
@@ -74,6 +71,12 @@ def table(frame: pl.DataFrame, title: str, *, key: str, column_config: Mapping[s
         elif isinstance(dtype, pl.Datetime):
             config[name] = st.column_config.DatetimeColumn(name, format="YYYY-MM-DD HH:mm")
     config.update(column_config or {})
+    for name, spec in list(config.items()):
+        # Shares (attainment, objectives, budgets) read with one rounding everywhere: "93.8%".
+        if isinstance(spec, Mapping) and (spec.get("type_config") or {}).get("format") == "percent" \
+                and name in shown.columns and shown.schema[name].is_numeric():
+            shown = shown.with_columns(pl.col(name) * 100)
+            config[name] = {**spec, "type_config": {**spec["type_config"], "format": f"%.{SHARE_DIGITS}f%%"}}
     st.dataframe(shown, hide_index=True, column_config=config, height=height)
     rows = frame if download is None else download
 

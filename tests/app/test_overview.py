@@ -82,7 +82,7 @@ def test_worst_slices_lists_the_lowest_attainment_first(app, sql):
         SELECT count(*) FILTER (WHERE met), count(*) FILTER (WHERE met IS NOT NULL) FROM results
         WHERE kind = 'ticket' AND metric = 'resolution' AND created >= ? AND created < ?
           AND channel = ? AND team = ? AND priority = ?""", [*NOVEMBER, channel, team, priority])[0]
-    assert frame.iloc[0]["attainment"] == met / decided
+    assert frame.iloc[0]["attainment"] == pytest.approx(100 * met / decided)  # shown in percent
     assert frame["decided"].min() >= 10
 
 

@@ -42,8 +42,43 @@ def test_breaking_down_by_team_regroups_every_chart_and_the_table(performance, s
     assert not performance.exception
     expected = shares_by(sql, "team", "resolution")
     table = performance.dataframe[0].value
-    assert dict(zip(table["team"], table["attainment"], strict=True)) == pytest.approx(expected)
+    assert dict(zip(table["team"], table["attainment"], strict=True)) == pytest.approx(
+        {team: 100 * share for team, share in expected.items()})
     assert set(chart_data(performance, 1)[0]["x"]) == set(expected)
+
+
+def test_bars_and_table_go_worst_first_by_the_gap_to_the_objective(performance, sql):
+    performance.segmented_control(key="perf_by").set_value("team").run()
+    rows = sql(f"""
+        SELECT team, count(*) FILTER (WHERE met)::DOUBLE / count(*) FILTER (WHERE met IS NOT NULL)
+                     - avg(objective) FILTER (WHERE met IS NOT NULL)
+        FROM results WHERE kind = 'ticket' AND metric = 'resolution' AND {IN_DEFAULT_RANGE}
+        GROUP BY 1 ORDER BY 2""", DEFAULT_RANGE)
+    assert chart_data(performance, 1)[0]["x"] == [team for team, _ in rows]
+    assert list(performance.dataframe[0].value["team"]) == [team for team, _ in rows]
+
+
+def test_many_agents_show_the_worst_fifteen_and_the_rest_as_others(performance, sql):
+    performance.segmented_control(key="perf_by").set_value("agent").run()
+    assert not performance.exception
+    agents = sql(f"""SELECT count(DISTINCT agent) FROM results WHERE kind = 'ticket' AND metric = 'resolution'
+                     AND {IN_DEFAULT_RANGE}""", DEFAULT_RANGE)[0][0]
+    bars = chart_data(performance, 1)[0]
+    assert agents > 16 and len(bars["x"]) == 16
+    assert bars["x"][-1] == f"others ({agents - 15})"
+    decided = sql(f"""SELECT count(*) FILTER (WHERE met IS NOT NULL), count(*) FILTER (WHERE met)
+                      FROM results WHERE kind = 'ticket' AND metric = 'resolution' AND {IN_DEFAULT_RANGE}""",
+                  DEFAULT_RANGE)[0]
+    met, breached = zip(*bars["customdata"], strict=True)
+    assert (sum(met) + sum(breached), sum(met)) == decided  # the others bar pools the rest, nothing lost
+    assert len(performance.dataframe[0].value) == agents  # the table keeps every agent
+
+
+def test_the_objective_card_states_the_policy_objectives_not_their_average(performance, sql):
+    low, high = sql(f"""SELECT min(objective), max(objective) FROM results WHERE kind = 'ticket'
+                        AND metric = 'resolution' AND {IN_DEFAULT_RANGE}""", DEFAULT_RANGE)[0]
+    expected = f"{100 * low:g}%" if low == high else f"{100 * low:g}%–{100 * high:g}% (per target)"
+    assert metric_values(performance)["Objective"] == expected
 
 
 def test_drill_down_lists_the_breached_items_behind_a_teams_number(performance, sql):
