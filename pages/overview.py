@@ -30,7 +30,7 @@ month_filters = filters.with_dates(month, summary.month_end(month))
 monthly = data.attainment(filters.with_dates(summary.previous_month(month), summary.month_end(month)),
                           ("month", "metric"), use_metric=False)
 daily = data.burn_down(filters, month, summary.month_end(month), by_metric=True)
-headlines = summary.headlines(monthly, daily, month)
+headlines = summary.headlines(monthly, daily, month, through=data.filter_options()["last_day"].item())
 
 if not headlines:
     view.empty_state(f"No items in {view.month_label(month)} match the sidebar filters.")
@@ -55,6 +55,8 @@ for headline, column in zip(headlines, st.columns(len(headlines)), strict=True):
             + ("–" if headline.recent_burn_rate is None else f"{headline.recent_burn_rate:.1f}x") + "**"
         )
         st.caption(f"{headline.decided:,} decided of {headline.items:,} items, {headline.breached:,} breached")
+        if headline.forecast is not None:
+            st.caption(view.forecast_text(headline.forecast))
 
 metric = filters.metric or headlines[0].metric
 st.subheader(f"Where {metric_label(metric).lower()} misses: team x channel")

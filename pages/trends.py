@@ -6,6 +6,8 @@ import streamlit as st
 from sla_app import data
 from sla_app.filters import current_filters
 from sla_app.navigation import ensure_app_frame
+from sla_core.budget import weighted_objective
+from sla_core.trends import burn_down
 from sla_ui import charts, summary, view
 from sla_ui.view import metric_label
 
@@ -57,8 +59,8 @@ daily = data.burn_down(filters, month, summary.month_end(month))
 if daily.is_empty():
     view.empty_state(f"No items created in {view.month_label(month)} are decided yet for these filters.")
 else:
-    month_objective = float((daily["objective"] * daily["decided"]).sum() / daily["decided"].sum())
-    burn = summary.burn_down(daily, month, month_objective)
+    month_objective = weighted_objective(daily["objective"], daily["decided"])
+    burn = burn_down(daily, month, month_objective)
     st.plotly_chart(charts.burn_down(burn, f"{metric_label(metric)}: error budget left for items created in "
                                            f"{view.month_label(month)} (objective "
                                            f"{view.pct(month_objective, 0)})"), key="trend_burn")

@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from sla_core.attainment import warning_level
+from sla_core.budget import allowed_breaches, burn_rate_expr, decided_at
 
 WARNING_THRESHOLDS_PCT: tuple[float, float] = (50.0, 75.0)
 DEFAULT_LOOKBACK = timedelta(hours=24)
@@ -71,39 +72,10 @@ def risk_level(pct_used: pl.Expr) -> pl.Expr:
     return warning_level(pct_used)
 
 
-def allowed_breaches(objectives: pl.Expr) -> pl.Expr:
-    """Error budget in items: sum over decided items of (1 - objective_i).
-
-    With one objective this is decided * (1 - objective); with mixed targets each item brings its own
-    share of budget, so slices mixing a 95% and a 90% target are judged fairly."""
-    return (1.0 - objectives).sum()
-
-
-def burn_rate(breached: float, allowed: float) -> float | None:
-    """burn rate = breached / allowed breaches = (breached / decided) / (1 - objective).
-
-    1.0 spends exactly the whole budget over the SLO window; 14.4 spends a 30-day budget in ~2 days.
-    None when nothing was decided (no budget to burn)."""
-    if allowed <= 0:
-        return None
-    return breached / allowed
-
-
-def burn_rate_expr(breached: pl.Expr, allowed: pl.Expr) -> pl.Expr:
-    """Vectorized `burn_rate`: breached / allowed, null when allowed is 0."""
-    return pl.when(allowed > 0).then(breached / allowed).otherwise(None)
-
-
 def budget_share_spent(burn: float, window: timedelta, slo_window: timedelta = timedelta(days=30)) -> float:
     """Share of the whole SLO-window budget a burn rate spends within `window`:
     burn * window / slo_window (14.4x for 1h of 30 days = 2%)."""
     return burn * window.total_seconds() / slo_window.total_seconds()
-
-
-def decided_at() -> pl.Expr:
-    """The instant an item's outcome became known: the stop instant for an achieved item, the breach
-    instant (due_at) for a breached one - a running item is breached the moment its budget ran out."""
-    return pl.when(pl.col("met")).then(pl.col("stop")).otherwise(pl.col("due_at"))
 
 
 # --- selections -----------------------------------------------------------------------------------

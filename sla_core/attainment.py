@@ -1,4 +1,4 @@
-"""Attainment over any slice of results, warning levels and the time-to-breach queue."""
+"""Attainment over any slice of results, and warning levels (the formulas live in sla_core.budget)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,10 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from sla_core.budget import attainment_expr
+
 ATTAINMENT_COLUMNS = ("items", "met", "breached", "active", "attainment", "median_elapsed_s", "p90_elapsed_s")
 WARNING_LEVELS = ("on track", "50%", "75%", "breached")
-
-
-def attainment_share(met: int, breached: int) -> float | None:
-    """attainment = met / (met + breached); None when nothing is decided yet."""
-    decided = met + breached
-    return met / decided if decided else None
 
 
 def attainment_aggregates() -> list[pl.Expr]:
@@ -31,7 +27,7 @@ def attainment_aggregates() -> list[pl.Expr]:
         met.alias("met"),
         breached.alias("breached"),
         pl.col("state").is_in(["active", "paused"]).sum().cast(pl.Int64).alias("active"),
-        pl.when((met + breached) > 0).then(met / (met + breached)).otherwise(None).alias("attainment"),
+        attainment_expr(met, breached).alias("attainment"),
         decided_elapsed.median().alias("median_elapsed_s"),
         decided_elapsed.quantile(0.9, interpolation="linear").alias("p90_elapsed_s"),
     ]
@@ -60,16 +56,4 @@ def warning_level(pct_used: pl.Expr) -> pl.Expr:
         .when(pct_used >= 75).then(pl.lit("75%"))
         .when(pct_used >= 50).then(pl.lit("50%"))
         .otherwise(pl.lit("on track"))
-    )
-
-
-def time_to_breach(results: pl.DataFrame) -> pl.DataFrame:
-    """Running clocks (no stop yet), most urgent first: sorted by remaining_s, with a `warning` column.
-
-    Already breached running items come first (negative remaining_s).
-    """
-    return (
-        results.filter(pl.col("stop").is_null())
-        .with_columns(warning_level(pl.col("pct_used")).alias("warning"))
-        .sort("remaining_s", "due_at", nulls_last=True)
     )

@@ -19,6 +19,7 @@ from functools import cached_property
 
 import polars as pl
 
+from sla_core.budget import attainment_expr, budget_consumed_expr, error_budget
 from sla_core.policy import Policy, PolicyHistory
 
 KEYS = ["source", "item_id", "metric"]
@@ -568,8 +569,8 @@ COMPARISON_FIGURES = (
 def compare(paired: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     """Per slice (metric + `by`): attainment, error budget and flips under both policies.
 
-    attainment = met / (met + breached); error_budget = 1 - objective (item-weighted mean objective of
-    the slice's decided rows); budget_consumed = (breached / decided) / error_budget.
+    attainment, error_budget and budget_consumed as in sla_core.budget, with the objective the mean over
+    the slice's decided rows (so each item weighs in with its own target's objective).
     """
     keys = _slice_keys(by)
     met_b, met_a = pl.col("met"), pl.col("met_after")
@@ -588,34 +589,20 @@ def compare(paired: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     )
     return (
         table.with_columns(
-            attainment_before=_share(pl.col("met_before"), pl.col("breached_before")),
-            attainment_after=_share(pl.col("met_after"), pl.col("breached_after")),
-            error_budget_before=1.0 - pl.col("objective_before"),
-            error_budget_after=1.0 - pl.col("objective_after"),
+            attainment_before=attainment_expr(pl.col("met_before"), pl.col("breached_before")),
+            attainment_after=attainment_expr(pl.col("met_after"), pl.col("breached_after")),
+            error_budget_before=error_budget(pl.col("objective_before")),
+            error_budget_after=error_budget(pl.col("objective_after")),
         )
         .with_columns(
             delta=pl.col("attainment_after") - pl.col("attainment_before"),
-            budget_consumed_before=_consumed("before"),
-            budget_consumed_after=_consumed("after"),
+            budget_consumed_before=budget_consumed_expr(
+                pl.col("breached_before"), pl.col("met_before") + pl.col("breached_before"), pl.col("error_budget_before")),
+            budget_consumed_after=budget_consumed_expr(
+                pl.col("breached_after"), pl.col("met_after") + pl.col("breached_after"), pl.col("error_budget_after")),
         )
         .select(*keys, *COMPARISON_FIGURES)
         .sort(keys, nulls_last=True)
-    )
-
-
-def _share(met: pl.Expr, breached: pl.Expr) -> pl.Expr:
-    decided = met + breached
-    return pl.when(decided > 0).then(met / decided).otherwise(pl.lit(None, pl.Float64))
-
-
-def _consumed(side: str) -> pl.Expr:
-    """budget_consumed = (breached / decided) / (1 - objective)."""
-    decided = pl.col(f"met_{side}") + pl.col(f"breached_{side}")
-    budget = pl.col(f"error_budget_{side}")
-    return (
-        pl.when((decided > 0) & (budget > 0))
-        .then(pl.col(f"breached_{side}") / decided / budget)
-        .otherwise(pl.lit(None, pl.Float64))
     )
 
 

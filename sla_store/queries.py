@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from sla_core.clocks import ITEM_COLUMNS, RESULT_SCHEMA
+from sla_store import measures as M
 
 
 class FilterLike(Protocol):
@@ -180,10 +181,10 @@ def rollup_sql() -> Query:
     sql = f"""
         SELECT {', '.join(ROLLUP_SLICES)}, {utc_day('created')} AS day,
                count(*) AS items,
-               count(*) FILTER (WHERE met) AS met,
-               count(*) FILTER (WHERE NOT met) AS breached,
-               count(*) FILTER (WHERE state IN ('active', 'paused')) AS active,
-               coalesce(sum(objective) FILTER (WHERE met IS NOT NULL), 0) AS objective_decided_sum,
+               {M.MET} AS met,
+               {M.BREACHED} AS breached,
+               {M.ACTIVE} AS active,
+               {M.OBJECTIVE_DECIDED_SUM} AS objective_decided_sum,
                sum(objective) AS objective_sum,
                min(objective) AS objective_min,
                max(objective) AS objective_max
@@ -208,7 +209,7 @@ def rollup_attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind
             CAST(coalesce(sum(met), 0) AS BIGINT) AS met,
             CAST(coalesce(sum(breached), 0) AS BIGINT) AS breached,
             CAST(coalesce(sum(active), 0) AS BIGINT) AS active,
-            CAST(sum(met) AS DOUBLE) / nullif(sum(met) + sum(breached), 0) AS attainment,
+            {M.attainment_of_counts("met", "breached")} AS attainment,
             coalesce(sum(objective_decided_sum) / nullif(sum(met) + sum(breached), 0),
                      sum(objective_sum) / nullif(sum(items), 0)) AS objective,
             min(objective_min) AS objective_min,
@@ -249,12 +250,11 @@ def attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind: str |
     sql = f"""
         SELECT {select_keys}
             count(*) AS items,
-            count(*) FILTER (WHERE met) AS met,
-            count(*) FILTER (WHERE NOT met) AS breached,
-            count(*) FILTER (WHERE state IN ('active', 'paused')) AS active,
-            CAST(count(*) FILTER (WHERE met) AS DOUBLE)
-                / nullif(count(*) FILTER (WHERE met IS NOT NULL), 0) AS attainment,
-            coalesce(avg(objective) FILTER (WHERE met IS NOT NULL), avg(objective)) AS objective,
+            {M.MET} AS met,
+            {M.BREACHED} AS breached,
+            {M.ACTIVE} AS active,
+            {M.ATTAINMENT} AS attainment,
+            {M.OBJECTIVE} AS objective,
             min(objective) AS objective_min,
             max(objective) AS objective_max
             {spread}
@@ -269,16 +269,16 @@ def burn_down_sql(filters: FilterLike | None, first_day: dt.date, last_day: dt.d
                   kind: str | None = "ticket", by_metric: bool = False) -> Query:
     """Items created between first_day and last_day (UTC, inclusive; replaces the date filter), counted on
     the UTC day they were decided - met at their stop, breached when their budget ran out (the rule of
-    sla_core.trends.burn_down). A month's figures are about the items created in it, as on the Overview and
+    sla_core.budget.decided_at). A month's figures are about the items created in it, as on the Overview and
     in the report; the days show when its error budget was spent. With by_metric, one row per day and
     metric (and the metric filter is not applied)."""
     where, params = where_clause(filters, kind=kind, use_dates=False, use_metric=not by_metric)
     where += " AND created >= ? AND created < ?"
     params += [_day_start(first_day), _day_start(last_day + dt.timedelta(days=1))]
     metric = "metric, " if by_metric else ""
-    decided_day = utc_day("CASE WHEN met THEN stop ELSE least(due_at, coalesce(stop, due_at)) END")
+    decided_day = utc_day(M.DECIDED_AT)
     sql = f"""
-        SELECT {decided_day} AS day, {metric} count(*) AS decided, count(*) FILTER (WHERE NOT met) AS breached,
+        SELECT {decided_day} AS day, {metric} count(*) AS decided, {M.BREACHED} AS breached,
                avg(objective) AS objective
         FROM results WHERE {where} AND met IS NOT NULL
         GROUP BY ALL ORDER BY ALL"""
@@ -325,8 +325,8 @@ def elapsed_histogram_sql(filters: FilterLike | None, *, kind: str | None = "tic
     sql = f"""
         SELECT least(floor(100.0 * elapsed_s / within_s / {bin_pct}) * {bin_pct}, {cap_pct}) AS pct_bin,
                count(*) AS items,
-               count(*) FILTER (WHERE met) AS met,
-               count(*) FILTER (WHERE NOT met) AS breached
+               {M.MET} AS met,
+               {M.BREACHED} AS breached
         FROM results
         WHERE {where} AND within_s > 0 AND elapsed_s IS NOT NULL
         GROUP BY 1 ORDER BY 1"""

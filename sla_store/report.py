@@ -23,7 +23,8 @@ import plotly.graph_objects as go
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from sla_core import alerts
+from sla_core.budget import attainment_expr, burn_rate_expr
+from sla_store import measures as M
 
 TEMPLATES = Path(__file__).with_name("templates")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -59,15 +60,15 @@ def load_daily(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pl.Dat
     breaches = sum(1 - objective) over decided items, and the lowest/highest objective. Every figure of
     the report adds these up, so DuckDB does the heavy lifting and a million items stay light here."""
     frame = con.cursor().sql(
-        """
+        f"""
         SELECT metric, team, channel, CAST(created AS DATE) AS day,
                count(*) AS items,
-               count(met) AS decided,
-               count(*) FILTER (WHERE met) AS met,
-               count(*) FILTER (WHERE NOT met) AS breached,
-               coalesce(sum(objective) FILTER (WHERE met IS NOT NULL), 0) AS objective_decided_sum,
+               {M.DECIDED} AS decided,
+               {M.MET} AS met,
+               {M.BREACHED} AS breached,
+               {M.OBJECTIVE_DECIDED_SUM} AS objective_decided_sum,
                sum(objective) AS objective_sum,
-               coalesce(sum(1 - objective) FILTER (WHERE met IS NOT NULL), 0) AS allowed,
+               {M.ALLOWED_BREACHES} AS allowed,
                min(objective) AS objective_min,
                max(objective) AS objective_max
         FROM results WHERE created >= $start AND created < $end
@@ -103,8 +104,8 @@ def summarize(daily: pl.DataFrame, by: list[str]) -> pl.DataFrame:
             objective=pl.when(pl.col("decided") > 0)
             .then(pl.col("objective_decided_sum") / pl.col("decided"))
             .otherwise(pl.col("objective_sum") / pl.col("items")),
-            attainment=pl.when(pl.col("decided") > 0).then(pl.col("met") / pl.col("decided")),
-            budget_used=alerts.burn_rate_expr(pl.col("breached"), pl.col("allowed")),
+            attainment=attainment_expr(pl.col("met"), pl.col("breached")),
+            budget_used=burn_rate_expr(pl.col("breached"), pl.col("allowed")),
         )
         .select(*keys, *FIGURE_COLUMNS, "mixed_objectives")
         .sort(keys, nulls_last=True)

@@ -1,4 +1,4 @@
-"""Figures the pages derive from aggregated frames (the formulas themselves live in sla_core.trends)."""
+"""Figures the pages derive from aggregated frames (the formulas themselves live in sla_core.budget)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from sla_core.budget import budget_consumed, budget_left, weighted_objective
 from sla_core.durations import objective_text, objectives_text
-from sla_core.trends import breach_rate, budget_left, burn_rate, days_in_month
+from sla_core.trends import MonthEndForecast, days_in_month, month_end_forecast
 
 MIN_DECIDED_FOR_RANKING = 10
 RECENT_DAYS = 7
@@ -42,6 +43,7 @@ class Headline:
     objective: float
     budget_left: float | None
     recent_burn_rate: float | None
+    forecast: MonthEndForecast | None = None
 
     @property
     def change(self) -> float | None:
@@ -54,13 +56,15 @@ def _decided(row: dict) -> int:
     return int(row["met"] or 0) + int(row["breached"] or 0)
 
 
-def headlines(monthly: pl.DataFrame, daily: pl.DataFrame, month: dt.date) -> list[Headline]:
+def headlines(monthly: pl.DataFrame, daily: pl.DataFrame, month: dt.date,
+              through: dt.date | None = None) -> list[Headline]:
     """One Headline per metric for `month`.
 
     monthly: attainment frame by (month, metric) covering `month` and the month before;
     daily: items decided per (day, metric) in `month` (queries.burn_down_sql grouped by metric); the burn
-    rate looks at its last RECENT_DAYS days with decisions: breach rate / error budget, so 1.0 spends
-    exactly the budget.
+    rate is the budget consumed over its last RECENT_DAYS days with decisions, so 1.0 spends exactly the
+    budget. through: the last day with data; when it falls inside `month`, each headline carries the
+    month-end forecast (sla_core.trends.month_end_forecast) of the month so far.
     """
     prev = previous_month(month)
     out = []
@@ -80,10 +84,19 @@ def headlines(monthly: pl.DataFrame, daily: pl.DataFrame, month: dt.date) -> lis
         recent_decided, recent_breached = int(recent["decided"].sum()), int(recent["breached"].sum())
         rate = None
         if recent_decided:
-            rate = burn_rate(breach_rate(recent_breached, recent_decided), objective)
+            rate = budget_consumed(recent_breached, recent_decided, objective)
         out.append(Headline(metric, int(this["items"]), decided, int(this["breached"]), this["attainment"],
-                            previous, objective, left, rate))
+                            previous, objective, left, rate,
+                            forecast_month(int(this["breached"]), decided, month, through, objective)))
     return out
+
+
+def forecast_month(breached: int, decided: int, month: dt.date, through: dt.date | None,
+                   objective: float) -> MonthEndForecast | None:
+    """The month-end forecast when `through` (the last day with data) falls inside the month, else None."""
+    if through is None or not month <= through < month_end(month) or objective >= 1:
+        return None
+    return month_end_forecast(breached, decided, (through - month).days + 1, days_in_month(month), objective)
 
 
 def worst_slices(frame: pl.DataFrame, limit: int = 10,
@@ -96,37 +109,18 @@ def worst_slices(frame: pl.DataFrame, limit: int = 10,
             .head(limit))
 
 
-def burn_down(daily: pl.DataFrame, month: dt.date, objective: float) -> pl.DataFrame:
-    """Error budget left at the end of each day for the items created in `month` (daily: day, decided,
-    breached per decision day; days may run past the month's end while its last items are decided).
-
-    budget_left = 1 - (breached / decided) / (1 - objective) to date; ideal_left is the even-spend line
-    1 - day_number / days_in_month (0 after the month).
-    """
-    rows = daily.sort("day").with_columns(
-        decided_to_date=pl.col("decided").cum_sum(), breached_to_date=pl.col("breached").cum_sum())
-    length = days_in_month(month)
-    left = [budget_left(breached, decided, objective) if decided else None
-            for breached, decided in zip(rows["breached_to_date"].to_list(), rows["decided_to_date"].to_list(),
-                                         strict=True)]
-    ideal = [max(0.0, 1.0 - ((day - month).days + 1) / length) for day in rows["day"].to_list()]
-    return rows.with_columns(budget_left=pl.Series(left, dtype=pl.Float64),
-                             ideal_left=pl.Series(ideal, dtype=pl.Float64)).select(
-        "day", "decided_to_date", "breached_to_date", "budget_left", "ideal_left")
-
-
 def below_objective(series: pl.DataFrame) -> pl.DataFrame:
     """Periods (per slice) whose attainment is under their objective: the ones to investigate."""
     return series.filter(pl.col("attainment").is_not_null() & (pl.col("attainment") < pl.col("objective")))
 
 
 def overall_objective(frame: pl.DataFrame) -> float | None:
-    """Objective of a whole selection: the decided-item-weighted mean of the slices' objectives."""
-    weights = frame.with_columns(decided=pl.col("met") + pl.col("breached"))
-    total = weights["decided"].sum()
-    if not total:
+    """Objective of a whole selection: budget.weighted_objective of the slices; with nothing decided yet,
+    the plain mean of their objectives."""
+    weighted = weighted_objective(frame["objective"], frame["met"] + frame["breached"])
+    if weighted is None:
         return float(frame["objective"].mean()) if frame.height else None
-    return float((weights["objective"] * weights["decided"]).sum() / total)
+    return weighted
 
 
 def policy_objectives(frame: pl.DataFrame) -> list[float]:

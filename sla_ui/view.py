@@ -12,6 +12,7 @@ import streamlit as st
 
 from sla_core.durations import SHARE_DIGITS, format_share, remaining_text
 from sla_core.policy import format_duration
+from sla_core.trends import MonthEndForecast
 
 NO_VALUE = "–"
 
@@ -44,6 +45,14 @@ def remaining(seconds: float | None) -> str:
 def metric_label(metric: str) -> str:
     """'first_response' -> 'First response'."""
     return metric.replace("_", " ").capitalize()
+
+
+def forecast_text(forecast: MonthEndForecast) -> str:
+    """One line for leadership: where the month ends if the pace so far continues."""
+    verdict = "meets the objective" if forecast.meets_objective else "misses the objective"
+    return (f"Month-end forecast at this pace: ~{forecast.projected_decided:,.0f} decided, "
+            f"~{forecast.projected_breached:,.0f} breached, error budget used {pct(forecast.budget_consumed, 0)} "
+            f"- {verdict}.")
 
 
 def month_label(month: dt.date) -> str:

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from sla_core.budget import attainment, budget_consumed, weighted_objective
 from sla_core.policy import (
     ALWAYS,
     Policy,
@@ -367,21 +368,18 @@ PERCENT_COLUMNS = {
 
 
 def share(rows: pl.DataFrame, side: str) -> float | None:
-    """Attainment of several slices together: sum(met) / sum(met + breached)."""
-    met, breached = int(rows[f"met_{side}"].sum()), int(rows[f"breached_{side}"].sum())
-    return met / (met + breached) if met + breached else None
+    """Attainment of several compared slices together (budget.attainment of their summed counts)."""
+    return attainment(int(rows[f"met_{side}"].sum()), int(rows[f"breached_{side}"].sum()))
 
 
 def budget_used(rows: pl.DataFrame, side: str) -> float | None:
-    """Error budget used = (breached / decided) / (1 - objective), objective weighted by decided items."""
+    """budget.budget_consumed of several compared slices together, their objective weighted by decided
+    items; None when nothing is decided or the objective allows no breach."""
     decided = rows[f"met_{side}"] + rows[f"breached_{side}"]
-    total = int(decided.sum())
-    if not total:
+    objective = weighted_objective(rows[f"objective_{side}"], decided)
+    if objective is None or objective >= 1:
         return None
-    objective = float((rows[f"objective_{side}"].fill_null(0.0) * decided).sum() / total)
-    if objective >= 1:
-        return None
-    return int(rows[f"breached_{side}"].sum()) / total / (1 - objective)
+    return budget_consumed(int(rows[f"breached_{side}"].sum()), int(decided.sum()), objective)
 
 
 def budget_text(rows: pl.DataFrame, side: str) -> str:
@@ -391,11 +389,7 @@ def budget_text(rows: pl.DataFrame, side: str) -> str:
 
 def objective_of(table: pl.DataFrame) -> float | None:
     """The proposed objective of the compared slices (decided-weighted), for the chart's line."""
-    decided = table["met_after"] + table["breached_after"]
-    total = int(decided.sum())
-    if not total:
-        return None
-    return float((table["objective_after"].fill_null(0.0) * decided).sum() / total)
+    return weighted_objective(table["objective_after"], table["met_after"] + table["breached_after"])
 
 
 def comparison_view(table: pl.DataFrame, by: str, with_metric: bool = True) -> pl.DataFrame:

@@ -125,3 +125,21 @@ def test_the_months_leadership_report_is_offered_as_a_download(app):
     assert not app.exception
     labels = [button.proto.label for button in app.get("download_button")]
     assert "Download the October 2026 report (HTML)" in labels
+
+
+def test_a_month_in_progress_shows_its_month_end_forecast_at_the_pace_so_far(app, sql):
+    # The data runs into November: the forecast scales the month so far to 30 days at the same breach rate.
+    last_day = sql("SELECT max(CAST(timezone('UTC', created) AS DATE)) FROM results WHERE kind = 'ticket'")[0][0]
+    assert dt.date(2026, 11, 1) <= last_day < dt.date(2026, 11, 30)
+    met, breached, objective = month_attainment(sql, NOVEMBER)["resolution"]
+    scale = 30 / ((last_day - dt.date(2026, 11, 1)).days + 1)
+    used = (breached / (met + breached)) / (1 - objective)
+    verdict = "meets" if met / (met + breached) >= objective else "misses"
+    expected = (f"Month-end forecast at this pace: ~{(met + breached) * scale:,.0f} decided, "
+                f"~{breached * scale:,.0f} breached, error budget used {100 * used:.0f}% - {verdict} the objective.")
+    assert expected in [c.value for c in app.caption]
+
+
+def test_a_finished_month_has_no_forecast(app):
+    app.selectbox(key="month").set_value(dt.date(2026, 10, 1)).run()
+    assert not any(c.value.startswith("Month-end forecast") for c in app.caption)

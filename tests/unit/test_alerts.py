@@ -58,25 +58,12 @@ def test_risk_level_follows_the_50_75_100_thresholds_with_exactly_100_still_in_b
     assert got == level
 
 
-@pytest.mark.parametrize(("breached", "allowed", "expected"), [
-    (0, 10.0, 0.0), (1, 1.0, 1.0), (72, 5.0, 14.4), (30, 5.0, 6.0), (3, 0.0, None),
-])
-def test_burn_rate_is_breaches_over_allowed_breaches(breached, allowed, expected):
-    got = alerts.burn_rate(breached, allowed)
-    assert got == pytest.approx(expected) if expected is not None else got is None
-
-
 @pytest.mark.parametrize(("burn", "window", "share"), [
     (14.4, timedelta(hours=1), 0.02), (6.0, timedelta(hours=6), 0.05), (1.0, timedelta(days=3), 0.10),
     (1.0, timedelta(days=30), 1.0),
 ])
 def test_the_sre_thresholds_spend_2_5_and_10_percent_of_a_30_day_budget(burn, window, share):
     assert alerts.budget_share_spent(burn, window) == pytest.approx(share)
-
-
-def test_allowed_breaches_sum_each_items_own_budget():
-    objectives = pl.Series([0.95, 0.95, 0.9, 0.8])
-    assert pl.select(alerts.allowed_breaches(pl.lit(objectives))).item() == pytest.approx(0.05 + 0.05 + 0.1 + 0.2)
 
 
 def test_at_risk_lists_running_items_between_half_and_full_budget_most_urgent_first():

@@ -1,11 +1,11 @@
-"""Attainment per slice, warning levels and the time-to-breach queue, on tables worked out by hand."""
+"""Attainment per slice and warning levels, on tables worked out by hand."""
 
 from datetime import UTC, datetime
 
 import polars as pl
 import pytest
 
-from sla_core.attainment import attainment, attainment_share, time_to_breach, warning_level
+from sla_core.attainment import attainment, warning_level
 
 T = datetime(2026, 11, 23, 9, tzinfo=UTC)
 
@@ -52,11 +52,6 @@ def test_attainment_without_grouping_is_one_overall_row():
         "items": 7, "met": 2, "breached": 2, "active": 3, "attainment": 0.5}
 
 
-@pytest.mark.parametrize(("met", "breached", "share"), [(95, 5, 0.95), (0, 3, 0.0), (4, 0, 1.0), (0, 0, None)])
-def test_attainment_share_formula(met, breached, share):
-    assert attainment_share(met, breached) == share
-
-
 @pytest.mark.parametrize(
     ("pct", "level"),
     [(0.0, "on track"), (49.9, "on track"), (50.0, "50%"), (74.9, "50%"), (75.0, "75%"), (100.0, "75%"),
@@ -65,9 +60,3 @@ def test_attainment_share_formula(met, breached, share):
 def test_warning_levels_at_50_75_and_past_100_percent(pct, level):
     frame = pl.DataFrame({"pct_used": [pct]}, schema={"pct_used": pl.Float64})
     assert frame.select(warning_level(pl.col("pct_used"))).item() == level
-
-
-def test_time_to_breach_lists_running_items_most_urgent_first():
-    queue = time_to_breach(SAMPLE)
-    assert queue["item_id"].to_list() == ["4", "5", "3", "6"]
-    assert queue["warning"].to_list() == ["breached", "75%", "50%", "on track"]
