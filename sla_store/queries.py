@@ -436,13 +436,12 @@ def counts_sql(by: Sequence[str], *, dimensions: Sequence[str] = (), metric: str
             SELECT {nm_keys + ', ' if by else ''}NULL::BOOLEAN AS met, TRUE AS unmeasured
             FROM not_measured WHERE {where})
         SELECT {select_keys}
-               count(*) FILTER (WHERE met IS NOT NULL) AS decided,
-               count(*) FILTER (WHERE met) AS met,
-               count(*) FILTER (WHERE NOT met) AS breached,
+               {M.DECIDED} AS decided,
+               {M.MET} AS met,
+               {M.BREACHED} AS breached,
                count(*) FILTER (WHERE met IS NULL AND NOT unmeasured) AS running,
                count(*) FILTER (WHERE unmeasured) AS not_measured,
-               CAST(count(*) FILTER (WHERE met) AS DOUBLE) / nullif(count(*) FILTER (WHERE met IS NOT NULL), 0)
-                   AS attainment
+               {M.ATTAINMENT} AS attainment
         FROM judged
         {group}"""
     return sql, params + params
