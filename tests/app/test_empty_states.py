@@ -60,7 +60,7 @@ def test_every_page_renders_an_empty_state_on_an_empty_database(app_env, tmp_pat
 WHEN_NOTHING_MATCHES = {
     "pages/overview.py": f"No items in November 2026 match the sidebar filters. {WIDEN}",
     "pages/performance.py": f"No items match the sidebar filters. {WIDEN}",
-    "pages/live_queue.py": "No open resolution clocks right now. Everything is answered - or clear some filters in "
+    "pages/live_queue.py": "No open items clocks right now. Everything is answered - or clear some filters in "
                            "the sidebar.",
     "pages/trends.py": f"No items match the sidebar filters. {WIDEN}",
     "pages/internal_ops.py": "No internal-operations items in this date range. Import an event log (format "
