@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from sla_app import data
+from sla_app import access, data
 from sla_app.navigation import ensure_app_frame
 from sla_app.store import FORMATS, ImportRefused, ingest, mappings_dir
 from sla_ui import view
@@ -53,6 +53,9 @@ else:
     data.require_database()
 
 st.subheader("Upload an export")
+if not (rights := access.current_rights()).can_commit:  # an import changes the figures as a commit does
+    access.show_rights(rights)
+    st.stop()
 upload = st.file_uploader("Helpdesk export or event log", type=["csv", "json", "parquet"], key="data_upload")
 choices = st.columns(2)
 format_name = choices[0].selectbox("Format", (AUTO, *FORMATS), key="data_format")

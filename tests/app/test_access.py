@@ -218,3 +218,36 @@ def test_an_identity_is_shown_as_text_never_as_markdown(workspace, address):
     notices = [n.value for n in (*at.info, *at.sidebar.caption)]
     assert any("`![t](http://host/x.png)@example.com`" in n for n in notices), notices  # a code span
     assert not any(n.replace("`![t](http://host/x.png)@example.com`", "").count("![t](") for n in notices)
+
+
+def _data_page(user: dict | None = None, login: bool = False) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    if login:
+        at.secrets["auth"] = dict(AUTH)
+    if user is not None:
+        at.user = user
+    at.run()
+    at.switch_page("pages/data.py")
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _uploaders(at: AppTest) -> list:
+    return list(at.get("file_uploader"))
+
+
+def test_uploads_follow_the_same_rights_as_commits(workspace, address):
+    address("127.0.0.1")
+    assert _uploaders(_data_page())
+
+    address("0.0.0.0")
+    read_only = _data_page()
+    assert not _uploaders(read_only)
+    assert _warning(read_only).startswith("Read-only: no login is configured")
+    assert read_only.metric  # the counts are still shown
+
+    viewer = _data_page({"is_logged_in": True, "email": "zoe@example.com"}, login=True)
+    assert not _uploaders(viewer)
+    lead = _data_page({"is_logged_in": True, "email": "lea@example.com"}, login=True)
+    assert _uploaders(lead)
