@@ -8,8 +8,8 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from sla_app import data
-from sla_core.policy import Policy, PolicyHistory
+from sla_app import access, data, policies
+from sla_core.policy import Policy, PolicyError, PolicyHistory
 from sla_core.simulate import Simulation
 from sla_store.db import current_time
 from sla_store.queries import Selection
@@ -36,3 +36,49 @@ def run(committed_history: PolicyHistory, proposed: Policy, filters: Selection, 
 def forget_stored_results() -> None:
     """Drop cached result frames (after a commit rebuilt them)."""
     _stored_results.clear()
+
+
+def commit_section(committed: Policy, proposed: Policy | None, base: int) -> None:
+    """The diff of the proposal against the committed policy and, for those allowed, the form that commits
+    it as a new version (then results are rebuilt and the page starts over from the new version)."""
+    st.subheader("Commit as a new version")
+    rights = access.current_rights()
+    access.show_rights(rights)
+    if proposed is None:
+        st.caption("Fix the table first.")
+        return
+    diff = policies.targets_diff(committed, proposed)
+    if not diff:
+        st.caption("The proposal equals the committed policy: nothing to commit.")
+        return
+    st.code(diff, language="diff")
+    if not rights.can_commit:
+        return
+    with st.form("whatif_commit"):
+        st.text_input("Author", value=rights.author, disabled=True,
+                      help="The logged-in identity (or, without login, the account running this server)")
+        reason = st.text_area("Reason", key="whatif_reason", height=80,
+                              placeholder="Why this change (shown in the version history)")
+        effective = st.date_input("Effective from", value=current_time().date(), key="whatif_effective",
+                                  help=access.effective_help(rights))
+        submitted = st.form_submit_button(f"Commit version {committed.version + 1}", type="primary",
+                                          icon=":material/publish:", key="whatif_commit_button")
+    if submitted:
+        try:
+            with st.spinner("Writing the version and rebuilding results..."):
+                result = policies.commit_policy(proposed, base, rights.author, reason, effective,
+                                                config=policies.config_dir(), db=data.database_path(),
+                                                allow_backdate=rights.can_backdate)
+        except (policies.CommitRefused, PolicyError) as error:
+            st.error(str(error), icon=":material/block:")
+        else:
+            st.cache_data.clear()
+            forget_stored_results()
+            for key in ("whatif_base_version", "whatif_targets", "whatif_calendars", "whatif_sim", "whatif_reason"):
+                st.session_state.pop(key, None)
+            st.session_state["whatif_flash"] = (
+                f"Committed version {result.version}, effective {result.effective_from:%d %b %Y}; version "
+                f"{result.version - 1} is kept in history. "
+                + ("Results were rebuilt." if result.results_refreshed else "")
+            )
+            st.rerun()

@@ -290,3 +290,47 @@ def burn_down(frame: pl.DataFrame, title: str) -> go.Figure:
 def pct_used_colours(values: Sequence[float | None]) -> list[str]:
     return [BAD if v is not None and v > 100 else WARN if v is not None and v >= 75
             else "#ffbb78" if v is not None and v >= 50 else GOOD for v in values]
+
+
+def what_if_weekly(weekly: pl.DataFrame, objective: float | None, title: str) -> go.Figure:
+    """Weekly attainment under the committed and the proposed policy, with the objective drawn."""
+    figure = go.Figure()
+    styles = {"committed": {"color": "#636efa", "dash": "solid"}, "proposed": {"color": "#ef553b", "dash": "dash"}}
+    summed = (
+        weekly.group_by("period", "policy")
+        .agg(pl.col("decided").sum(), pl.col("met").sum())
+        .with_columns(attainment=pl.col("met") / pl.col("decided"))
+        .sort("period")
+    )
+    for policy, style in styles.items():
+        side = summed.filter(pl.col("policy") == policy)
+        figure.add_trace(
+            go.Scatter(
+                x=side["period"].to_list(),
+                y=side["attainment"].to_list(),
+                mode="lines+markers",
+                name=f"{policy} policy",
+                line=style,
+                customdata=side["decided"].to_list(),
+                hovertemplate="week of %{x|%d %b %Y}<br>%{y:.1%} of %{customdata} decided items<extra>"
+                + policy
+                + "</extra>",
+            )
+        )
+    if objective is not None:
+        figure.add_hline(
+            y=objective,
+            line={"color": "#2ca02c", "dash": "dot"},
+            annotation_text=f"objective {objective:.0%}",
+            annotation_position="bottom right",
+        )
+    figure.update_layout(
+        title=title,
+        xaxis_title="week (items by created date, UTC)",
+        yaxis_title="attainment (share of decided items met)",
+        yaxis_tickformat=".0%",
+        legend={"orientation": "h", "y": -0.25},
+        height=380,
+        margin={"t": 60, "b": 40},
+    )
+    return figure

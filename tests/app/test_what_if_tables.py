@@ -8,8 +8,7 @@ import polars as pl
 import pytest
 
 from sla_core.policy import parse_policy
-from sla_store.policy_store import targets_diff
-from sla_ui.what_if import (
+from sla_core.policy_edit import (
     EditError,
     calendars_frame,
     hours_text,
@@ -17,6 +16,7 @@ from sla_ui.what_if import (
     proposed_policy,
     targets_frame,
 )
+from sla_store.policy_store import targets_diff
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "sla.yaml"
 
@@ -95,3 +95,19 @@ def test_opening_hours_text_round_trips_and_bad_hours_name_the_calendar_row():
     assert parse_hours(hours_text(hours), "here") == hours
     with pytest.raises(EditError, match="Calendars row 2, hours: 'sat' needs days and at least one interval"):
         parse_hours("mon-fri 08:00-17:00; sat", "Calendars row 2, hours")
+
+
+@pytest.mark.parametrize(
+    ("path", "message", "told"),
+    [("targets[2].within", '"2x" is not a duration', 'Targets row 3, within: "2x" is not a duration'),
+     ("targets[0]", "needs a metric", "Targets row 1, row: needs a metric"),
+     ("calendars.support_hours.timezone", "unknown zone: a: b", "Calendar support_hours, timezone: unknown zone: a: b"),
+     ("calendars.night", "is not a calendar", "Calendar night, definition: is not a calendar"),
+     ("objective", "must be a share", "objective: must be a share"),
+     ("", "empty policy", "empty policy")],
+)
+def test_policy_errors_are_told_in_table_terms_from_their_key_path(path, message, told):
+    from sla_core.policy import PolicyError
+    from sla_core.policy_edit import friendly_error
+
+    assert friendly_error(PolicyError("proposed", 14, path, message)) == told

@@ -1,0 +1,272 @@
+"""The What-if editor tables <-> a policy: the committed policy as plain text cells, and the edited tables
+back as a validated Policy.
+
+Match values are comma-separated, durations as written in sla.yaml, hours as
+"mon-fri 08:00-12:00 13:00-17:30; sat 10:00-14:00". Unchanged targets keep their committed spelling (and
+fields the tables do not show, such as escalation contacts), so a diff shows just the edit. Errors name the
+table row and column, from the PolicyError's key path.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from sla_core.policy import (
+    ALWAYS,
+    Policy,
+    PolicyError,
+    parse_duration,
+    parse_policy_mapping,
+)
+from sla_core.policy import _share as objective_share  # the policy's own reading of 0.95 / "95%"
+
+EDITED_MATCH_KEYS = ("channel", "priority", "team", "process")
+TARGET_COLUMNS = ("metric", *EDITED_MATCH_KEYS, "other_match", "within", "calendar", "objective", "origin")
+CALENDAR_COLUMNS = ("name", "always_open", "timezone", "hours", "holidays")
+
+
+class EditError(ValueError):
+    """An edited table that does not make a valid policy (message names the row and column)."""
+
+
+# ----------------------------------------------------------------------------------------- to tables
+
+
+def _values_text(values: Any) -> str:
+    if values is None:
+        return ""
+    if isinstance(values, str):
+        return values
+    return ", ".join(str(v) for v in values)
+
+
+def targets_frame(policy: Policy) -> pl.DataFrame:
+    """One editable row per target, in match order. `origin` is the committed target's index."""
+    rows = []
+    for index, target in enumerate(policy.raw.get("targets", [])):
+        match = target.get("match") or {}
+        other = {k: v for k, v in match.items() if k not in EDITED_MATCH_KEYS}
+        rows.append(
+            {
+                "metric": target["metric"],
+                **{key: _values_text(match.get(key)) for key in EDITED_MATCH_KEYS},
+                "other_match": "; ".join(f"{k}: {_values_text(v)}" for k, v in other.items()),
+                "within": str(target["within"]),
+                "calendar": target["calendar"],
+                "objective": target.get("objective"),
+                "origin": index,
+            }
+        )
+    schema = {column: pl.String for column in TARGET_COLUMNS}
+    schema.update(objective=pl.Float64, origin=pl.Int64)
+    return pl.DataFrame(rows, schema=schema)
+
+
+def hours_text(hours: Mapping[str, Any]) -> str:
+    """{"mon-fri": ["08:00-12:00", "13:00-17:30"], "sat": ["10:00-14:00"]} -> the one-line text form."""
+    parts = []
+    for days, intervals in hours.items():
+        listed = [intervals] if isinstance(intervals, str) else list(intervals)
+        parts.append(" ".join([str(days), *listed]))
+    return "; ".join(parts)
+
+
+def _holidays_text(holidays: Mapping[str, Any] | None) -> str:
+    if not holidays:
+        return ""
+    parts = []
+    if holidays.get("country"):
+        parts.append(str(holidays["country"]) + (f"-{holidays['subdivision']}" if holidays.get("subdivision") else ""))
+    if holidays.get("dates"):
+        parts.append(", ".join(str(d) for d in holidays["dates"]))
+    return " + ".join(parts)
+
+
+def calendars_frame(policy: Policy) -> pl.DataFrame:
+    rows = []
+    for name, spec in policy.raw.get("calendars", {}).items():
+        always = isinstance(spec, str)
+        rows.append(
+            {
+                "name": name,
+                "always_open": always,
+                "timezone": "UTC" if always else spec.get("timezone", ""),
+                "hours": "" if always else hours_text(spec.get("hours", {})),
+                "holidays": "" if always else _holidays_text(spec.get("holidays")),
+            }
+        )
+    schema = {column: pl.String for column in CALENDAR_COLUMNS}
+    schema["always_open"] = pl.Boolean
+    return pl.DataFrame(rows, schema=schema)
+
+
+# --------------------------------------------------------------------------------------- from tables
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or str(value).strip() == ""
+
+
+def _split_values(text: Any) -> list[str]:
+    return [part.strip() for part in str(text).split(",") if part.strip()]
+
+
+def parse_hours(text: str, where: str) -> dict[str, list[str]]:
+    """ "mon-fri 08:00-12:00 13:00-17:30; sat 10:00-14:00" -> {"mon-fri": [...], "sat": [...]}."""
+    hours: dict[str, list[str]] = {}
+    for part in str(text).split(";"):
+        tokens = [t for t in re.split(r"[\s,]+", part.strip()) if t]
+        if not tokens:
+            continue
+        if len(tokens) < 2:
+            raise EditError(f"{where}: {part.strip()!r} needs days and at least one interval (mon-fri 08:00-17:00)")
+        hours[tokens[0]] = tokens[1:]
+    if not hours:
+        raise EditError(f"{where}: no opening hours (e.g. mon-fri 08:00-17:00; sat 10:00-14:00), or tick 24/7")
+    return hours
+
+
+def _parse_other_match(text: Any, where: str) -> dict[str, list[str]]:
+    match: dict[str, list[str]] = {}
+    for part in str(text or "").split(";"):
+        if not part.strip():
+            continue
+        key, sep, values = part.partition(":")
+        if not sep or not values.strip():
+            raise EditError(f"{where}: {part.strip()!r} is not 'key: value, value' (e.g. kind: ticket)")
+        match[key.strip()] = _split_values(values)
+    return match
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    if isinstance(frame, pl.DataFrame):
+        return frame.to_dicts()
+    return pl.from_pandas(frame).to_dicts() if hasattr(frame, "to_dict") else list(frame)
+
+
+def _same_calendar_row(spec: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
+    return (
+        str(spec.get("timezone", "")) == str(row.get("timezone") or "").strip()
+        and hours_text(spec.get("hours", {})) == " ".join(str(row.get("hours") or "").split())
+    )
+
+
+def proposed_raw(committed: Policy, targets: Any, calendars: Any, objective: float | None = None) -> dict:
+    """The edited tables as a policy mapping (not yet validated)."""
+    raw = copy.deepcopy(dict(committed.raw))
+    committed_targets = raw.get("targets", [])
+    committed_calendars = raw.get("calendars", {})
+    new_calendars: dict[str, Any] = {}
+    for number, row in enumerate(_records(calendars), start=1):
+        where = f"Calendars row {number}"
+        name = "" if _blank(row.get("name")) else str(row["name"]).strip()
+        if not name:
+            raise EditError(f"{where}, name: a calendar needs a name")
+        if name in new_calendars:
+            raise EditError(f"{where}, name: {name!r} is listed twice")
+        if row.get("always_open"):
+            new_calendars[name] = ALWAYS
+            continue
+        before = committed_calendars.get(name)
+        if isinstance(before, Mapping) and _same_calendar_row(before, row):
+            new_calendars[name] = copy.deepcopy(before)
+            continue
+        spec: dict[str, Any] = {
+            "timezone": "" if _blank(row.get("timezone")) else str(row["timezone"]).strip(),
+            "hours": parse_hours("" if _blank(row.get("hours")) else row["hours"], f"{where}, hours"),
+        }
+        if not spec["timezone"]:
+            raise EditError(f"{where}, timezone: needed unless the calendar is 24/7 (e.g. Europe/Amsterdam)")
+        if isinstance(before, Mapping) and before.get("holidays"):
+            spec["holidays"] = copy.deepcopy(before["holidays"])  # holidays are kept as committed
+        new_calendars[name] = spec
+    new_targets = []
+    for number, row in enumerate(_records(targets), start=1):
+        where = f"Targets row {number}"
+        for column in ("metric", "within", "calendar"):
+            if _blank(row.get(column)):
+                raise EditError(f"{where}, {column}: required")
+        match = {key: _split_values(row[key]) for key in EDITED_MATCH_KEYS if not _blank(row.get(key))}
+        match.update(_parse_other_match(row.get("other_match"), f"{where}, other_match"))
+        edited: dict[str, Any] = {"metric": str(row["metric"]).strip()}
+        if match:
+            edited["match"] = {k: (v[0] if len(v) == 1 else v) for k, v in match.items()}
+        edited["within"] = str(row["within"]).strip()
+        edited["calendar"] = str(row["calendar"]).strip()
+        if not _blank(row.get("objective")):
+            edited["objective"] = float(row["objective"])
+        origin = row.get("origin")
+        if not _blank(origin) and 0 <= int(origin) < len(committed_targets):
+            edited = _keep_unchanged(committed_targets[int(origin)], edited)
+        new_targets.append(edited)
+    if not new_targets:
+        raise EditError("Targets: a policy needs at least one target")
+    raw["calendars"] = new_calendars
+    raw["targets"] = new_targets
+    if objective is not None:
+        raw["objective"] = float(objective)
+    return raw
+
+
+def _match_key(match: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
+    return {k: tuple(sorted([v] if isinstance(v, str) else [str(x) for x in v])) for k, v in (match or {}).items()}
+
+
+def _same_duration(a: Any, b: Any) -> bool:
+    try:
+        return parse_duration(a) == parse_duration(b)
+    except (ValueError, PolicyError):
+        return str(a) == str(b)
+
+
+def _keep_unchanged(original: Mapping[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
+    """The committed target with only the edited fields replaced, so the diff shows just the edit
+    (escalation contacts and the committed spelling of unchanged fields stay)."""
+    if original.get("metric") != edited["metric"]:
+        return edited
+    target = copy.deepcopy(dict(original))
+    if _match_key(original.get("match")) != _match_key(edited.get("match")):
+        if edited.get("match"):
+            target["match"] = edited["match"]
+        else:
+            target.pop("match", None)
+    if not _same_duration(original.get("within"), edited["within"]):
+        target["within"] = edited["within"]
+    target["calendar"] = edited["calendar"]
+    before, after = original.get("objective"), edited.get("objective")
+    if after is None:
+        target.pop("objective", None)
+    elif before is None or abs(objective_share(before) - after) > 1e-12:
+        target["objective"] = after
+    return target
+
+
+_TARGET_PATH = re.compile(r"targets\[(\d+)\]\.?(.*)$")
+_CALENDAR_PATH = re.compile(r"calendars\.([^.\[]+)\.?(.*)$")
+
+
+def friendly_error(error: PolicyError) -> str:
+    """A PolicyError about the proposed mapping, told in the tables' terms from its key path:
+    targets[3].within -> 'Targets row 4, within: ...'; calendars.support.hours -> 'Calendar support, hours: ...'."""
+    path = error.path or ""
+    found = _TARGET_PATH.match(path)
+    if found:
+        return f"Targets row {int(found.group(1)) + 1}, {found.group(2) or 'row'}: {error.message}"
+    found = _CALENDAR_PATH.match(path)
+    if found:
+        return f"Calendar {found.group(1)}, {found.group(2) or 'definition'}: {error.message}"
+    return f"{path}: {error.message}" if path else error.message
+
+
+def proposed_policy(committed: Policy, targets: Any, calendars: Any, objective: float | None = None) -> Policy:
+    """The edited tables as a validated Policy; raises EditError with a row/column message."""
+    raw = proposed_raw(committed, targets, calendars, objective)
+    try:
+        return parse_policy_mapping(raw, "proposed")
+    except PolicyError as error:
+        raise EditError(friendly_error(error)) from None
