@@ -13,6 +13,7 @@ from sla_core.policy import PolicyHistory
 from sla_store.policy_files import config_dir, load_policy_history
 from sla_store.policy_store import (
     CommitRefused,
+    backdate_impact,
     commit_policy,
     diff_between_versions,
     targets_diff,
@@ -21,6 +22,7 @@ from sla_store.policy_store import (
 
 __all__ = [
     "CommitRefused",
+    "backdate_impact",
     "commit_policy",
     "config_dir",
     "diff_between_versions",

@@ -63,7 +63,22 @@ def commit_section(committed: Policy, proposed: Policy | None, base: int) -> Non
                                   help=access.effective_help(rights))
         submitted = st.form_submit_button(f"Commit version {committed.version + 1}", type="primary",
                                           icon=":material/publish:", key="whatif_commit_button")
+    if submitted and rights.can_backdate and committed.effective_from <= effective < current_time().date():
+        # an admin's backdate re-judges verdicts already given: say how many, then commit on a second click
+        with st.spinner("Counting the verdicts a backdate changes..."):
+            impact = policies.backdate_impact(proposed, effective, config=policies.config_dir(),
+                                              db=data.database_path())
+        st.session_state["whatif_backdate"] = {"fingerprint": proposed.fingerprint, "effective": effective,
+                                               "reason": reason, "impact": impact}
+        submitted = False
+    if (pending := st.session_state.get("whatif_backdate")) and pending["fingerprint"] == proposed.fingerprint:
+        st.warning(f"Backdating to {pending['effective']:%d %b %Y} re-judges the items created since then: "
+                   f"{pending['impact'] or 'no stored verdicts'} change.", icon=":material/history:")
+        if st.button(f"Commit version {committed.version + 1}, backdated to {pending['effective']:%d %b %Y}",
+                     type="primary", key="whatif_backdate_confirm"):
+            submitted, effective, reason = True, pending["effective"], pending["reason"]
     if submitted:
+        st.session_state.pop("whatif_backdate", None)
         try:
             with st.spinner("Writing the version and rebuilding results..."):
                 result = policies.commit_policy(proposed, base, rights.author, reason, effective,

@@ -9,12 +9,10 @@ and an effective date in the past needs `--backdate`, which first says how many 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import duckdb
-import polars as pl
 import typer
 
 from sla_core.access import AccessError
@@ -82,49 +80,6 @@ def validate_command(
         raise typer.Exit(2)
 
 
-@dataclass(frozen=True)
-class VerdictChanges:
-    """Decided verdicts (met or breached) that a new version judges differently."""
-
-    met_to_breached: int
-    breached_to_met: int
-    no_longer_decided: int
-
-    @property
-    def total(self) -> int:
-        return self.met_to_breached + self.breached_to_met + self.no_longer_decided
-
-
-def verdict_changes(paired: pl.DataFrame) -> VerdictChanges:
-    """Count the decided rows of a simulation's paired frame whose verdict changes (met/met_after)."""
-    before, after = pl.col("met"), pl.col("met_after")
-    decided = paired.filter(before.is_not_null())
-    counts = decided.select(
-        met_to_breached=(before & (after == False)).sum(),  # noqa: E712
-        breached_to_met=(~before & (after == True)).sum(),  # noqa: E712
-        no_longer_decided=after.is_null().sum(),
-    ).row(0)
-    return VerdictChanges(*(int(value or 0) for value in counts))
-
-
-def changed_verdicts(db: Path | None, config: Path | None, proposed: Policy, since: dt.date) -> VerdictChanges | None:
-    """What committing `proposed` from `since` on does to the stored verdicts (None without a database)."""
-    from sla_store.db import connect_read_only, db_path
-    from sla_store.policy_files import load_policy_history
-    from sla_store.queries import Selection
-    from sla_store.simulation import run_simulation
-
-    if not db_path(db).exists():
-        return None
-    history = load_policy_history(config)
-    con = connect_read_only(db)
-    try:
-        simulation = run_simulation(con.cursor(), history, proposed, Selection(date_from=since))
-    finally:
-        con.close()
-    return verdict_changes(simulation.paired)
-
-
 @policy_app.command("commit")
 def commit_command(
     file: Annotated[Path, typer.Argument(help="The proposed policy; its `version:` is the version it was "
@@ -145,7 +100,7 @@ def commit_command(
     """Commit FILE as the next version (refused when the committed version changed since FILE was edited)."""
     from sla_store.db import current_time
     from sla_store.policy_files import config_dir
-    from sla_store.policy_store import CommitRefused, commit_policy, load_committed
+    from sla_store.policy_store import CommitRefused, backdate_impact, commit_policy, load_committed
 
     proposed = _read_policy(file)
     today = current_time().date()
@@ -172,7 +127,7 @@ def commit_command(
         )
     if day < today and proposed.version == committed.version and day >= committed.effective_from:
         try:
-            changes = changed_verdicts(db, config, proposed, day)
+            changes = backdate_impact(proposed, day, config=config, db=db)
         except (duckdb.Error, OSError, ValueError) as error:
             raise _exit_with(f"cannot count the verdicts a backdate changes: {error}".splitlines()[0]) from None
         if changes is None:

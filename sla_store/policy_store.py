@@ -213,6 +213,57 @@ def commit_policy(
     return CommitResult(new_policy.version, effective, live, archived, diff, refreshed)
 
 
+@dataclass(frozen=True)
+class VerdictChanges:
+    """Decided verdicts (met or breached) that a new version judges differently."""
+
+    met_to_breached: int
+    breached_to_met: int
+    no_longer_decided: int
+
+    @property
+    def total(self) -> int:
+        return self.met_to_breached + self.breached_to_met + self.no_longer_decided
+
+    def __str__(self) -> str:
+        return (f"{self.total:,} decided verdicts ({self.met_to_breached:,} met → breached, "
+                f"{self.breached_to_met:,} breached → met, {self.no_longer_decided:,} no longer judged)")
+
+
+def verdict_changes(paired: pl.DataFrame) -> VerdictChanges:
+    """Count the decided rows of a simulation's paired frame whose verdict changes (met vs met_after)."""
+    before, after = pl.col("met"), pl.col("met_after")
+    counts = paired.filter(before.is_not_null()).select(
+        met_to_breached=(before & (after == False)).sum(),  # noqa: E712
+        breached_to_met=(~before & (after == True)).sum(),  # noqa: E712
+        no_longer_decided=after.is_null().sum(),
+    ).row(0)
+    return VerdictChanges(*(int(value or 0) for value in counts))
+
+
+def backdate_impact(
+    proposed: Policy,
+    since: date,
+    config: str | os.PathLike | None = None,
+    db: str | os.PathLike | None = None,
+) -> VerdictChanges | None:
+    """What committing `proposed` effective `since` does to the stored verdicts of items created since then
+    (None without a database): the count a backdated commit shows before it writes."""
+    from sla_store.db import connect_read_only
+    from sla_store.queries import Selection
+    from sla_store.simulation import run_simulation
+
+    if not db_path(db).exists():
+        return None
+    history = load_policy_history(config)
+    con = connect_read_only(db)
+    try:
+        simulation = run_simulation(con.cursor(), history, proposed, Selection(date_from=since))
+    finally:
+        con.close()
+    return verdict_changes(simulation.paired)
+
+
 def _by(policy: Policy) -> str:
     parts = []
     if policy.author:
@@ -287,6 +338,8 @@ def diff_between_versions(older: int, newer: int, config: str | os.PathLike | No
 
 __all__ = [
     "BackdateRefused",
+    "VerdictChanges",
+    "backdate_impact",
     "CommitRefused",
     "CommitResult",
     "PolicyError",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import duckdb
 import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
@@ -51,7 +52,7 @@ def address():
     return use
 
 
-def _what_if(user: dict | None = None, login: bool = False) -> AppTest:
+def _what_if(user: dict | None = None, login: bool = False, within: str = "2d") -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60)
     if login:
         at.secrets["auth"] = dict(AUTH)
@@ -61,7 +62,7 @@ def _what_if(user: dict | None = None, login: bool = False) -> AppTest:
     at.switch_page("pages/what_if.py")
     at.run()
     assert not at.exception
-    _edit_targets(at, {RESOLUTION_CATCH_ALL: {"within": "2d"}})
+    _edit_targets(at, {RESOLUTION_CATCH_ALL: {"within": within}})
     at.run()
     assert not at.exception
     return at
@@ -169,16 +170,47 @@ def test_a_lead_commits_as_the_logged_in_identity_but_may_not_backdate(workspace
     assert (written.version, written.author, written.effective_from) == (2, "lea@example.com", TODAY)
 
 
-def test_an_admin_by_group_backdates_with_a_reason_that_policy_history_shows(workspace, address):
-    config, _ = workspace
+def _verdicts_a_4h_backdate_changes(db, since: date) -> int:
+    """In SQL: decided resolution verdicts of items created since `since` that the catch-all at 4h changes."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql(
+            """
+            WITH judged AS (
+                SELECT met, CASE WHEN target_index <> ? THEN met
+                                 WHEN stop IS NOT NULL THEN elapsed_s <= 14400
+                                 WHEN elapsed_s > 14400 THEN FALSE END AS after
+                FROM results WHERE created >= ?::DATE)
+            SELECT count(*) FROM judged WHERE met IS NOT NULL AND (after IS NULL OR after <> met)
+            """,
+            params=[RESOLUTION_CATCH_ALL, since],
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def test_an_admin_by_group_backdates_after_seeing_how_many_verdicts_change_and_history_shows_the_reason(
+    workspace, address
+):
+    config, db = workspace
     address("0.0.0.0")
     admin = {"is_logged_in": True, "email": "max@example.com", "groups": ["staff", "sla-admins"]}
-    at = _what_if(admin, login=True)
+    at = _what_if(admin, login=True, within="4h")
     assert any("max@example.com (admin)" in n and "backdated" in n for n in _notices(at))
 
     _commit(at, "Contract amended from 1 February", date(2026, 2, 1))
+    assert (config / "sla.yaml").read_text() == POLICY_V1  # nothing written before the confirmation
+    expected = _verdicts_a_4h_backdate_changes(db, date(2026, 2, 1))
+    assert expected > 0, expected
+    warning = next(w for w in (_plain(w.value) for w in at.warning) if w.startswith("Backdating"))
+    assert warning.startswith(f"Backdating to 01 Feb 2026 re-judges the items created since then: {expected:,} "
+                              "decided verdicts (")
+    at.button(key="whatif_backdate_confirm").click()
+    at.run()
+    assert not at.exception
     written = parse_policy((config / "sla.yaml").read_text())
     assert (written.author, written.effective_from) == ("max@example.com", date(2026, 2, 1))
+    assert written.reason == "Contract amended from 1 February"
     assert version_history(config).select("version", "backdated").rows() == [(2, True), (1, False)]
 
     at.switch_page("pages/policy_history.py")
