@@ -30,6 +30,13 @@ if data.database_ready():
     cols[3].metric("Results computed", f"{computed:%Y-%m-%d}" if computed else view.NO_VALUE,
                    help=f"At {computed:%Y-%m-%d %H:%M} UTC" if computed else None)
 
+    st.subheader("What the data can and cannot measure")
+    notes = data.data_notes()
+    if notes:
+        view.data_notes(notes, key="data_notes")
+    else:
+        st.success("Every source records what its metrics need, and every source has items a target matches.")
+
     st.subheader("Imports")
     imports = data.imports()
     if imports.is_empty():

@@ -37,6 +37,7 @@ if not headlines:
     st.stop()
 
 st.subheader(f"{view.month_label(month)}: attainment against objective")
+view.data_notes(data.data_notes("not_measured"), key="overview_notes")
 for headline, column in zip(headlines, st.columns(len(headlines)), strict=True):
     with column.container(border=True):
         on_target = headline.attainment is not None and headline.attainment >= headline.objective

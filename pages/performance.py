@@ -1,10 +1,11 @@
-"""Performance: attainment per channel / team / priority / agent, and the items behind each number."""
+"""Performance: attainment per channel / team / priority / agent or a policy dimension, and the items behind
+each number."""
 
 import polars as pl
 import streamlit as st
 
 from sla_app import data
-from sla_app.filters import current_filters, keep_in_url, seed_from_url
+from sla_app.filters import current_filters, dimension_label, keep_in_url, seed_from_url
 from sla_app.navigation import ensure_app_frame
 from sla_core.durations import objectives_text
 from sla_ui import charts, summary, view
@@ -22,8 +23,9 @@ if not data.require_database():
     st.stop()
 
 filters = current_filters()
-seed_from_url(BY_KEY, DIMENSIONS, "channel")  # ?perf_by=team in a shared link
-dimension = st.segmented_control("Break down by", DIMENSIONS, key=BY_KEY, format_func=str.capitalize) or "channel"
+breakdowns = (*DIMENSIONS, *data.dimension_values())
+seed_from_url(BY_KEY, breakdowns, "channel")  # ?perf_by=team in a shared link
+dimension = st.segmented_control("Break down by", breakdowns, key=BY_KEY, format_func=dimension_label) or "channel"
 keep_in_url(BY_KEY, default="channel")
 metric = filters.metric
 # Counts for every metric on the chosen breakdown (the side-by-side charts) come from the daily rollup;
@@ -35,6 +37,7 @@ if metric is None or by_slice.is_empty():
     view.empty_state("No items match the sidebar filters.")
     st.stop()
 
+view.data_notes(data.data_notes("not_measured"), key="perf_notes")
 totals = spread.filter(pl.col("total")).row(0, named=True)
 cards = st.columns(4)
 cards[0].metric(f"{metric_label(metric)} attainment", view.pct(totals["attainment"]),
@@ -94,7 +97,7 @@ values = [str(v) for v in ordered[dimension].to_list() if v is not None]
 if st.session_state.get(DRILL_KEY) not in values:
     st.session_state.pop(DRILL_KEY, None)
 worst_value = by_slice.sort("breached", descending=True)[dimension][0]
-choice = st.selectbox(f"{dimension.capitalize()}", values, key=DRILL_KEY,
+choice = st.selectbox(dimension_label(dimension), values, key=DRILL_KEY,
                       index=values.index(str(worst_value)) if values and DRILL_KEY not in st.session_state
                       and str(worst_value) in values else 0 if values else None)
 if choice is not None:

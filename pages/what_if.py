@@ -5,7 +5,7 @@ import streamlit as st
 
 from sla_app import data, policies
 from sla_app import what_if as runner
-from sla_app.filters import current_filters
+from sla_app.filters import current_filters, dimension_label
 from sla_app.navigation import ensure_app_frame
 from sla_core import policy_edit as edit
 from sla_core.policy import PolicyError
@@ -88,7 +88,9 @@ targets = st.data_editor(
 st.caption("First match wins per metric, top to bottom. Add or delete rows with the table's controls.")
 
 controls = st.columns(3)
-by = controls[0].selectbox("Compare per", ("team", "channel", "priority", "agent", "calendar"), key="whatif_by")
+by = controls[0].selectbox("Compare per", ("team", "channel", "priority", "agent", "calendar", *data.dimension_values()),
+                           key="whatif_by", format_func=dimension_label,
+                           help="A built-in field, or one of the policy's dimensions (item attributes).")
 advice_objective = controls[1].number_input(
     "Objective for the advice", min_value=0.5, max_value=1.0, value=float(committed.objective), step=0.01,
     format="%.2f", key="whatif_objective",

@@ -73,7 +73,7 @@ def _cached(function):
 def _attainment(path: str, identity: tuple[int, int] | None, filters: Selection, by: tuple[str, ...], kind: str | None,
                 extra: Extra, percentiles: bool, with_total: bool, use_dates: bool,
                 use_metric: bool) -> pl.DataFrame:
-    if queries.rollup_covers(by, dict(extra), percentiles, with_total):
+    if queries.rollup_covers(by, dict(extra), percentiles, with_total) and not queries.selection_needs_results(filters):
         return queries.rollup_attainment(rollup_database(path, identity).cursor(), filters, by, kind=kind,
                                          use_dates=use_dates, use_metric=use_metric, extra=dict(extra))
     return queries.attainment(live_database(path).cursor(), filters, by, kind=kind, use_dates=use_dates,
@@ -155,6 +155,30 @@ def _open_items(path: str, identity: tuple[int, int] | None, filters: Selection,
 def open_items(filters: Selection, *, kind: str | None = "ticket") -> tuple[pl.DataFrame, pl.DataFrame]:
     """(items, events) of the items whose clock was running at the last ingest."""
     return _open_items(*_file(), filters, kind)
+
+
+@_cached
+def _dimension_values(path: str, identity: tuple[int, int] | None, kind: str | None) -> dict[str, list[str]]:
+    return queries.dimension_values(live_database(path).cursor(), kind)
+
+
+def dimension_values(*, kind: str | None = "ticket") -> dict[str, list[str]]:
+    """Policy dimension (a result column) -> its values, for the sidebar filters and breakdowns."""
+    return _dimension_values(*_file(), kind)
+
+
+@_cached
+def _data_notes(path: str, identity: tuple[int, int] | None) -> pl.DataFrame:
+    return queries.data_notes(live_database(path).cursor())
+
+
+def data_notes(topic: str | None = None) -> list[str]:
+    """What is wrong with the data or setup, one line each (sla_store.coverage): not-measured metrics,
+    sources no target matches, items older than the first policy version."""
+    notes = _data_notes(*_file())
+    if topic is not None:
+        notes = notes.filter(pl.col("topic") == topic)
+    return notes["message"].to_list()
 
 
 @_cached

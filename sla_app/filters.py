@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import streamlit as st
 
-from sla_store.queries import Selection
+from sla_store.queries import Selection, is_policy_dimension
 from sla_ui.view import metric_label
 
 # Session-state keys (= URL query parameter names) of the sidebar widgets.
@@ -24,6 +24,7 @@ PRIORITY_KEY = "priority"
 METRIC_KEY = "metric"
 LINK_NOTE_KEY = "_window_note"
 LINK_SHOWN_KEY = "_window_shown"
+DIMENSION_KEY_PREFIX = "dim_"  # + a policy dimension's name, e.g. ?dim_impact=High
 
 PRIORITY_ORDER = ("urgent", "high", "normal", "low")
 DEFAULT_WINDOW_DAYS = 90
@@ -54,6 +55,7 @@ class FilterOptions:
     first_day: dt.date | None = None
     last_day: dt.date | None = None
     window_day: dt.date | None = None  # earliest of the latest DEFAULT_WINDOW_DAYS days that have data
+    dimensions: tuple[tuple[str, tuple[str, ...]], ...] = ()  # policy dimension -> its values
 
 
 def _date_range(value: object) -> tuple[dt.date | None, dt.date | None]:
@@ -77,6 +79,7 @@ def current_filters() -> Filters:
     - ``"dates"``: tuple (from, to) of ``datetime.date``, inclusive, on the item's ``created`` day (UTC)
     - ``"channel"``, ``"team"``, ``"priority"``: lists of values; empty = all
     - ``"metric"``: one metric name (``first_response``, ``resolution``...) or None
+    - ``"dim_<name>"``: lists of values of the policy dimension ``<name>`` (``dim_impact``); empty = all
 
     Missing keys (a page run without the sidebar) mean "no filter".
     """
@@ -92,7 +95,17 @@ def current_filters() -> Filters:
         teams=tuple(state.get(TEAM_KEY) or ()),
         priorities=tuple(state.get(PRIORITY_KEY) or ()),
         metric=state.get(METRIC_KEY) or None,
+        attributes=tuple(sorted(
+            (key.removeprefix(DIMENSION_KEY_PREFIX), tuple(values))
+            for key, values in state.items()
+            if isinstance(key, str) and key.startswith(DIMENSION_KEY_PREFIX) and values
+            and is_policy_dimension(key.removeprefix(DIMENSION_KEY_PREFIX)) and isinstance(values, list | tuple)
+        )),
     )
+
+
+def dimension_label(name: str) -> str:
+    return name.replace("_", " ").capitalize()
 
 
 def default_metric(metrics: Sequence[str]) -> str | None:
@@ -205,6 +218,10 @@ def render_sidebar_filters(options: FilterOptions) -> Filters:
                        placeholder="All teams")
         st.multiselect("Priority", _sorted_priorities(options.priorities), key=PRIORITY_KEY,
                        bind="query-params", placeholder="All priorities")
+        for name, values in options.dimensions:
+            st.multiselect(dimension_label(name), list(values), key=DIMENSION_KEY_PREFIX + name,
+                           bind="query-params", placeholder="All",
+                           help=f"A dimension of the policy: the items' {name} attribute.")
         metrics = list(options.metrics)
         if metrics:
             # The URL carries the metric by its key (?metric=resolution), not by its label.

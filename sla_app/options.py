@@ -21,4 +21,5 @@ def sidebar_options() -> FilterOptions:
         channels=values("channels"), teams=values("teams"), priorities=values("priorities"),
         metrics=values("metrics"), first_day=row["first_day"], last_day=row["last_day"],
         window_day=row.get("window_day"),
+        dimensions=tuple((name, tuple(found)) for name, found in data.dimension_values().items()),
     )

@@ -20,7 +20,7 @@ from functools import cached_property
 import polars as pl
 
 from sla_core.budget import attainment_expr, budget_consumed_expr, error_budget
-from sla_core.policy import Policy, PolicyHistory
+from sla_core.policy import DIMENSION_NAME, RESERVED_NAMES, Policy, PolicyHistory
 
 KEYS = ["source", "item_id", "metric"]
 ITEM_ATTRIBUTES = ["kind", "process", "channel", "team", "priority", "agent", "status", "created"]
@@ -327,7 +327,8 @@ def rejudge(
     keys of the rows to recompute when no item can newly match a target).
     `now` should be the instant the results were computed, so reused and recomputed rows agree.
     """
-    results = _normalized(results.select(RESULT_COLUMNS))
+    dimensions = _dimension_columns(results, committed, proposed)
+    results = _normalized(results.select(*RESULT_COLUMNS, *dimensions))
     raw: list[pl.DataFrame] = [items, events] if items is not None and events is not None else []
 
     def raw_data(why: str, keys: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -379,13 +380,14 @@ def rejudge(
             )
         if new_keys.height:
             fresh = evaluated.join(new_keys, on=KEYS, how="semi").select(
-                *KEYS, *ITEM_ATTRIBUTES, *[pl.col(c).alias(f"{c}_after") for c in JUDGEMENT]
+                *KEYS, *ITEM_ATTRIBUTES, *[name for name in dimensions if name in evaluated.columns],
+                *[pl.col(c).alias(f"{c}_after") for c in JUDGEMENT]
             )
             new_rows = fresh.height
             parts.append(fresh)
     parts.append(dropped)
     parts = [part for part in parts if part.height] or [reuse]
-    columns = [*RESULT_COLUMNS, *AFTER]
+    columns = [*RESULT_COLUMNS, *dimensions, *AFTER]
     if len(parts) == 1:
         paired = parts[0].select(columns)
     else:
@@ -535,8 +537,19 @@ def as_policy_in_force_always(policy: Policy) -> PolicyHistory:
 # ------------------------------------------------------------------------------------------- summaries
 
 
+def _is_dimension(name: str) -> bool:
+    return bool(DIMENSION_NAME.match(name)) and name not in RESERVED_NAMES
+
+
+def _dimension_columns(frame: pl.DataFrame, *policies: PolicyHistory | Policy) -> list[str]:
+    """The policies' dimensions that the frame carries as columns (they travel with every row)."""
+    names = dict.fromkeys(name for policy in policies for name in policy.dimensions)
+    return [name for name in names if name in frame.columns]
+
+
 def _slice_keys(by: Sequence[str]) -> list[str]:
-    unknown = [column for column in by if column not in (*SLICE_COLUMNS, "metric")]
+    """metric + `by`: built-in slice columns or policy dimensions (columns of the results)."""
+    unknown = [column for column in by if column not in (*SLICE_COLUMNS, "metric") and not _is_dimension(column)]
     if unknown:
         raise SimulationInputError(
             f"cannot slice by {unknown[0]!r} (use: {', '.join(('metric', *SLICE_COLUMNS))})"
@@ -766,8 +779,14 @@ def simulate(
     with_due_at: bool = False,
     load_raw: RawLoader | None = None,
 ) -> Simulation:
-    """Judge the history behind `results` by `proposed`; summaries are computed when first asked for."""
+    """Judge the history behind `results` by `proposed`; summaries are computed when first asked for.
+
+    `by` may name policy dimensions the results carry as columns."""
     _slice_keys(by)
+    missing = [name for name in by if name not in (*SLICE_COLUMNS, "metric") and name not in results.columns]
+    if missing:
+        raise SimulationInputError(f"cannot slice by {missing[0]!r}: the results have no such column "
+                                   "(declare it under the policy's dimensions)")
     rejudged = rejudge(
         results, committed, proposed, now, items, events, with_due_at=with_due_at, load_raw=load_raw
     )

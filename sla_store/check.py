@@ -24,6 +24,7 @@ from sla_core import alerts
 from sla_core.clocks import ITEM_COLUMNS, ITEM_TIMES, evaluate
 from sla_core.durations import format_business
 from sla_core.policy import Policy, PolicyHistory
+from sla_store.coverage import unrecorded_or_none
 from sla_store.db import connect_read_only
 from sla_store.report import in_utc
 
@@ -89,9 +90,11 @@ def run_check(db: str | Path | None, history: PolicyHistory | Policy, settings: 
     con = connect_read_only(db)
     try:
         items, events = load_items_as_of(con, settings.now, horizon)
+        never = unrecorded_or_none(con, history)
     finally:
         con.close()
-    results = evaluate(items, events, history, settings.now)
+    # A source that never records a metric's start or stop is not measured for it, never "newly breached".
+    results = evaluate(items, events, history, settings.now, unrecorded=never)
     return alerts.find(
         results,
         settings.now,

@@ -81,6 +81,17 @@ def coverage_fingerprint(never: dict[str, set[str]], no_column: dict[str, set[st
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def unrecorded_or_none(con: duckdb.DuckDBPyConnection, history) -> dict[str, set[str]] | None:
+    """source -> milestones it never records, for re-judging stored items (None for a database made before
+    sources' fields were kept: everything is measured then)."""
+    from sla_core.clocks import metric_milestones
+
+    try:
+        return unrecorded(con, metric_milestones(history))[0]
+    except duckdb.CatalogException:
+        return None
+
+
 def store_not_measured(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame,
                        no_column: dict[str, set[str]]) -> None:
     """Add these rows to `not_measured`, each with its reason (no column / never recorded)."""

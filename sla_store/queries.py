@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from sla_core.clocks import ITEM_COLUMNS, RESULT_SCHEMA
+from sla_core.policy import DIMENSION_NAME, RESERVED_NAMES
 from sla_store import measures as M
 
 
@@ -26,6 +27,8 @@ class FilterLike(Protocol):
     teams: tuple[str, ...]
     priorities: tuple[str, ...]
     metric: str | None
+    # (dimension, values) pairs: policy dimensions (result columns) to keep, e.g. (("impact", ("High",)),)
+    attributes: tuple[tuple[str, tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Selection:
     teams: tuple[str, ...] = ()
     priorities: tuple[str, ...] = ()
     metric: str | None = None
+    attributes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 Query = tuple[str, list[Any]]
@@ -71,12 +75,21 @@ ROLLUP_DIMENSIONS: dict[str, str] = {**{column: column for column in ROLLUP_SLIC
 EVENT_COLUMNS = ("source", "item_id", "occurred_at", "kind", "value")
 
 
+def is_policy_dimension(name: str) -> bool:
+    """A name a policy may declare as a dimension (sla_core.policy): a result column of its own."""
+    return bool(DIMENSION_NAME.match(name)) and name not in RESERVED_NAMES
+
+
 def dimension(name: str, rollup: bool = False) -> str:
-    """The SQL expression of a whitelisted dimension; anything else is refused."""
-    try:
-        return (ROLLUP_DIMENSIONS if rollup else DIMENSIONS)[name]
-    except KeyError:
-        raise ValueError(f"unknown dimension {name!r} (use one of {', '.join(DIMENSIONS)})") from None
+    """The SQL expression of a whitelisted dimension or a policy dimension's column; anything else is refused.
+
+    Policy dimensions are result columns only (the daily rollup does not keep them)."""
+    table = ROLLUP_DIMENSIONS if rollup else DIMENSIONS
+    if name in table:
+        return table[name]
+    if not rollup and is_policy_dimension(name):
+        return '"' + name + '"'
+    raise ValueError(f"unknown dimension {name!r} (use one of {', '.join(table)} or a policy dimension)")
 
 
 def rollup_covers(by: Sequence[str], extra: Mapping[str, str] | None = None, percentiles: bool = False,
@@ -84,6 +97,11 @@ def rollup_covers(by: Sequence[str], extra: Mapping[str, str] | None = None, per
     """Whether an attainment query can run on the daily rollup instead of the results table."""
     names = [*by, *dict(extra or {})]
     return not percentiles and not with_total and all(name in ROLLUP_DIMENSIONS for name in names)
+
+
+def selection_needs_results(filters: FilterLike | None) -> bool:
+    """True when the filters select on policy dimensions, which only the results table has."""
+    return any(values for _, values in getattr(filters, "attributes", ()) or ())
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -97,9 +115,10 @@ def _in_list(column: str, values: Sequence[str], params: list[Any]) -> str:
 
 def where_clause(filters: FilterLike | None, *, kind: str | None = None, use_dates: bool = True,
                  use_metric: bool = True, extra: Mapping[str, str] | None = None,
-                 alias: str = "", rollup: bool = False) -> Query:
+                 alias: str = "", rollup: bool = False, dimensions_from_attributes: bool = False) -> Query:
     """WHERE conditions for the sidebar filters (+ kind, + equality on whitelisted dimensions), over
-    `results` or, with rollup, over the daily rollup (the created day instead of the instant)."""
+    `results` or, with rollup, over the daily rollup (the created day instead of the instant). With
+    dimensions_from_attributes (over `items`), policy dimensions are read from the attributes JSON."""
     prefix = f"{alias}." if alias else ""
     conditions: list[str] = []
     params: list[Any] = []
@@ -120,10 +139,21 @@ def where_clause(filters: FilterLike | None, *, kind: str | None = None, use_dat
         if use_metric and filters.metric:
             conditions.append(f"{prefix}metric = ?")
             params.append(filters.metric)
+        for name, values in getattr(filters, "attributes", ()) or ():
+            if values:
+                if rollup:
+                    raise ValueError(f"the daily rollup has no {name!r} column; read the results table")
+                column = dimension(name)  # refuses anything but a policy dimension's name
+                if dimensions_from_attributes:
+                    params.append(name)
+                    column = f"({prefix}attributes->>?)"
+                else:
+                    column = prefix + column
+                conditions.append(_in_list(column, values, params))
     for name, value in dict(extra or {}).items():
         expression = dimension(name, rollup)
-        if prefix and expression == name:
-            expression = prefix + name
+        if prefix and expression in (name, f'"{name}"'):
+            expression = prefix + expression
         if value is None:
             conditions.append(f"{expression} IS NULL")
         else:
@@ -447,6 +477,14 @@ def counts_sql(by: Sequence[str], *, dimensions: Sequence[str] = (), metric: str
     return sql, params + params
 
 
+def dimension_values_sql(name: str, kind: str | None = "ticket") -> Query:
+    """The distinct values of one policy dimension in the results (for the sidebar filter)."""
+    where, params = where_clause(None, kind=kind)
+    column = dimension(name)
+    return (f"SELECT DISTINCT {column} AS value FROM results WHERE {where} AND {column} IS NOT NULL "
+            "ORDER BY 1 LIMIT 500", params)
+
+
 def data_notes_sql(topic: str | None = None) -> Query:
     """What is wrong with the data or the setup (see sla_store.coverage): topic, source, metric, items, message."""
     if topic is None:
@@ -545,6 +583,11 @@ def counts(cur: duckdb.DuckDBPyConnection, by: Sequence[str], metric: str | None
            date_from: dt.date | None = None, date_to: dt.date | None = None) -> pl.DataFrame:
     return read(cur, counts_sql(by, dimensions=dimension_names(cur), metric=metric, date_from=date_from,
                                 date_to=date_to))
+
+
+def dimension_values(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket") -> dict[str, list[str]]:
+    """Policy dimension -> its distinct values in the results (at most 500 each)."""
+    return {name: read(cur, dimension_values_sql(name, kind))["value"].to_list() for name in dimension_names(cur)}
 
 
 def data_notes(cur: duckdb.DuckDBPyConnection, topic: str | None = None) -> pl.DataFrame:

@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from sla_core.budget import attainment_expr, burn_rate_expr
 from sla_store import measures as M
+from sla_store.queries import data_notes
 
 TEMPLATES = Path(__file__).with_name("templates")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -296,6 +297,7 @@ class MonthlyReport:
     weekly: pl.DataFrame
     weekly_series: pl.DataFrame
     monthly_series: pl.DataFrame
+    notes: tuple[str, ...] = ()  # data notes: metrics a source cannot measure, unmatched sources
 
     @property
     def label(self) -> str:
@@ -357,6 +359,7 @@ def build_report(con: duckdb.DuckDBPyConnection, month: date, generated_at: date
         weekly=weekly_compliance(in_month, first, end),
         weekly_series=period_attainment(weekly_window, "1w"),
         monthly_series=period_attainment(history, "1mo"),
+        notes=tuple(data_notes(con)["message"].to_list()),
     )
 
 

@@ -13,29 +13,34 @@ import polars as pl
 
 from sla_core.clocks import RESULT_SCHEMA
 from sla_core.simulate import Simulation, simulate
+from sla_store.coverage import dimension_select
 from sla_store.db import current_time
-from sla_store.queries import EVENT_COLUMNS, ITEM_COLUMNS, FilterLike, where_clause
+from sla_store.queries import EVENT_COLUMNS, ITEM_COLUMNS, FilterLike, dimension_names, quoted, where_clause
 
 RESULT_COLUMNS = ", ".join(RESULT_SCHEMA)
 
 
 def load_results(cur: duckdb.DuckDBPyConnection, selection: FilterLike | None = None) -> pl.DataFrame:
+    """The stored results inside the selection, with the policy dimension columns."""
     where, params = where_clause(selection, alias="r")
-    return cur.sql(f"SELECT {RESULT_COLUMNS} FROM results r WHERE {where}", params=params).pl()
+    dimensions = "".join(f", r.{quoted(name)}" for name in dimension_names(cur))
+    return cur.sql(f"SELECT {RESULT_COLUMNS}{dimensions} FROM results r WHERE {where}", params=params).pl()
 
 
 def load_raw(
-    cur: duckdb.DuckDBPyConnection, selection: FilterLike | None = None, keys: pl.DataFrame | None = None
+    cur: duckdb.DuckDBPyConnection, selection: FilterLike | None = None, keys: pl.DataFrame | None = None,
+    dimensions: Sequence[str] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The items (and their events) inside the selection's dates/channels/teams/priorities; only those
-    with these (source, item_id) keys when `keys` is given."""
-    where, params = where_clause(selection, alias="i", use_metric=False)
+    """The items (and their events) inside the selection's dates/channels/teams/priorities/dimensions; only
+    those with these (source, item_id) keys when `keys` is given. Items carry the `dimensions` columns."""
+    where, params = where_clause(selection, alias="i", use_metric=False, dimensions_from_attributes=True)
     only = ""
     if keys is not None:
         cur.register("wanted_keys", keys.select("source", "item_id").to_arrow())
         only = "SEMI JOIN wanted_keys w ON w.source = i.source AND w.item_id = i.item_id"
     try:
-        items = cur.sql(f"SELECT {', '.join(ITEM_COLUMNS)} FROM items i {only} WHERE {where}", params=params).pl()
+        fields = ", ".join(f"i.{column}" for column in ITEM_COLUMNS) + dimension_select(dimensions, alias="i")
+        items = cur.sql(f"SELECT {fields} FROM items i {only} WHERE {where}", params=params).pl()
         events = cur.sql(
             f"SELECT {', '.join('e.' + c for c in EVENT_COLUMNS)} FROM events e "
             f"JOIN items i ON i.source = e.source AND i.item_id = e.item_id {only} WHERE {where}",
@@ -79,5 +84,6 @@ def run_simulation(
         moment,
         by,
         advice_objective=advice_objective,
-        load_raw=lambda keys: load_raw(cur, selection, keys),
+        load_raw=lambda keys: load_raw(cur, selection, keys,
+                                       tuple(dict.fromkeys([*committed.dimensions, *proposed.dimensions]))),
     )

@@ -104,3 +104,14 @@ def table(frame: pl.DataFrame, title: str, *, key: str, column_config: Mapping[s
 
 def empty_state(what: str, hint: str = "Widen the date range or clear some filters in the sidebar.") -> None:
     st.info(f"{what} {hint}", icon=":material/filter_alt_off:")
+
+
+def data_notes(messages: list[str], key: str) -> None:
+    """What is wrong with the data or setup (e.g. "first response: not measured for nyc311 (no column)"), one
+    line each, as plain text in a bordered box; nothing when there is nothing to say."""
+    if not messages:
+        return
+    with st.container(border=True, key=key):
+        st.markdown(":material/info: **Data notes**")
+        for message in messages:
+            st.text(message)
