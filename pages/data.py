@@ -34,7 +34,7 @@ if data.database_ready():
     notes = data.data_notes()
     if notes:
         view.data_notes(notes, key="data_notes")
-    else:
+    elif counts["items"]:
         st.success("Every source records what its metrics need, and every source has items a target matches.")
 
     st.subheader("Imports")
