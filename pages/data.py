@@ -18,7 +18,7 @@ AUTO = "detect from the columns"
 ensure_app_frame()
 st.title("Data")
 if last := st.session_state.pop("data_last_import", None):
-    st.success(last, icon=":material/check_circle:")
+    st.success(view.plain(last), icon=":material/check_circle:")
 
 if data.database_ready():
     counts = data.table_counts()
@@ -72,7 +72,7 @@ mapping_name = choices[1].selectbox("Column mapping", ("format default", *mappin
 
 if upload is not None:
     raw = upload.getvalue()
-    st.caption(f"Preview of {upload.name} ({len(raw):,} bytes), first {PREVIEW_ROWS} rows:")
+    st.caption(f"Preview of {view.plain(upload.name)} ({len(raw):,} bytes), first {PREVIEW_ROWS} rows:")
     try:
         if upload.name.lower().endswith(".parquet"):
             preview = pl.read_parquet(io.BytesIO(raw)).head(PREVIEW_ROWS)
@@ -82,7 +82,7 @@ if upload is not None:
             preview = pl.read_csv(io.BytesIO(raw), n_rows=PREVIEW_ROWS, infer_schema=False)
         st.dataframe(preview, hide_index=True)
     except Exception as error:  # the preview is best effort; the import itself reports real problems
-        st.warning(f"{upload.name}: no table preview ({str(error).splitlines()[0]})")
+        st.warning(view.plain(f"{upload.name}: no table preview ({str(error).splitlines()[0]})"))
 
     if st.button("Import", type="primary", key="data_import"):
         bar = st.progress(0.0, text="Starting import")
@@ -99,10 +99,10 @@ if upload is not None:
                 )
             except ImportRefused as refused:
                 bar.empty()
-                st.error(str(refused))
+                st.error(view.plain(refused))
             except Exception as error:  # anything else still gets one line, and the database is unchanged
                 bar.empty()
-                st.error(f"{upload.name}: import failed, nothing was changed: {str(error).splitlines()[0]}")
+                st.error(view.plain(f"{upload.name}: import failed, nothing was changed: {str(error).splitlines()[0]}"))
             else:
                 st.session_state["data_last_import"] = (
                     f"Imported {upload.name}: {summary.rows_read:,} rows read, {summary.rows_loaded:,} loaded, "

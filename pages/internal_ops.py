@@ -28,7 +28,7 @@ if by_metric.is_empty():
 
 cards = st.columns(max(1, by_metric.height))
 for row, column in zip(by_metric.iter_rows(named=True), cards, strict=False):
-    column.metric(f"{metric_label(row['metric'])} ({row['process']})", view.pct(row["attainment"]),
+    column.metric(view.plain(f"{metric_label(row['metric'])} ({row['process']})"), view.pct(row["attainment"]),
                   help=f"Objective {view.pct(row['objective'], 0)}; "
                        f"{row['breached']:,} breached of {row['met'] + row['breached']:,} decided.")
 
@@ -54,7 +54,7 @@ if not histogram.is_empty():
                     key="ops_histogram")
 
 breached = data.breached_items(step, kind="ops")
-st.subheader(f"Breached {metric_label(metric).lower()} items")
+st.subheader(view.plain(f"Breached {metric_label(metric).lower()} items"))
 if breached.is_empty():
     st.success("Nothing breached in this date range.")
 else:

@@ -42,7 +42,7 @@ for headline, column in zip(headlines, st.columns(len(headlines)), strict=True):
     with column.container(border=True):
         on_target = headline.attainment is not None and headline.attainment >= headline.objective
         st.metric(
-            metric_label(headline.metric), view.pct(headline.attainment), view.points(headline.change),
+            view.plain(metric_label(headline.metric)), view.pct(headline.attainment), view.points(headline.change),
             help="Share of decided items within target; the change is against the month before.",
             delta_description="vs previous month",
         )
@@ -60,7 +60,7 @@ for headline, column in zip(headlines, st.columns(len(headlines)), strict=True):
             st.caption(view.forecast_text(headline.forecast))
 
 metric = filters.metric or headlines[0].metric
-st.subheader(f"Where {metric_label(metric).lower()} misses: team x channel")
+st.subheader(view.plain(f"Where {metric_label(metric).lower()} misses: team x channel"))
 by_team_channel = data.attainment(month_filters.with_metric(metric), ("team", "channel"))
 if by_team_channel.filter(pl.col("attainment").is_not_null()).is_empty():
     view.empty_state(f"No decided {metric_label(metric).lower()} items in this month for these filters.")

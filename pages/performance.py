@@ -40,7 +40,7 @@ if metric is None or by_slice.is_empty():
 view.data_notes(data.data_notes("not_measured"), key="perf_notes")
 totals = spread.filter(pl.col("total")).row(0, named=True)
 cards = st.columns(4)
-cards[0].metric(f"{metric_label(metric)} attainment", view.pct(totals["attainment"]),
+cards[0].metric(view.plain(f"{metric_label(metric)} attainment"), view.pct(totals["attainment"]),
                 help="Met / (met + breached) over the selection.")
 cards[1].metric("Objective", objectives_text(summary.policy_objectives(by_slice), per_target=False),
                 help="As the policy states it; a selection mixing targets with different objectives is "
@@ -79,7 +79,7 @@ if rows_count := by_slice.height:
                + (f"; beyond the worst {charts.MAX_BARS} they are pooled as \"others\"."
                   if rows_count > charts.MAX_BARS + 1 else ".") + " Click a bar to see its breached items.")
 
-st.subheader(f"{metric_label(metric)} by {dimension}")
+st.subheader(view.plain(f"{metric_label(metric)} by {dimension}"))
 ordered = charts.worst_first(by_slice, dimension, limit=by_slice.height)
 view.table(
     summary.objective_column(ordered).select(
@@ -103,7 +103,7 @@ choice = st.selectbox(dimension_label(dimension), values, key=DRILL_KEY,
 if choice is not None:
     breached = data.breached_items(filters, extra=((dimension, choice),))
     if breached.is_empty():
-        st.success(f"No breached {metric_label(metric).lower()} items for {dimension} {choice}.")
+        st.success(view.plain(f"No breached {metric_label(metric).lower()} items for {dimension} {choice}."))
     else:
         shown_rows = breached.with_columns(
             elapsed=pl.col("elapsed_s").map_elements(view.duration, return_dtype=pl.String),

@@ -16,8 +16,8 @@ st.caption(
 )
 try:
     versions = version_history(config_dir())
-except (PolicyError, FileNotFoundError) as error:
-    st.error(f"The policy files do not load: {error}", icon=":material/error:")
+except PolicyError as error:
+    st.error(view.plain(f"The policy files do not load: {error}"), icon=":material/error:")
     st.stop()
 
 view.table(

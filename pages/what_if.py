@@ -9,6 +9,7 @@ from sla_app.filters import current_filters, dimension_label
 from sla_app.navigation import ensure_app_frame
 from sla_core import policy_edit as edit
 from sla_core.policy import PolicyError
+from sla_ui import view
 from sla_ui import what_if as ui
 
 ensure_app_frame()
@@ -23,12 +24,12 @@ if not data.require_database():
 try:
     history = policies.policy_history()
 except PolicyError as error:
-    st.error(f"The committed policy does not load: {error}", icon=":material/error:")
+    st.error(view.plain(f"The committed policy does not load: {error}"), icon=":material/error:")
     st.stop()
 committed = history.current
 
 if flash := st.session_state.pop("whatif_flash", None):
-    st.success(flash, icon=":material/check_circle:")
+    st.success(view.plain(flash), icon=":material/check_circle:")
 base = st.session_state.setdefault("whatif_base_version", committed.version)
 if base != committed.version:
     st.warning(
@@ -102,7 +103,7 @@ try:
     proposed = edit.proposed_policy(committed, targets, calendars)
 except edit.EditError as error:
     proposed = None
-    st.error(str(error), icon=":material/edit_off:")
+    st.error(view.plain(error), icon=":material/edit_off:")
 
 filters = current_filters()
 if simulate_clicked and proposed is not None:

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import streamlit as st
 
-from sla_core.policy import PolicyHistory
-from sla_store.policy_files import config_dir, load_policy_history
+from sla_core.policy import PolicyError, PolicyHistory
+from sla_store import policy_store
+from sla_store.policy_files import config_dir, config_relative, load_policy_history
 from sla_store.policy_store import (
     CommitRefused,
     backdate_impact,
     commit_policy,
     diff_between_versions,
     targets_diff,
-    version_history,
 )
 
 __all__ = [
@@ -42,8 +43,31 @@ def _history(directory: str, identity: tuple) -> PolicyHistory:
     return load_policy_history(directory)
 
 
+def _missing(directory: Path, error: FileNotFoundError) -> PolicyError:
+    """A missing policy file as the pages show it: named from the config folder, never by its full path."""
+    missing = Path(error.filename or directory / "sla.yaml")
+    try:
+        name = config_relative(directory, missing)
+    except ValueError:
+        name = missing.name
+    return PolicyError(name, None, "", "no such file: commit a policy (What-if) or restore the file")
+
+
 def policy_history() -> PolicyHistory:
-    """The committed policy versions, reloaded when a file in config/ changes (raises PolicyError when the
-    files do not load)."""
+    """The committed policy versions, reloaded when a file in config/ changes (raises PolicyError, one line
+    without file paths beyond the config folder's own name, when the files are missing or do not load)."""
     directory = config_dir()
-    return _history(str(directory), _config_identity(directory))
+    try:
+        return _history(str(directory), _config_identity(directory))
+    except FileNotFoundError as error:
+        raise _missing(directory, error) from None
+
+
+def version_history(directory: Path | None = None) -> pl.DataFrame:
+    """Every committed version, newest first (see sla_store.policy_store.version_history); PolicyError as
+    policy_history() raises it."""
+    directory = config_dir(directory)
+    try:
+        return policy_store.version_history(directory)
+    except FileNotFoundError as error:
+        raise _missing(directory, error) from None

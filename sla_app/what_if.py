@@ -14,6 +14,7 @@ from sla_core.simulate import Simulation
 from sla_store.db import current_time
 from sla_store.queries import Selection
 from sla_store.simulation import computed_at, load_results, run_simulation
+from sla_ui.view import plain
 
 
 @st.cache_resource(ttl=600, max_entries=4, show_spinner=False)
@@ -85,7 +86,7 @@ def commit_section(committed: Policy, proposed: Policy | None, base: int) -> Non
                                                 config=policies.config_dir(), db=data.database_path(),
                                                 allow_backdate=rights.can_backdate)
         except (policies.CommitRefused, PolicyError) as error:
-            st.error(str(error), icon=":material/block:")
+            st.error(plain(error), icon=":material/block:")
         else:
             st.cache_data.clear()
             forget_stored_results()

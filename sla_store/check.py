@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -226,6 +227,31 @@ def digest_text(payload: dict[str, Any], burn_by: Iterable[str] = ("team", "chan
 # --- delivery -------------------------------------------------------------------------------------
 
 
+SECRET_SEGMENT = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-]{16,}$")
+
+
+def redact_url(url: str) -> str:
+    """The URL as it may be printed: no user name or password, no query string or fragment, and path
+    segments that look like tokens (Slack's /services/T0/B0/XXXX) shown as `***`."""
+    text = str(url)
+    try:
+        parsed = httpx.URL(text)
+        if not (parsed.scheme and parsed.host):
+            raise ValueError(text)
+        origin = f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
+        path = parsed.path
+    except (httpx.InvalidURL, ValueError, TypeError):
+        match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*://)?(?:[^@/?#]*@)?([^/?#]*)([^?#]*)", text)
+        origin, path = ((match.group(1) or "") + match.group(2), match.group(3)) if match else ("", "")
+    segments = ["***" if SECRET_SEGMENT.match(segment) else segment for segment in path.split("/")]
+    return origin + "/".join(segments)
+
+
+def _without_url(text: str, url: str) -> str:
+    """An error message with the full URL (and its query string) replaced by the redacted form."""
+    return text.replace(str(url), redact_url(url)) if url else text
+
+
 def webhook_url_problem(url: str) -> str | None:
     """Why `url` cannot take a webhook post (None when it can): it must be an absolute http(s) URL."""
     try:
@@ -255,7 +281,8 @@ def post_webhook(
             try:
                 response = client.post(url, content=body, headers={"Content-Type": "application/json"})
             except httpx.HTTPError as error:
-                last_problem = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+                last_problem = (f"{type(error).__name__}: {_without_url(str(error), url)}" if str(error)
+                                else type(error).__name__)
             else:
                 if response.is_success:
                     return attempt
@@ -264,4 +291,4 @@ def post_webhook(
                     break
             if attempt < attempts:
                 sleep(backoff_s * 2 ** (attempt - 1))
-    raise WebhookError(f"webhook {url} failed after {attempt} attempt(s): {last_problem}")
+    raise WebhookError(f"webhook {redact_url(url)} failed after {attempt} attempt(s): {last_problem}")

@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
 
         moment = parse_instant(now, "--now") if now else current_time()
         if webhook and (problem := checking.webhook_url_problem(webhook)):
-            raise fail(f"--webhook {webhook!r}: {problem}")
+            raise fail(f"--webhook {checking.redact_url(webhook)!r}: {problem}")
         settings = checking.CheckSettings(now=moment, since=parse_lookback(since, moment), min_decided=min_decided)
         history = _load_history(config)
         try:

@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 import typer
 
+from sla_core.safe_csv import frame_csv
 from sla_core.simulate import COMPARISON_FIGURES
 from sla_store.cli_common import ConfigOption, DbOption, JsonOption, fail
 from sla_store.queries import Selection
@@ -124,7 +125,7 @@ def simulate_command(
 
     flips = simulation.flips
     if flips_csv is not None:
-        flips.write_csv(flips_csv)
+        flips_csv.write_text(frame_csv(flips), encoding="utf-8")
     rejudged = simulation.rejudged
     comparison = simulation.comparison
     if as_json:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from sla_core.access import AccessError, AccessPolicy, parse_access
-from sla_core.policy import Policy, PolicyHistory, parse_policy
+from sla_core.policy import Policy, PolicyError, PolicyHistory, parse_policy
 
 DEFAULT_CONFIG = Path("config")
 
@@ -15,9 +15,28 @@ def config_dir(path: str | os.PathLike | None = None) -> Path:
     return Path(path or os.environ.get("SLA_CONFIG") or DEFAULT_CONFIG)
 
 
-def load_policy_file(path: str | os.PathLike) -> Policy:
+def load_policy_file(path: str | os.PathLike, source: str | None = None) -> Policy:
+    """Parse one policy file. PolicyError (one line, named `source`, default the path) when it is not UTF-8,
+    cannot be read or is invalid; FileNotFoundError when it does not exist (callers say what to do then)."""
     path = Path(path)
-    return parse_policy(path.read_text(encoding="utf-8"), source=str(path))
+    source = source or str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise PolicyError(source, None, "", f"cannot be read ({error.strerror or error})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PolicyError(source, None, "", f"not UTF-8 text (byte 0x{data[error.start]:02x} at offset "
+                                            f"{error.start}); save it as UTF-8") from None
+    return parse_policy(text, source=source)
+
+
+def config_relative(root: Path, file: Path) -> str:
+    """`config/history/v2.yaml`: a policy file named from its config folder, never by an absolute path."""
+    return str(Path(root.resolve().name or ".") / file.relative_to(root))
 
 
 def load_policy_history(directory: str | os.PathLike | None = None) -> PolicyHistory:
@@ -27,9 +46,9 @@ def load_policy_history(directory: str | os.PathLike | None = None) -> PolicyHis
     history = root / "history"
     if history.is_dir():
         for file in sorted(history.glob("*.yaml")):
-            policy = load_policy_file(file)
+            policy = load_policy_file(file, config_relative(root, file))
             versions[policy.version] = policy
-    current = load_policy_file(root / "sla.yaml")
+    current = load_policy_file(root / "sla.yaml", config_relative(root, root / "sla.yaml"))
     versions[current.version] = current
     return PolicyHistory(list(versions.values()))
 

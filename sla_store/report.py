@@ -9,8 +9,6 @@ breached / allowed breaches, where each decided item allows (1 - its target's ob
 from __future__ import annotations
 
 import base64
-import csv
-import io
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from sla_core.budget import attainment_expr, burn_rate_expr
+from sla_core.safe_csv import rows_csv
 from sla_store import measures as M
 from sla_store.queries import data_notes
 
@@ -305,24 +304,22 @@ class MonthlyReport:
 
     def figures_csv(self) -> str:
         """Every figure in the report, one row per section x metric x slice."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["section", "month", "metric", "dimension", "slice", *FIGURE_COLUMNS,
-                         "previous_attainment", "change_pp", "investigate"])
+        rows: list[list[Any]] = [["section", "month", "metric", "dimension", "slice", *FIGURE_COLUMNS,
+                                  "previous_attainment", "change_pp", "investigate"]]
         sections = (("headline", None, self.headline), ("channel", "channel", self.by_channel),
                     ("team", "team", self.by_team))
         for section, dimension, table in sections:
             for row in table.iter_rows(named=True):
-                writer.writerow([section, self.month.isoformat()[:7], row["metric"], dimension or "",
-                                 (row.get(dimension) or "") if dimension else "",
-                                 *(_csv_value(row[c]) for c in FIGURE_COLUMNS),
-                                 _csv_value(row["previous_attainment"]), _csv_value(row["change_pp"]), ""])
+                rows.append([section, self.month.isoformat()[:7], row["metric"], dimension or "",
+                             (row.get(dimension) or "") if dimension else "",
+                             *(_csv_value(row[c]) for c in FIGURE_COLUMNS),
+                             _csv_value(row["previous_attainment"]), _csv_value(row["change_pp"]), ""])
         for row in self.weekly.iter_rows(named=True):
-            writer.writerow(["week", self.month.isoformat()[:7], row["metric"], "week",
-                             f"{row['week_from']}..{row['week_to']}",
-                             *(_csv_value(row[c]) for c in FIGURE_COLUMNS), "", "",
-                             _csv_value(row["investigate"])])
-        return buffer.getvalue()
+            rows.append(["week", self.month.isoformat()[:7], row["metric"], "week",
+                         f"{row['week_from']}..{row['week_to']}",
+                         *(_csv_value(row[c]) for c in FIGURE_COLUMNS), "", "",
+                         _csv_value(row["investigate"])])
+        return rows_csv(rows)
 
 
 def _csv_value(value: Any) -> Any:

@@ -12,6 +12,7 @@ import streamlit as st
 
 from sla_core.durations import SHARE_DIGITS, format_share, remaining_text
 from sla_core.policy import format_duration
+from sla_core.safe_csv import frame_csv
 from sla_core.trends import MonthEndForecast
 
 NO_VALUE = "–"
@@ -59,6 +60,33 @@ def month_label(month: dt.date) -> str:
     return month.strftime("%B %Y")
 
 
+def plain(value: Any) -> str:
+    """`value` as literal text for anything Streamlit renders as markdown (messages, captions, headers,
+    widget labels). Data values pass through here: a team named `![t](http://host/x.png)` must not make every
+    viewer's browser fetch an image, `:red[x]` must not colour, `$x$` must not typeset, `**x**` must not be
+    bold. The text is kept on one line and each construct markdown (or Streamlit's extensions) would act on
+    is broken with a backslash escape, which CommonMark shows as the character itself; ordinary text
+    (`config/access.yaml:2: users.lea: "boss" is not a role`) is left exactly as it was.
+    """
+    text = " ".join(str(value).splitlines()).replace("\\", "\\\\")
+    for pattern, replacement in MARKDOWN_ACTIVE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+MARKDOWN_ACTIVE = [
+    (re.compile(r"\](?=[(\[])"), r"\\]"),                       # [text](url), ![image](url), [text][ref]
+    (re.compile(r"<(?=[A-Za-z/!?])"), r"\\<"),                    # <http://autolink>, HTML
+    (re.compile(r"(?<=[A-Za-z]):(?=//)"), r"\\:"),                 # bare http://links
+    (re.compile(r"\$"), r"\\$"),                                   # $LaTeX$
+    (re.compile(r":(?=[A-Za-z][A-Za-z0-9_+/-]*[:\[])"), r"\\:"),  # :emoji:, :material/icon:, :red[colour]
+    (re.compile(r"[*`~]"), r"\\\g<0>"),                            # emphasis, code, strike-through
+    (re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])"), r"\\_"),   # _emphasis_ (not snake_case)
+    (re.compile(r"^(\s*)([#+=>-]|\d+[.)])"),                        # heading, list, quote, rule at the start
+     lambda found: found.group(1) + found.group(2)[:-1] + "\\" + found.group(2)[-1]),
+]
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "table"
 
@@ -90,7 +118,7 @@ def table(frame: pl.DataFrame, title: str, *, key: str, column_config: Mapping[s
     rows = frame if download is None else download
 
     def csv_bytes() -> bytes:
-        return rows.write_csv().encode("utf-8")
+        return frame_csv(rows).encode("utf-8")
 
     cols = st.columns([1, 3])
     # The CSV is written only when the button is clicked, and the click does not rerun the page.
@@ -99,11 +127,11 @@ def table(frame: pl.DataFrame, title: str, *, key: str, column_config: Mapping[s
         mime="text/csv", key=f"download_{key}", icon=":material/download:", on_click="ignore",
     )
     if caption:
-        cols[1].caption(caption)
+        cols[1].caption(plain(caption))
 
 
 def empty_state(what: str, hint: str = "Widen the date range or clear some filters in the sidebar.") -> None:
-    st.info(f"{what} {hint}", icon=":material/filter_alt_off:")
+    st.info(f"{plain(what)} {hint}", icon=":material/filter_alt_off:")
 
 
 def data_notes(messages: list[str], key: str) -> None:

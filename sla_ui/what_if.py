@@ -18,7 +18,7 @@ from sla_core.policy import (
 )
 from sla_core.simulate import Simulation
 from sla_ui import charts, view
-from sla_ui.view import metric_label
+from sla_ui.view import metric_label, plain
 
 
 def target_label(policy: Policy, index: int | None) -> str:
@@ -155,7 +155,7 @@ def show_headlines(table: pl.DataFrame, metrics: list[str]) -> None:
         rows = table.filter(pl.col("metric") == metric)
         before = share(rows, "before")
         after = share(rows, "after")
-        st.markdown(f"#### {metric_label(metric)}")
+        st.markdown(f"#### {plain(metric_label(metric))}")
         cols = st.columns(5)
         cols[0].metric("Attainment, committed", view.pct(before))
         cols[1].metric("Attainment, proposed", view.pct(after),
@@ -181,12 +181,12 @@ def show_simulation(last: dict[str, Any], proposed: Policy | None, committed: Po
                 icon=":material/refresh:")
     table = simulation.comparison
     metrics = table["metric"].unique(maintain_order=True).to_list()
-    st.caption(history_caption(last["filters"], simulation))
+    st.caption(plain(history_caption(last["filters"], simulation)))
     if table.is_empty():
         view.empty_state("No judged items match the sidebar filters.")
     show_headlines(table, metrics)
 
-    st.subheader(f"Per {last['by']}")
+    st.subheader(plain(f"Per {last['by']}"))
     view.table(
         comparison_view(table, last["by"], with_metric=len(metrics) > 1),
         f"what-if per {last['by']}",

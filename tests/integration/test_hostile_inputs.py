@@ -432,3 +432,23 @@ def test_ctrl_c_ends_the_cli_with_one_line_and_leaves_the_database_as_it_was(mom
         "error: interrupted: the database is unchanged (a write in progress was discarded)"]
     assert db.read_bytes() == raw_before and _snapshot(db) == before
     assert _copies(db) == []
+
+
+# ---- a failed webhook never prints its credentials -------------------------------------------------------
+
+@pytest.mark.parametrize("url", [
+    "http://alice:s3cr3t-pw@127.0.0.1:9/hooks/T01ABCDEF/B02GHIJKL/abcdEFGH1234ijklMNOP5678?token=s3cr3t-q#s3cr3t-f",
+    "http://127.0.0.1:9/hook?api_key=s3cr3t-q&x=1",
+])
+def test_a_failed_webhook_post_prints_the_url_without_credentials_or_query(url, stored_db):
+    result = sla("check", "--db", str(stored_db), "--config", str(CONFIG), "--now", "2026-02-04T12:00:00Z",
+                 "--webhook", url, "--retries", "1", "--timeout", "0.5")
+    assert_one_line_error(result, "webhook http://127.0.0.1:9/")
+    assert "s3cr3t" not in result.output and "alice" not in result.output and "abcdEFGH1234" not in result.output
+
+
+def test_an_invalid_webhook_url_is_refused_without_its_credentials(stored_db):
+    result = sla("check", "--db", str(stored_db), "--config", str(CONFIG), "--webhook",
+                 "ftp://alice:s3cr3t@example.com/x?token=s3cr3t")
+    assert_one_line_error(result, "ftp://example.com/x")
+    assert "s3cr3t" not in result.output
