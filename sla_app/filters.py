@@ -83,9 +83,6 @@ def current_filters() -> Filters:
 
     Missing keys (a page run without the sidebar) mean "no filter".
     """
-    from sla_app.navigation import ensure_app_frame
-
-    ensure_app_frame()
     state = st.session_state
     date_from, date_to = _date_range(state.get(DATES_KEY))
     return Filters(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import streamlit as st
 
 APP_ROOT = Path(__file__).resolve().parents[1]
+_IN_FRAME: ContextVar[bool] = ContextVar("in_app_frame", default=False)
 
 # (file relative to the app root, title, icon, url path)
 PAGES: tuple[tuple[str, str, str, str], ...] = (
@@ -29,16 +33,42 @@ def navigation(root: Path = APP_ROOT):
     return st.navigation(pages)
 
 
+@contextmanager
+def app_frame() -> Iterator[None]:
+    """dashboard.py runs the chosen page inside this: the page then knows the sidebar and navigation ran."""
+    token = _IN_FRAME.set(True)
+    try:
+        yield
+    finally:
+        _IN_FRAME.reset(token)
+
+
+def run_app() -> None:
+    """The app frame (dashboard.py is just this): page config, navigation, sidebar filters, the account
+    line, then the chosen page inside the frame."""
+    from sla_app.access import current_rights, render_account
+    from sla_app.filters import render_sidebar_filters
+    from sla_app.options import sidebar_options
+
+    st.set_page_config(page_title="SLA dashboard", page_icon=":material/timer:", layout="wide")
+    page = navigation()
+    render_sidebar_filters(sidebar_options())
+    render_account(current_rights())
+    with app_frame():
+        page.run()
+
+
 def ensure_app_frame() -> None:
-    """Make sure a page runs inside dashboard.py (sidebar filters, navigation).
+    """Make sure a page runs inside the app frame (sidebar filters, navigation); call it first in a page.
 
     Streamlit treats a pages/ folder next to the main script as an old-style multipage app until
-    st.navigation has run once in the process. If the very first request is a deep link (/performance),
-    the page file then runs alone: no sidebar, no filters, and the server stays in that mode. Leave that
-    mode and rerun, which runs dashboard.py and routes to the same URL.
+    st.navigation has run once in the process, and then runs a deep-linked page file (/performance) alone:
+    no sidebar, no filters. No setting turns that mode off, but st.navigation does, as documented (it
+    disregards the pages directory from then on). So a page that finds itself outside the frame runs the
+    frame right here - st.navigation routes to this same page, which runs inside it - and stops the
+    frameless run. (A rerun would do too, but would drop a button click made on this run.)
     """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    if _IN_FRAME.get():
+        return
+    run_app()
+    st.stop()
