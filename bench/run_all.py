@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ("bench_kernel.py", "bench_import.py", "bench_simulate.py", "bench_pages.py")
+BENCHES = ("bench_kernel.py", "bench_import.py", "bench_simulate.py", "bench_pages.py", "bench_dimensions.py")
 
 
 def main(argv: list[str]) -> int:

@@ -86,11 +86,14 @@ def simulate_command(
     from sla_core.simulate import SLICE_COLUMNS, SimulationInputError
     from sla_store.db import connect_read_only
     from sla_store.policy_files import load_policy_file, load_policy_history
+    from sla_store.queries import is_policy_dimension
 
     slices = _split(by)
-    unknown = [column for column in slices if column not in (*SLICE_COLUMNS, "metric")]
+    unknown = [column for column in slices
+               if column not in (*SLICE_COLUMNS, "metric") and not is_policy_dimension(column)]
     if unknown:
-        raise fail(f"--by {unknown[0]!r} is not a column to slice by (use {', '.join(SLICE_COLUMNS)})")
+        raise fail(f"--by {unknown[0]!r} is not a column to slice by (use {', '.join(SLICE_COLUMNS)} or a policy "
+                   "dimension)")
     if not 0 < objective <= 1:
         raise fail(f"--objective {objective} must be a share between 0 and 1 (e.g. 0.95)")
     selection = Selection(
