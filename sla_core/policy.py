@@ -179,13 +179,20 @@ class TargetSpec(_Model):
     @field_validator("within", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> str:
-        parse_duration(value)
+        seconds = parse_duration(value)
+        if not seconds > 0:
+            raise ValueError(f'"{value}" is no time at all: a target needs a budget above 0s')
+        if seconds > MAX_WITHIN_S:
+            raise ValueError(f'"{value}" is more than {MAX_WITHIN} (the longest target this dashboard judges)')
         return value
 
     @field_validator("objective", mode="before")
     @classmethod
     def _objective(cls, value: Any) -> Any:
         return None if value is None else _objective_share(value)
+
+
+MAX_WITHIN, MAX_WITHIN_S = "365d", 365 * 86400.0
 
 
 def _objective_share(value: Any) -> float:
@@ -442,6 +449,72 @@ def _node_lines(node: yaml.Node | None, path: tuple = (), out: dict | None = Non
     return out
 
 
+MAX_POLICY_CHARS = 1_000_000  # a real policy is a few kilobytes
+MAX_POLICY_DEPTH = 12  # targets[0].escalation.notify[0] is 4 levels deep
+MAX_POLICY_VALUES = 100_000  # values after expanding aliases
+_FLOW_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _deep_flow_at(text: str) -> int | None:
+    """Offset of the first bracket nested deeper than MAX_POLICY_DEPTH (flow style: [..], {..}), else None."""
+    depth = 0
+    for found in _FLOW_BRACKET.finditer(text):
+        if found.group() in "[{":
+            depth += 1
+            if depth > MAX_POLICY_DEPTH:
+                return found.start()
+        elif depth:
+            depth -= 1
+    return None
+
+
+def _check_node_graph(root: yaml.Node | None, source: str) -> None:
+    """Refuse duplicate keys, deep nesting, self-containing aliases and alias expansion beyond
+    MAX_POLICY_VALUES, walking each distinct node once (an alias is a second reference to the same node)."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def fail(node: yaml.Node, path: tuple, message: str) -> PolicyError:
+        return PolicyError(source, node.start_mark.line + 1, _format_path(path), message)
+
+    def visit(node: yaml.Node, path: tuple) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise fail(node, path, "an alias refers to a value that contains it")
+        if len(path) > MAX_POLICY_DEPTH:
+            raise fail(node, path, f"nested deeper than {MAX_POLICY_DEPTH} levels")
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                if name is not None and key_node.tag != "tag:yaml.org,2002:merge":
+                    if name in seen:
+                        raise fail(key_node, path + (name,),
+                                   f"duplicate key (first on line {seen[name]}; only one may stay)")
+                    seen[name] = key_node.start_mark.line + 1
+                total += visit(value_node, path + ((name if name is not None else "?"),))
+                if total > MAX_POLICY_VALUES:
+                    break
+        elif isinstance(node, yaml.SequenceNode):
+            for index, child in enumerate(node.value):
+                total += visit(child, path + (index,))
+                if total > MAX_POLICY_VALUES:
+                    break
+        open_nodes.discard(key)
+        if total > MAX_POLICY_VALUES:
+            raise fail(node, path, f"aliases expand to more than {MAX_POLICY_VALUES:,} values (a YAML alias "
+                                   "bomb?); write the values out")
+        sizes[key] = total
+        return total
+
+    if root is not None:
+        visit(root, ())
+
+
 def _format_path(path: Sequence) -> str:
     text = ""
     for part in path:
@@ -524,16 +597,37 @@ def _model_at(loc: Sequence) -> type[BaseModel] | None:
 
 
 def parse_policy(text: str, source: str = "sla.yaml") -> Policy:
-    """YAML text -> Policy. Raises PolicyError with one line "<source>:<line>: <key.path>: <message>"."""
+    """YAML text -> Policy. Raises PolicyError with one line "<source>:<line>: <key.path>: <message>".
+
+    The file's shape is checked on the YAML node graph before any Python object is built: its size, nesting
+    depth, duplicate keys, and how far aliases expand (a 10-line "billion laughs" file would otherwise take
+    gigabytes and minutes)."""
+    if len(text) > MAX_POLICY_CHARS:
+        raise PolicyError(source, None, "", f"{len(text):,} characters; a policy file holds at most "
+                                            f"{MAX_POLICY_CHARS:,}")
+    if (deep := _deep_flow_at(text)) is not None:
+        # PyYAML's scanner slows down with every open bracket: refuse a deep file before scanning it.
+        raise PolicyError(source, text.count("\n", 0, deep) + 1, "", f"nested deeper than {MAX_POLICY_DEPTH} levels")
     try:
         root = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
         raise PolicyError(source, line, "", f"not valid YAML: {error.problem or error.context}") from None
     except yaml.YAMLError as error:
         raise PolicyError(source, None, "", f"not valid YAML: {error}") from None
+    except RecursionError:
+        raise PolicyError(source, None, "", f"nested deeper than {MAX_POLICY_DEPTH} levels") from None
+    _check_node_graph(root, source)
+    loader = _Loader("")
+    try:
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else None
+        raise PolicyError(source, line, "", f"not valid YAML: {error.problem or error.context}") from None
+    finally:
+        loader.dispose()
     errors = _Errors(source, _node_lines(root))
     if not isinstance(data, dict):
         raise errors.error((), "a policy is a mapping with version, effective_from, calendars, metrics, targets")

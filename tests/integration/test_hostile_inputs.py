@@ -67,12 +67,12 @@ def sla(*args: str):
     return CliRunner().invoke(app, [*args], env=ENV)
 
 
-def assert_one_line_error(result, *needles: str) -> None:
+def assert_one_line_error(result, *needles: str, prefix: str = "error: ") -> None:
     """Exit 2, one line on stderr starting with `error:`, no Python exception escaped."""
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert len(lines) == 1 and lines[0].startswith(prefix), result.stderr
     assert "Traceback" not in result.output
     for needle in needles:
         assert needle in lines[0], lines[0]
@@ -452,3 +452,44 @@ def test_an_invalid_webhook_url_is_refused_without_its_credentials(stored_db):
                  "ftp://alice:s3cr3t@example.com/x?token=s3cr3t")
     assert_one_line_error(result, "ftp://example.com/x")
     assert "s3cr3t" not in result.output
+
+
+# ---- hostile policy files ----------------------------------------------------------------------------------
+
+def _policy_cases() -> dict[str, tuple[str, str]]:
+    from tests.unit.test_policy_file_limits import BOMB, MINIMAL
+
+    return {
+        "duplicate key": (MINIMAL + "objective: 0.5\n", ":10: objective: duplicate key"),
+        "within 0s": (MINIMAL.replace("within: 2h", "within: 0s"), ':9: targets[0].within: "0s" is no time'),
+        "within beyond 365d": (MINIMAL.replace("within: 2h", "within: 99999999999999999999d"),
+                               ":9: targets[0].within: \"99999999999999999999d\" is more than 365d"),
+        "objective 0": (MINIMAL.replace("objective: 0.95", "objective: 0"), ":3: objective: 0 must be above 0"),
+        "alias bomb": (BOMB, ": f: aliases expand to more than 100,000 values"),
+        "deep nesting": ("x: " + "[" * 50_000 + "]" * 50_000, ":1: nested deeper than 12 levels"),
+        "oversized": (MINIMAL + "# " + "x" * 1_100_000 + "\n", "a policy file holds at most 1,000,000"),
+        "latin-1": (None, "not UTF-8 text (byte 0xe9"),
+    }
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("case", list(_policy_cases()))
+@pytest.mark.parametrize("command", ["policy validate", "recompute"])
+def test_a_hostile_policy_file_is_refused_in_one_line_and_changes_nothing(case, command, db, tmp_path):
+    text, needle = _policy_cases()[case]
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG, config)
+    policy = config / "sla.yaml"
+    if text is None:
+        policy.write_bytes(("# caf\u00e9\n" + (CONFIG / "sla.yaml").read_text()).encode("latin-1"))
+    else:
+        policy.write_text(text)
+    before, raw_before = _snapshot(db), db.read_bytes()
+    if command == "recompute":
+        result = sla("recompute", "--db", str(db), "--config", str(config))
+    else:
+        result = sla("policy", "validate", str(policy))
+    # `sla policy validate` prints the bare "file:line: key: message" a pre-commit hook shows.
+    assert_one_line_error(result, needle, prefix="" if command == "policy validate" else "error: ")
+    assert "sla.yaml" in result.stderr
+    assert db.read_bytes() == raw_before and _snapshot(db) == before

@@ -161,7 +161,7 @@ def test_commit_needs_an_author_and_a_reason(store, author, reason):
 def test_a_past_effective_date_without_backdate_is_refused_and_nothing_is_written(store):
     root, config, db, _, _ = store
     before = _results(db)
-    outcome = _run("commit", str(_proposal(root, "999d")), "--author", "ana", "--reason", "r",
+    outcome = _run("commit", str(_proposal(root, "300d")), "--author", "ana", "--reason", "r",
                    "--effective", "2026-01-02", "--config", str(config), "--db", str(db))
     assert outcome.exit_code == 2
     assert outcome.stderr.strip() == (
