@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import duckdb
 import polars as pl
 
-from sla_store.importers.tabular import ident, literal
+from sla_store.sql import ident, literal
 
 NOTE_TOPICS = ("not_measured", "unmatched_source", "before_first_policy")
 

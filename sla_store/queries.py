@@ -18,6 +18,7 @@ import polars as pl
 from sla_core.clocks import ITEM_COLUMNS, RESULT_SCHEMA
 from sla_core.policy import DIMENSION_NAME, RESERVED_NAMES
 from sla_store import measures as M
+from sla_store.sql import ident as quoted
 
 
 class FilterLike(Protocol):
@@ -426,10 +427,6 @@ def dimension_names_sql() -> Query:
     return (f"""SELECT column_name FROM information_schema.columns
                 WHERE table_name = 'results' AND table_schema = 'main' AND column_name NOT IN ({placeholders})
                 ORDER BY ordinal_position""", list(RESULT_BASE_COLUMNS))
-
-
-def quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def counts_sql(by: Sequence[str], *, dimensions: Sequence[str] = (), metric: str | None = None,

@@ -14,6 +14,7 @@ import duckdb
 
 from sla_store.importers.errors import FileUnreadable, ImportRefused
 from sla_store.importers.mapping import LOWERED_FIELDS, OFFSET_FORMATS, TIME_FIELDS, Mapping
+from sla_store.sql import ident, literal, literal_list
 
 LINE = "__line"
 # A trailing UTC offset after a time of day: "... 09:12:33Z", "...09:12+02:00", "... 09:12:33 +0200".
@@ -26,12 +27,6 @@ EARLIEST, LATEST = "1900-01-01", "2200-01-01"
 MAX_MINUTES = 100 * 366 * 24 * 60
 
 
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
@@ -44,9 +39,6 @@ def drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
         for (kind,) in found:
             con.execute(f"DROP {kind} {ident(name)}")
 
-
-def literal_list(values) -> str:
-    return "[" + ", ".join(literal(v) for v in values) + "]"
 
 
 def text_encoding(path: Path, declared: str = "utf-8") -> str:
