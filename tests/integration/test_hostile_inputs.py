@@ -401,6 +401,22 @@ def large_export(tmp_path_factory) -> Path:
     return path
 
 
+def _wait_until_reading(process: subprocess.Popen, path: Path, timeout_s: float = 60) -> bool:
+    """Poll the process's open files (Linux /proc) until it has `path` open."""
+    import time
+
+    fds = Path(f"/proc/{process.pid}/fd")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if any(os.path.realpath(fd) == str(path.resolve()) for fd in fds.iterdir()):
+                return True
+        except OSError:
+            pass
+        time.sleep(0.005)
+    return False
+
+
 def _default_sigint() -> None:
     import signal
 
@@ -417,7 +433,8 @@ def test_ctrl_c_ends_the_cli_with_one_line_and_leaves_the_database_as_it_was(mom
     process = subprocess.Popen(command, cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, preexec_fn=_default_sigint)
     if moment == "while loading":
-        time.sleep(0.2)
+        # a fixed sleep can land before the interpreter has started on a busy machine: wait for the read
+        assert _wait_until_reading(process, large_export), "the import never opened the export"
     else:
         deadline = time.monotonic() + 60
         while not _copies(db) and time.monotonic() < deadline and process.poll() is None:
