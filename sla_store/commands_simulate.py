@@ -83,7 +83,7 @@ def simulate_command(
 ) -> None:
     """Judge the stored history by a proposed policy and compare it with the committed one per slice."""
     from sla_core.policy import PolicyError
-    from sla_core.simulate import SLICE_COLUMNS, SimulationInputError
+    from sla_core.target_mapping import SLICE_COLUMNS, SimulationInputError
     from sla_store.db import connect_read_only
     from sla_store.policy_files import load_policy_file, load_policy_history
     from sla_store.queries import is_policy_dimension

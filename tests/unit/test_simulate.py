@@ -10,15 +10,8 @@ import polars as pl
 import pytest
 
 from sla_core.policy import parse_policy, parse_policy_mapping
-from sla_core.simulate import (
-    FLIP_TO_BREACHED,
-    FLIP_TO_MET,
-    SimulationInputError,
-    advise,
-    needs_raw_data,
-    simulate,
-    target_mapping,
-)
+from sla_core.simulate import FLIP_TO_BREACHED, FLIP_TO_MET, advise, simulate
+from sla_core.target_mapping import SimulationInputError, target_mapping
 
 POLICY = """\
 version: 1
@@ -186,7 +179,6 @@ def test_a_looser_target_turns_breaches_into_met_items_including_running_ones(co
 
 def test_a_budget_change_reuses_stored_elapsed_time_without_items_or_events(committed, results):
     proposed = _edited(committed, t0="5m", t2="2d")
-    assert not needs_raw_data(results, committed, proposed)
     simulation = simulate(results, committed, proposed, NOW)
     rejudged = simulation.rejudged
     assert (rejudged.reused_rows, rejudged.recomputed_rows, rejudged.new_rows) == (results.height, 0, 0)
@@ -204,7 +196,6 @@ def test_changing_a_calendar_or_the_matching_needs_the_raw_items(committed, resu
     raw["targets"] = [dict(t) for t in raw["targets"]]
     raw["targets"][1]["calendar"] = "always"
     to_always = parse_policy_mapping(raw, "proposed")
-    assert needs_raw_data(results, committed, to_always)
     mapping = target_mapping(committed, to_always)
     assert mapping.filter(pl.col("target_index") == 1)["action"].to_list() == ["recompute"]
     assert set(mapping.filter(pl.col("target_index") != 1)["action"].to_list()) == {"reuse"}

@@ -1,0 +1,180 @@
+"""What a proposed policy changes, per committed (version, target): reuse the stored elapsed time, recompute
+business time (a calendar or metric definition changed), re-match (the matching changed), or drop.
+
+Shared vocabulary of the what-if modules (sla_core.rejudge, sla_core.simulate): the result columns, the
+slice columns and the action codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from sla_core.policy import DIMENSION_NAME, RESERVED_NAMES, Policy, PolicyHistory
+
+KEYS = ["source", "item_id", "metric"]
+ITEM_ATTRIBUTES = ["kind", "process", "channel", "team", "priority", "agent", "status", "created"]
+JUDGEMENT = [
+    "policy_version",
+    "target_index",
+    "calendar",
+    "within_s",
+    "objective",
+    "start",
+    "stop",
+    "elapsed_s",
+    "paused_s",
+    "state",
+    "met",
+    "due_at",
+    "remaining_s",
+    "pct_used",
+]
+RESULT_COLUMNS = [*KEYS, *ITEM_ATTRIBUTES, *JUDGEMENT]
+SLICE_COLUMNS = ("kind", "process", "channel", "team", "priority", "agent", "source", "calendar")
+
+# What a proposed policy does to each committed (version, target): the action, and its integer code
+# for vectorized joins.
+REUSE, RECOMPUTE, REMATCH, DROP = "reuse", "recompute", "rematch", "drop"
+ACTION_CODES = {REUSE: 0, RECOMPUTE: 1, REMATCH: 2, DROP: 3}
+
+
+class SimulationInputError(ValueError):
+    """The simulation needs raw items/events (or got a grouping it cannot slice by)."""
+
+
+def is_dimension(name: str) -> bool:
+    return bool(DIMENSION_NAME.match(name)) and name not in RESERVED_NAMES
+
+
+def dimension_columns(frame: pl.DataFrame, *policies: PolicyHistory | Policy) -> list[str]:
+    """The policies' dimensions that the frame carries as columns (they travel with every row)."""
+    names = dict.fromkeys(name for policy in policies for name in policy.dimensions)
+    return [name for name in names if name in frame.columns]
+
+
+
+# --------------------------------------------------------------------------------------------- policies
+
+
+def history_policies(committed: PolicyHistory | Policy) -> dict[int, Policy]:
+    if isinstance(committed, Policy):
+        return {committed.version: committed}
+    return {policy.version: policy for policy in committed}
+
+
+def _metric_targets(policy: Policy, metric: str) -> list:
+    return [target for target in policy.targets if target.metric == metric]
+
+
+def _match_signature(policy: Policy, metric: str) -> tuple:
+    """What decides which target an item gets for `metric`: the ordered match conditions."""
+    return tuple(tuple(sorted(target.match.items())) for target in _metric_targets(policy, metric))
+
+
+def _metric_definition(policy: Policy, metric: str) -> tuple | None:
+    spec = policy.metrics.get(metric)
+    if spec is None:
+        return None
+    return (spec.start, spec.stop, tuple(spec.pause_when_status))
+
+
+def _calendar_definition(policy: Policy, name: str):
+    return policy.calendars.get(name)
+
+
+def same_matching(old: Policy, new: Policy, metric: str) -> bool:
+    """True when every item gets the same-position target for `metric` under both policies."""
+    return (
+        _metric_definition(old, metric) is not None
+        and _metric_definition(old, metric) == _metric_definition(new, metric)
+        and _match_signature(old, metric) == _match_signature(new, metric)
+    )
+
+
+def same_clock(old: Policy, old_calendar: str, new: Policy, new_calendar: str, metric: str) -> bool:
+    """True when stored elapsed time stays valid: same metric definition and the same calendar."""
+    return (
+        old_calendar == new_calendar
+        and _metric_definition(old, metric) == _metric_definition(new, metric)
+        and _calendar_definition(old, old_calendar) == _calendar_definition(new, new_calendar)
+    )
+
+
+def target_mapping(committed: PolicyHistory | Policy, proposed: Policy) -> pl.DataFrame:
+    """For every (policy_version, target_index) of the committed history: what the proposed policy does.
+
+    Columns: policy_version, target_index, action (reuse | recompute | rematch | drop), and the proposed
+    target for reuse/recompute rows: new_target_index, new_calendar, new_within_s, new_objective.
+    `rematch` means the metric's match conditions changed, so each row's target is looked up again.
+    """
+    rows = []
+    for version, policy in history_policies(committed).items():
+        for target in policy.targets:
+            row = {
+                "policy_version": version,
+                "target_index": target.index,
+                "action": DROP,
+                "new_target_index": None,
+                "new_calendar": None,
+                "new_within_s": None,
+                "new_objective": None,
+            }
+            if target.metric in proposed.metrics:
+                if same_matching(policy, proposed, target.metric):
+                    position = _metric_targets(policy, target.metric).index(target)
+                    new = _metric_targets(proposed, target.metric)[position]
+                    reuse = same_clock(policy, target.calendar, proposed, new.calendar, target.metric)
+                    row.update(
+                        action=REUSE if reuse else RECOMPUTE,
+                        new_target_index=new.index,
+                        new_calendar=new.calendar,
+                        new_within_s=float(new.within_s),
+                        new_objective=float(proposed.objective_for(new)),
+                    )
+                else:
+                    row["action"] = REMATCH
+            rows.append(row)
+    return pl.DataFrame(
+        rows,
+        schema={
+            "policy_version": pl.Int32,
+            "target_index": pl.Int32,
+            "action": pl.String,
+            "new_target_index": pl.Int32,
+            "new_calendar": pl.String,
+            "new_within_s": pl.Float64,
+            "new_objective": pl.Float64,
+        },
+    )
+
+
+def proposed_target_table(proposed: Policy) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "new_target_index": [t.index for t in proposed.targets],
+            "new_calendar": [t.calendar for t in proposed.targets],
+            "new_within_s": [float(t.within_s) for t in proposed.targets],
+            "new_objective": [float(proposed.objective_for(t)) for t in proposed.targets],
+        },
+        schema={
+            "new_target_index": pl.Int32,
+            "new_calendar": pl.String,
+            "new_within_s": pl.Float64,
+            "new_objective": pl.Float64,
+        },
+    )
+
+
+def open_metrics(committed: PolicyHistory | Policy, proposed: Policy, versions: Sequence[int]) -> list[str]:
+    """Proposed metrics for which some item may newly match a target (its version matched differently)."""
+    policies = history_policies(committed)
+    return [
+        metric
+        for metric in proposed.metrics
+        if _metric_targets(proposed, metric)
+        and any(not same_matching(policies[v], proposed, metric) for v in versions if v in policies)
+    ]
+
+
