@@ -2,7 +2,8 @@
 [auth] section, Chromium logging in through the provider's page.
 
 A viewer sees no commit button; a lead's backdated commit is refused, the same commit effective today is
-written with the lead as its author. Screenshots: test-artifacts/screenshots/login-*.png.
+written with the lead as its author; an admin's backdate says how many verdicts change, is written on a
+second click and shows in Policy history with its reason. Screenshots: test-artifacts/screenshots/login-*.png.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.browser
 USERS = [
     {"sub": "viewer@example.com", "email": "viewer@example.com", "name": "Vera Viewer"},
     {"sub": "lead@example.com", "email": "lead@example.com", "name": "Lee Lead", "groups": ["sla-leads"]},
+    {"sub": "admin@example.com", "email": "admin@example.com", "name": "Ada Admin"},
 ]
 ACCESS = """\
 default: viewer
@@ -203,4 +205,40 @@ def test_a_viewer_sees_no_commit_button_and_a_lead_commits_but_may_not_backdate(
     assert written["reason"] == "Normal tickets within 30 business hours since June"
     for page in (viewer, lead):
         assert page.get_by_test_id("stException").count() == 0
+    assert not errors
+
+
+def test_an_admin_backdates_after_seeing_how_many_verdicts_change_and_policy_history_shows_why(
+    login_app, new_page
+):
+    url, config = login_app
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    admin = new_page()
+    admin.on("pageerror", lambda error: errors.append(str(error)))
+    _log_in(admin, url, "admin@example.com", "admin")
+    _what_if_with_an_edit(admin, config)
+    admin.get_by_text("Logged in as admin@example.com (admin)").wait_for()
+
+    admin.get_by_label("Reason").fill("Contract amendment signed for June")
+    _set_effective(admin, "2026-06-01")
+    admin.get_by_role("button", name="Commit version 2").click()
+    wait_until_rendered(admin, timeout_ms=60_000)
+    warning = admin.get_by_test_id("stAlertContentWarning").filter(has_text="Backdating to 01 Jun 2026")
+    warning.wait_for(timeout=60_000)
+    assert re.search(r"re-judges the items created since then: [\d,]+ decided verdicts \(", warning.inner_text())
+    admin.screenshot(path=str(SCREENSHOTS / "login-admin-backdate-count.png"), full_page=True)
+    assert yaml.safe_load((config / "sla.yaml").read_text())["version"] == 1  # nothing written yet
+
+    admin.get_by_role("button", name="Commit version 2, backdated to 01 Jun 2026").click()
+    wait_until_rendered(admin, timeout_ms=60_000)
+    admin.get_by_test_id("stAlertContentSuccess").get_by_text("Committed version 2").wait_for(timeout=60_000)
+    written = yaml.safe_load((config / "sla.yaml").read_text())
+    assert (written["author"], str(written["effective_from"])) == ("admin@example.com", "2026-06-01")
+
+    admin.get_by_test_id("stSidebarNav").get_by_text("Policy history").click()
+    wait_until_rendered(admin)
+    admin.get_by_role("heading", name="Version 1 → version 2").wait_for()
+    admin.screenshot(path=str(SCREENSHOTS / "login-admin-policy-history.png"), full_page=True)
+    assert admin.get_by_test_id("stException").count() == 0
     assert not errors
