@@ -58,7 +58,9 @@ def drill_to(value: str | None) -> None:
 
 # First response and resolution side by side, on the same breakdown; click a bar to see its items.
 shown = [m for m in SIDE_BY_SIDE if m in set(both["metric"].to_list())] or [metric]
-for name, column in zip(shown, st.columns(len(shown)), strict=True):
+many = by_slice.height > charts.VERTICAL_BARS  # long lists of horizontal bars: one chart under the other
+places = [st.container() for _ in shown] if many else st.columns(len(shown))
+for name, column in zip(shown, places, strict=True):
     rows = both.filter(pl.col("metric") == name)
     with column:
         if rows.filter(pl.col("attainment").is_not_null()).is_empty():
@@ -69,7 +71,8 @@ for name, column in zip(shown, st.columns(len(shown)), strict=True):
                                    summary.overall_objective(rows)),
             key=f"perf_bars_{name}_{dimension}", on_select="rerun", selection_mode="points")
         points = (event.selection.points if event and event.selection else None) or []
-        clicked = str(points[0].get("x")) if points else None
+        horizontal = rows.filter(pl.col("attainment").is_not_null()).height > charts.VERTICAL_BARS
+        clicked = str(points[0].get("y" if horizontal else "x")) if points else None
         seen_key = f"_perf_clicked_{name}"
         if clicked != st.session_state.get(seen_key):
             st.session_state[seen_key] = clicked

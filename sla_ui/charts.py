@@ -12,6 +12,7 @@ from sla_core.durations import objective_text
 
 OBJECTIVE_COLOUR = "#d62728"
 MAX_BARS = 15             # the worst slices drawn as bars; the rest pooled as "others"
+VERTICAL_BARS = 6         # more bars than this are drawn horizontally (labels read whole)
 MAX_HEATMAP_ROWS = 15
 MAX_HEATMAP_COLUMNS = 12
 OTHERS = "others"
@@ -31,8 +32,9 @@ def attainment_bars(frame: pl.DataFrame, dimension: str, title: str, objective: 
     """Attainment (%) per value of `dimension`, worst first by the gap to its objective, the worst `limit`
     shown and the rest pooled as one "others" bar; each bar coloured against its own objective.
 
-    One dashed objective line when the bars share an objective; otherwise a marker on each bar at its own.
-    A 0% bar still shows its value; long labels are kept whole (the margin grows to fit them).
+    One dashed objective line when the bars share one policy objective; otherwise a marker on each bar at
+    its own (the objective its items are held to). A 0% bar still shows its value. More than
+    VERTICAL_BARS values are drawn as horizontal bars, worst on top, so every label reads whole.
     """
     rows = worst_first(frame.filter(pl.col("attainment").is_not_null()), dimension, limit)
     values = (rows["attainment"] * 100).to_list()
@@ -40,31 +42,63 @@ def attainment_bars(frame: pl.DataFrame, dimension: str, title: str, objective: 
         if "objective" in rows.columns else [None if objective is None else objective * 100] * rows.height
     colours = [GOOD if o is None or v >= o - 1e-9 else BAD for v, o in zip(values, objectives, strict=True)]
     labels = [str(v) for v in rows[dimension].to_list()]
-    fig = go.Figure(go.Bar(
-        x=labels, y=values, marker_color=colours, name="attainment",
-        text=[f"{v:.1f}%" for v in values], textposition=["outside" if v < 15 else "inside" for v in values],
-        insidetextanchor="end", textfont={"color": ["#262730" if v < 15 else "white" for v in values]},
-        cliponaxis=False,
+    horizontal = len(labels) > VERTICAL_BARS
+    small = [v < 15 for v in values]
+    bar = dict(
+        marker_color=colours, name="attainment", cliponaxis=False,
+        text=[f"{v:.1f}%" for v in values], textposition=["outside" if s else "inside" for s in small],
+        insidetextanchor="end", textfont={"color": ["#262730" if s else "white" for s in small]},
         customdata=list(zip(rows["met"].to_list(), rows["breached"].to_list(), strict=True)),
-        hovertemplate="%{x}: %{y:.1f}%<br>met %{customdata[0]}, breached %{customdata[1]}<extra></extra>",
-    ))
+    )
+    if horizontal:
+        fig = go.Figure(go.Bar(y=labels, x=values, orientation="h", **bar,
+                               hovertemplate="%{y}: %{x:.1f}%<br>met %{customdata[0]}, breached %{customdata[1]}"
+                                             "<extra></extra>"))
+    else:
+        fig = go.Figure(go.Bar(x=labels, y=values, **bar,
+                               hovertemplate="%{x}: %{y:.1f}%<br>met %{customdata[0]}, breached %{customdata[1]}"
+                                             "<extra></extra>"))
+    single = _single_policy_objective(rows)
     distinct = {round(o, 6) for o in objectives if o is not None}
-    if len(distinct) > 1:
-        fig.add_trace(go.Scatter(
-            x=labels, y=objectives, mode="markers", name="objective",
-            marker={"symbol": "line-ew", "size": max(12, min(40, 600 // max(1, len(labels)))),
-                    "line": {"width": 3, "color": OBJECTIVE_COLOUR}},
-            hovertemplate="%{x}: objective %{y:.1f}%<extra></extra>"))
-    elif distinct or objective is not None:
-        line = next(iter(distinct)) if distinct else objective * 100
-        fig.add_hline(y=line, line_dash="dash", line_color=OBJECTIVE_COLOUR,
-                      annotation_text=f"objective {objective_text(line / 100)}", annotation_position="top left")
+    if single is None and distinct:
+        marker = {"symbol": "line-ns" if horizontal else "line-ew", "size": 22 if horizontal else
+                  max(12, min(40, 600 // max(1, len(labels)))), "line": {"width": 3, "color": OBJECTIVE_COLOUR}}
+        axis = {"y": labels, "x": objectives} if horizontal else {"x": labels, "y": objectives}
+        fig.add_trace(go.Scatter(**axis, mode="markers", name="objective (its targets')", marker=marker,
+                                 hovertemplate=("%{y}" if horizontal else "%{x}")
+                                 + ": objective of its targets %{" + ("x" if horizontal else "y")
+                                 + ":.1f}%<extra></extra>"))
+    elif single is not None or objective is not None:
+        line = (single if single is not None else objective) * 100
+        text = f"objective {objective_text(line / 100)}"
+        if horizontal:
+            fig.add_vline(x=line, line_dash="dash", line_color=OBJECTIVE_COLOUR, annotation_text=text,
+                          annotation_position="top")
+        else:
+            fig.add_hline(y=line, line_dash="dash", line_color=OBJECTIVE_COLOUR, annotation_text=text,
+                          annotation_position="top left")
     low = min([*values, *distinct, 100]) if values else 0
-    fig.update_yaxes(range=[max(0, low - 10) if low >= 15 else 0, 104], ticksuffix="%")
-    longest = max((len(label) for label in labels), default=0)
-    fig.update_xaxes(type="category", automargin=True, tickangle=-35 if longest * len(labels) > 90 else 0)
-    return _layout(fig, title, dimension.replace("_", " ").capitalize(), "Attainment (% of items within target)",
-                   height=380 + (min(longest, 40) * 4 if longest * len(labels) > 90 else 0))
+    value_range = [max(0, low - 10) if low >= 15 else 0, 104]
+    name = dimension.replace("_", " ").capitalize()
+    if horizontal:
+        fig.update_xaxes(range=value_range, ticksuffix="%")
+        fig.update_yaxes(type="category", automargin=True, autorange="reversed")
+        fig.update_layout(legend={"orientation": "h", "y": -0.08 - 1.2 / max(8, len(labels))})
+        return _layout(fig, title, "Attainment (% of items within target)", name,
+                       height=140 + 28 * len(labels))
+    fig.update_yaxes(range=value_range, ticksuffix="%")
+    fig.update_xaxes(type="category", automargin=True)
+    return _layout(fig, title, name, "Attainment (% of items within target)")
+
+
+def _single_policy_objective(rows: pl.DataFrame) -> float | None:
+    """The one policy objective every bar is held to, or None when the bars' targets differ."""
+    if "objective_min" in rows.columns:
+        values = {round(v, 6) for v in [*rows["objective_min"].to_list(), *rows["objective_max"].to_list()]
+                  if v is not None}
+    else:
+        values = {round(v, 6) for v in rows["objective"].to_list() if v is not None}
+    return next(iter(values)) if len(values) == 1 else None
 
 
 def heatmap(frame: pl.DataFrame, rows: str, columns: str, title: str, objective: float | None,
@@ -174,6 +208,8 @@ def worst_first(frame: pl.DataFrame, dimension: str, limit: int = MAX_BARS) -> p
     for column in ("items", "active"):
         if column in rest.columns:
             others[column] = int(rest[column].sum())
+    if "objective_min" in rest.columns:
+        others.update(objective_min=rest["objective_min"].min(), objective_max=rest["objective_max"].max())
     pooled = pl.DataFrame({k: [v] for k, v in others.items()}).cast(dict(ordered.schema), strict=False)
     return pl.concat([worst, pooled.select(ordered.columns)], how="vertical_relaxed").drop("gap")
 
