@@ -4,7 +4,7 @@ import polars as pl
 import streamlit as st
 
 from sla_app import data
-from sla_app.filters import current_filters
+from sla_app.filters import current_filters, month_picker
 from sla_app.navigation import ensure_app_frame
 from sla_core.budget import weighted_objective
 from sla_core.trends import burn_down
@@ -31,21 +31,24 @@ if frame.is_empty() or metric is None:
 
 objective = summary.overall_objective(frame)
 title = f"{metric_label(metric)} attainment per {period}" + ("" if series == "all" else f" and {series}")
-st.plotly_chart(charts.trend_lines(frame, period, None if series == "all" else series, title, objective),
-                key="trend_chart")
+st.plotly_chart(charts.trend_lines(frame, period, None if series == "all" else series, title, objective,
+                                   summary.policy_objectives(frame)), key="trend_chart")
 
 flagged = summary.below_objective(frame)
 st.subheader("Periods below objective: investigate")
 if flagged.is_empty():
     st.success(f"Every {period} met its objective for these filters.")
 else:
+    periods = flagged[period].n_unique()
+    rows_note = "" if series == "all" else f", {flagged.height} {period} x {series} rows"
     view.table(
-        flagged.with_columns(decided=pl.col("met") + pl.col("breached")).select(
+        summary.objective_column(flagged.with_columns(decided=pl.col("met") + pl.col("breached"))).select(
             *by, "decided", "breached", "attainment", "objective"),
         f"{metric} {period}s below objective", key="trend_flagged",
         column_config={"attainment": st.column_config.NumberColumn("attainment", format="percent"),
-                       "objective": st.column_config.NumberColumn("objective", format="percent")},
-        caption=f"{flagged.height} {period}s under the objective (the rule: investigate anything below it).",
+                       "objective": st.column_config.TextColumn("objective (policy)")},
+        caption=f"{periods} {period}{'s' if periods != 1 else ''} under the objective{rows_note} "
+                "(the rule: investigate anything below it).",
     )
 
 st.subheader("Error budget burn-down")
@@ -54,7 +57,7 @@ st.subheader("Error budget burn-down")
 data_months = data.months(kind="ticket")
 months = [m for m in data_months if (filters.date_from is None or summary.month_end(m) >= filters.date_from)
           and (filters.date_to is None or m <= filters.date_to)] or data_months
-month = st.selectbox("Month", months, format_func=view.month_label, key="trend_month")
+month = month_picker(st, months, key="trend_month", help="The month chosen on the Overview is kept here.")
 daily = data.burn_down(filters, month, summary.month_end(month))
 if daily.is_empty():
     view.empty_state(f"No items created in {view.month_label(month)} are decided yet for these filters.")

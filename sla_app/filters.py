@@ -250,3 +250,24 @@ def render_sidebar_filters(options: FilterOptions) -> Filters:
 def shown_window_note() -> str | None:
     """The sentence about the date window in force (for pages that use the sidebar dates)."""
     return st.session_state.get(LINK_NOTE_KEY)
+
+
+MONTH_KEY = "month"          # URL parameter (?month=2026-10) and the Overview's widget
+CHOSEN_MONTH_KEY = "_chosen_month"  # kept across pages (widget state is dropped when its page is left)
+
+
+def month_picker(container, months: Sequence[dt.date], key: str, label: str = "Month", **kwargs) -> dt.date | None:
+    """A month selectbox whose choice carries across pages and lives in the URL as ?month=YYYY-MM."""
+    if not months:
+        return None
+    by_text = {f"{m:%Y-%m}": m for m in months}
+    if st.session_state.get(key) not in months:
+        chosen = st.session_state.get(CHOSEN_MONTH_KEY)
+        asked = st.query_params.get(MONTH_KEY)
+        asked = by_text.get(asked[:7]) if asked else None
+        st.session_state[key] = chosen if chosen in months else (asked or months[0])
+    month = container.selectbox(label, list(months), key=key, format_func=lambda m: m.strftime("%B %Y"), **kwargs)
+    st.session_state[CHOSEN_MONTH_KEY] = month
+    if st.query_params.get(MONTH_KEY) != f"{month:%Y-%m}":
+        st.query_params[MONTH_KEY] = f"{month:%Y-%m}"
+    return month

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 import polars as pl
 
-from sla_core.durations import objective_text
+from sla_core.durations import objective_text, objectives_text
 
 OBJECTIVE_COLOUR = "#d62728"
 MAX_BARS = 15             # the worst slices drawn as bars; the rest pooled as "others"
@@ -107,6 +107,8 @@ def heatmap(frame: pl.DataFrame, rows: str, columns: str, title: str, objective:
 
     Rows and columns are ordered worst first (by their gap to objective over all cells); beyond
     `max_rows` / `max_columns` the rest are pooled as "others", so the chart stays a readable size."""
+    stated = sorted({round(v, 6) for name in ("objective_min", "objective_max") if name in frame.columns
+                     for v in frame[name].to_list() if v is not None})
     frame = frame.with_columns(pl.col(rows).cast(pl.String).fill_null("(none)"),
                                pl.col(columns).cast(pl.String).fill_null("(none)"))
     frame = _pool_others(_pool_others(frame, rows, columns, max_rows), columns, rows, max_columns)
@@ -135,7 +137,7 @@ def heatmap(frame: pl.DataFrame, rows: str, columns: str, title: str, objective:
     ))
     fig.update_yaxes(autorange="reversed", type="category", automargin=True)
     fig.update_xaxes(type="category", automargin=True)
-    title = f"{title} (objective {objective_text(target / 100)})"
+    title = f"{title} (objective {objectives_text(stated) if stated else objective_text(target / 100)})"
     return _layout(fig, title, columns.capitalize(), rows.capitalize(), height=140 + 45 * max(3, len(row_values)))
 
 
@@ -230,7 +232,7 @@ def elapsed_histogram(frame: pl.DataFrame, title: str, bin_pct: int = 10, cap_pc
 
 
 def trend_lines(frame: pl.DataFrame, period: str, series: str | None, title: str,
-                objective: float | None) -> go.Figure:
+                objective: float | None, stated: Sequence[float] = ()) -> go.Figure:
     """Attainment per period (one line per `series` value), the objective band, misses marked.
 
     A line breaks where periods without data lie between two points (never drawn across a gap); long
@@ -245,16 +247,28 @@ def trend_lines(frame: pl.DataFrame, period: str, series: str | None, title: str
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name, connectgaps=False,
                                  hovertemplate=f"{name} %{{x}}: %{{y:.1f}}%<extra></extra>"))
         if objective is not None:
-            below = rows.filter(pl.col("attainment") < objective)
+            digits = 1
+            below = rows.filter((pl.col("attainment") * 100).round(digits) < (pl.col("objective") * 100).round(digits))
             if below.height:
                 fig.add_trace(go.Scatter(
                     x=below[period].to_list(), y=(below["attainment"] * 100).to_list(), mode="markers",
                     marker={"symbol": "x", "size": 11, "color": BAD}, name=f"{name}: below objective",
                     showlegend=False, hovertemplate=f"{name} %{{x}}: %{{y:.1f}}% below objective<extra></extra>"))
-    if objective is not None:
-        fig.add_hrect(y0=objective * 100, y1=100, fillcolor=GOOD, opacity=0.08, line_width=0)
-        fig.add_hline(y=objective * 100, line_dash="dash", line_color=OBJECTIVE_COLOUR,
-                      annotation_text=f"objective {objective_text(objective)}", annotation_position="bottom left")
+    stated = sorted({round(o, 6) for o in stated if o is not None})
+    if len(stated) > 1:
+        # Targets with different objectives: the band between them; each point is judged by its own.
+        fig.add_hrect(y0=stated[0] * 100, y1=stated[-1] * 100, fillcolor=OBJECTIVE_COLOUR, opacity=0.06,
+                      line_width=0)
+        for value in (stated[0], stated[-1]):
+            fig.add_hline(y=value * 100, line_dash="dash", line_color=OBJECTIVE_COLOUR)
+        fig.add_annotation(x=0, xref="paper", y=stated[0] * 100, yanchor="top", showarrow=False, xanchor="left",
+                           text=f"objectives {objective_text(stated[0])}–{objective_text(stated[-1])} "
+                                "(per target; crosses: below their own)", font={"color": OBJECTIVE_COLOUR})
+    elif objective is not None or stated:
+        line = stated[0] if stated else objective
+        fig.add_hrect(y0=line * 100, y1=100, fillcolor=GOOD, opacity=0.08, line_width=0)
+        fig.add_hline(y=line * 100, line_dash="dash", line_color=OBJECTIVE_COLOUR,
+                      annotation_text=f"objective {objective_text(line)}", annotation_position="bottom left")
     fig.update_yaxes(ticksuffix="%")
     _period_axis(fig, sorted({p for p in frame[period].to_list() if p is not None}), period)
     return _layout(fig, title, "Week starting" if period == "week" else "Month", "Attainment (%)")

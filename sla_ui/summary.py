@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from sla_core.budget import budget_consumed, budget_left, weighted_objective
-from sla_core.durations import objective_text, objectives_text
+from sla_core.durations import SHARE_DIGITS, objective_text, objectives_text
 from sla_core.trends import MonthEndForecast, days_in_month, month_end_forecast
 
 MIN_DECIDED_FOR_RANKING = 10
@@ -44,6 +44,7 @@ class Headline:
     budget_left: float | None
     recent_burn_rate: float | None
     forecast: MonthEndForecast | None = None
+    objectives: tuple[float, ...] = ()  # the policy objectives of the month's targets (display)
 
     @property
     def change(self) -> float | None:
@@ -85,9 +86,11 @@ def headlines(monthly: pl.DataFrame, daily: pl.DataFrame, month: dt.date,
         rate = None
         if recent_decided:
             rate = budget_consumed(recent_breached, recent_decided, objective)
+        stated = tuple(v for v in (this.get("objective_min"), this.get("objective_max")) if v is not None)
         out.append(Headline(metric, int(this["items"]), decided, int(this["breached"]), this["attainment"],
                             previous, objective, left, rate,
-                            forecast_month(int(this["breached"]), decided, month, through, objective)))
+                            forecast_month(int(this["breached"]), decided, month, through, objective),
+                            objectives=stated))
     return out
 
 
@@ -110,8 +113,11 @@ def worst_slices(frame: pl.DataFrame, limit: int = 10,
 
 
 def below_objective(series: pl.DataFrame) -> pl.DataFrame:
-    """Periods (per slice) whose attainment is under their objective: the ones to investigate."""
-    return series.filter(pl.col("attainment").is_not_null() & (pl.col("attainment") < pl.col("objective")))
+    """Periods (per slice) whose attainment is under their objective, compared at the precision shown
+    (sla_core.durations.below_objective): the ones to investigate."""
+    digits = SHARE_DIGITS
+    return series.filter(pl.col("attainment").is_not_null()
+                         & ((pl.col("attainment") * 100).round(digits) < (pl.col("objective") * 100).round(digits)))
 
 
 def overall_objective(frame: pl.DataFrame) -> float | None:

@@ -40,11 +40,11 @@ def test_overview_error_budget_left_is_the_unspent_share_of_allowed_breaches(app
     allowed = (1 - objective) * (met + breached)
     left = 1 - breached / allowed
     texts = [m.value for m in app.markdown]
-    assert f"Error budget left **{100 * left:.0f}%**" in " ".join(texts)
+    assert f"Error budget left **{100 * left:.1f}%**" in " ".join(texts)
 
 
 def test_month_picker_switches_every_figure_to_the_chosen_month(app, sql):
-    app.selectbox(key="month").set_value(dt.date(2026, 10, 1)).run()
+    app.selectbox(key="overview_month").set_value(dt.date(2026, 10, 1)).run()
     assert not app.exception
     expected = month_attainment(sql, OCTOBER)
     assert metric_values(app)["Resolution"] == pct(expected["resolution"][0] / sum(expected["resolution"][:2]))
@@ -61,6 +61,39 @@ def test_channel_filter_narrows_the_overview_to_that_channel(app, sql):
     assert chart_data(app)[0]["x"] == ["chat"]
 
 
+def test_the_month_has_a_per_channel_table_for_every_metric(app, sql):
+    table = app.dataframe[0].value
+    rows = sql("""
+        SELECT metric, channel, count(*), count(*) FILTER (WHERE met IS NOT NULL), count(*) FILTER (WHERE NOT met)
+        FROM results WHERE kind = 'ticket' AND created >= ? AND created < ? GROUP BY ALL""", list(NOVEMBER))
+    expected = {(metric.replace("_", " ").capitalize(), channel): (items, decided, breached)
+                for metric, channel, items, decided, breached in rows}
+    shown = {(row.metric, row.channel): (row.items, row.decided, row.breached) for row in table.itertuples()}
+    assert shown == expected
+
+
+def test_the_chosen_month_is_kept_on_the_trends_page_and_in_the_link(app):
+    app.selectbox(key="overview_month").set_value(dt.date(2026, 10, 1)).run()
+    assert app.query_params["month"] in ("2026-10", ["2026-10"])
+    app.switch_page("pages/trends.py").run()
+    assert not app.exception
+    assert app.selectbox(key="trend_month").value == dt.date(2026, 10, 1)
+
+
+def test_an_overspent_error_budget_is_shown_in_red(app, sql):
+    # Find a channel whose November resolution budget is overspent in the fixture, and filter to it.
+    rows = sql("""
+        SELECT channel, count(*) FILTER (WHERE NOT met)::DOUBLE / count(*) FILTER (WHERE met IS NOT NULL)
+                        / (1 - avg(objective) FILTER (WHERE met IS NOT NULL))
+        FROM results WHERE kind = 'ticket' AND metric = 'resolution' AND created >= ? AND created < ?
+        GROUP BY 1 ORDER BY 2 DESC""", list(NOVEMBER))
+    channel, used = rows[0]
+    assert used > 1, "the fixture has an overspent channel"
+    app.multiselect(key="channel").set_value([channel]).run()
+    texts = " ".join(m.value for m in app.markdown)
+    assert f":red[**{100 * (1 - used):.1f}%** (overspent)]" in texts
+
+
 def test_heatmap_cells_are_team_by_channel_attainment_of_the_sidebar_metric(app, sql):
     heat = chart_data(app)[0]
     rows = sql("""
@@ -74,7 +107,7 @@ def test_heatmap_cells_are_team_by_channel_attainment_of_the_sidebar_metric(app,
 
 
 def test_worst_slices_lists_the_lowest_attainment_first(app, sql):
-    frame = app.dataframe[0].value
+    frame = app.dataframe[-1].value
     shares = frame["attainment"].tolist()
     assert shares == sorted(shares)
     channel, team, priority = frame.iloc[0][["channel", "team", "priority"]]
@@ -93,7 +126,7 @@ def test_shared_url_restores_the_filters_and_the_month(app_env, sql):
 
     at = AppTest.from_file(DASHBOARD, default_timeout=30)
     at.query_params["channel"] = ["email", "web"]
-    at.query_params["month"] = "October 2026"  # the option label travels in the URL
+    at.query_params["month"] = "2026-10"  # the month travels in the URL as YYYY-MM
     at.run()
     assert not at.exception
     assert at.session_state["channel"] == ["email", "web"]
@@ -121,7 +154,7 @@ def test_burn_rate_is_the_last_weeks_breach_rate_over_the_error_budget(app, sql)
 
 
 def test_the_months_leadership_report_is_offered_as_a_download(app):
-    app.selectbox(key="month").set_value(dt.date(2026, 10, 1)).run()
+    app.selectbox(key="overview_month").set_value(dt.date(2026, 10, 1)).run()
     assert not app.exception
     labels = [button.proto.label for button in app.get("download_button")]
     assert "Download the October 2026 report (HTML)" in labels

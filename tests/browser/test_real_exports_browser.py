@@ -175,15 +175,16 @@ def test_sixty_two_groups_show_the_worst_fifteen_and_others_with_whole_labels(re
     assert len(bars["y"]) == 16 and bars["y"][-1].startswith("others (")
     ticks = tall.locator(".js-plotly-plot").nth(1).locator(".ytick text").evaluate_all(
         "nodes => nodes.map(n => n.textContent)")
-    assert ticks == bars["y"]  # every label whole, none cut or skipped
+    assert sorted(ticks) == sorted(bars["y"])  # every label whole, none cut or skipped
     shares = bars["x"][:-1]
     zero_labels = [text for value, text in zip(shares, bars["text"], strict=False) if value == 0]
     assert all(text == "0.0%" for text in zero_labels)  # a 0% bar still shows its value
 
 
 def test_the_overview_heatmap_stays_bounded_with_many_groups(real_app, tall):
-    open_page(tall, f"{real_app}/?month=2016-02-01", charts=1)
+    open_page(tall, f"{real_app}/?month=2016-02", charts=1)
     shot(tall, "overview-servicenow-month")
+    assert "February 2016: attainment against objective" in main_text(tall)
     heat = traces(tall)[0]
     assert len(heat["y"]) <= 16
     height = tall.locator(".js-plotly-plot").first.bounding_box()["height"]
