@@ -174,5 +174,5 @@ def test_a_month_in_progress_shows_its_month_end_forecast_at_the_pace_so_far(app
 
 
 def test_a_finished_month_has_no_forecast(app):
-    app.selectbox(key="month").set_value(dt.date(2026, 10, 1)).run()
+    app.selectbox(key="overview_month").set_value(dt.date(2026, 10, 1)).run()
     assert not any(c.value.startswith("Month-end forecast") for c in app.caption)
