@@ -13,7 +13,8 @@ import duckdb
 import streamlit as st
 
 from sla_store.db import current_time
-from sla_store.report import build_report, month_start, render_html
+from sla_store.report import render_html
+from sla_store.report_data import build_report, month_start
 
 
 def report_file_name(month: date) -> str:

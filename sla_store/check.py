@@ -27,7 +27,7 @@ from sla_core.durations import format_business
 from sla_core.policy import Policy, PolicyHistory
 from sla_store.coverage import unrecorded_or_none
 from sla_store.db import connect_read_only
-from sla_store.report import in_utc
+from sla_store.report_data import in_utc
 
 MILESTONE_COLUMNS = tuple(column for column in ITEM_TIMES if column != "created")
 FIXED_COLUMNS = ", ".join(column for column in ITEM_COLUMNS if column not in MILESTONE_COLUMNS)

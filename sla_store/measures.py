@@ -21,6 +21,11 @@ ALLOWED_BREACHES = "coalesce(sum(1 - objective) FILTER (WHERE met IS NOT NULL), 
 # budget.decided_at: stop when met; when breached, the instant the budget ran out (or the stop, if earlier)
 DECIDED_AT = "CASE WHEN met THEN stop ELSE least(due_at, coalesce(stop, due_at)) END"
 
+# The counts per slice that later sums are built from (the daily rollup, the report's daily table).
+SLICE_COUNTS = (f"count(*) AS items, {MET} AS met, {BREACHED} AS breached, "
+                f"{OBJECTIVE_DECIDED_SUM} AS objective_decided_sum, sum(objective) AS objective_sum, "
+                "min(objective) AS objective_min, max(objective) AS objective_max")
+
 
 def attainment_of_counts(met: str, breached: str) -> str:
     """budget.attainment over pre-counted columns (e.g. the daily rollup): sum(met) / sum(met + breached)."""

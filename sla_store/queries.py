@@ -211,14 +211,8 @@ def rollup_sql() -> Query:
     agent or percentiles is a sum over it, so pages read thousands of rows instead of millions."""
     sql = f"""
         SELECT {', '.join(ROLLUP_SLICES)}, {utc_day('created')} AS day,
-               count(*) AS items,
-               {M.MET} AS met,
-               {M.BREACHED} AS breached,
-               {M.ACTIVE} AS active,
-               {M.OBJECTIVE_DECIDED_SUM} AS objective_decided_sum,
-               sum(objective) AS objective_sum,
-               min(objective) AS objective_min,
-               max(objective) AS objective_max
+               {M.SLICE_COUNTS},
+               {M.ACTIVE} AS active
         FROM results
         GROUP BY ALL"""
     return sql, []
