@@ -66,6 +66,9 @@ def test_an_empty_access_file_makes_every_logged_in_user_a_viewer():
         ("groups:\n  leads: 2\n", 'config/access.yaml:2: groups.leads: "2" is not a role (use viewer, lead or admin)'),
         ("- ana\n", "config/access.yaml:1: an access file is a mapping with default, users and groups"),
         ("users: {a: [b\n", "config/access.yaml:2: not valid YAML: expected ',' or ']', but got '<stream end>'"),
+        ("users:\n  ana@example.com: viewer\n  ana@example.com: admin\n",
+         "config/access.yaml:3: users.ana@example.com: duplicate key (first on line 2; only one may stay)"),
+        ("groups: " + "[" * 40 + "]" * 40 + "\n", "config/access.yaml:1: nested deeper than 12 levels"),
     ],
 )
 def test_a_bad_access_file_gets_one_line_naming_file_line_and_key(text, message):
@@ -160,3 +163,13 @@ def test_identity_from_claims_reads_email_name_subject_and_groups_but_not_an_unv
     assert identity == Identity("Ana@Example.com", "Ana", "u1", ("sla-leads",))
     unverified = identity_from_claims({"email": "boss@example.com", "email_verified": False, "sub": "u2"}, access)
     assert unverified.email is None and unverified.author == "u2"
+
+
+def test_an_alias_bomb_or_a_huge_access_file_is_refused_quickly_in_one_line():
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]\n" for i in range(8)
+    ) + "users: *i\n"
+    with pytest.raises(AccessError, match=r"aliases expand to more than 100,000 values"):
+        parse_access(bomb, "access.yaml")
+    with pytest.raises(AccessError, match=r"^access.yaml: 1,000,001 characters; an access file holds at most"):
+        parse_access("#" * 1_000_001, "access.yaml")
