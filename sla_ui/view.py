@@ -77,7 +77,9 @@ def plain(value: Any) -> str:
 MARKDOWN_ACTIVE = [
     (re.compile(r"\](?=[(\[])"), r"\\]"),                       # [text](url), ![image](url), [text][ref]
     (re.compile(r"<(?=[A-Za-z/!?])"), r"\\<"),                    # <http://autolink>, HTML
-    (re.compile(r"(?<=[A-Za-z]):(?=//)"), r"\\:"),                 # bare http://links
+    # Bare http://... and www. are linked after escapes are resolved: an invisible word joiner breaks them.
+    (re.compile(r"(?<=[A-Za-z]):(?=//)"), ":\u2060"),
+    (re.compile(r"(?i)\bwww\."), lambda found: found.group()[:3] + "\u2060."),
     (re.compile(r"\$"), r"\\$"),                                   # $LaTeX$
     (re.compile(r":(?=[A-Za-z][A-Za-z0-9_+/-]*[:\[])"), r"\\:"),  # :emoji:, :material/icon:, :red[colour]
     (re.compile(r"[*`~]"), r"\\\g<0>"),                            # emphasis, code, strike-through
