@@ -27,7 +27,7 @@ import duckdb  # noqa: E402
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from sla_store import queries  # noqa: E402
+from sla_store import reads  # noqa: E402
 from sla_store.sample import build_sample_db  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -54,7 +54,7 @@ def rollup_seconds(db: Path, repeats: int) -> float:
         best = float("inf")
         for _ in range(repeats):
             started = time.perf_counter()
-            frame = queries.rollup(con.cursor())
+            frame = reads.rollup(con.cursor())
             best = min(best, time.perf_counter() - started)
         print(f"  rollup of {db.name}: {frame.height:,} rows in {best:.3f} s", flush=True)
         return best

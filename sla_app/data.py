@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from sla_store import queries
+from sla_store import queries, reads
 from sla_store.db import LiveDatabase, db_path
 from sla_store.queries import Selection
 
@@ -47,7 +47,7 @@ def database_ready() -> bool:
 def rollup_database(path: str, identity: tuple[int, int] | None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB holding the daily rollup of one version of the database file (built once per
     ingest; a few thousand rows however many items there are)."""
-    frame = queries.rollup(live_database(path).cursor())
+    frame = reads.rollup(live_database(path).cursor())
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.register("rollup_frame", frame)
@@ -74,9 +74,9 @@ def _attainment(path: str, identity: tuple[int, int] | None, filters: Selection,
                 extra: Extra, percentiles: bool, with_total: bool, use_dates: bool,
                 use_metric: bool) -> pl.DataFrame:
     if queries.rollup_covers(by, dict(extra), percentiles, with_total) and not queries.selection_needs_results(filters):
-        return queries.rollup_attainment(rollup_database(path, identity).cursor(), filters, by, kind=kind,
+        return reads.rollup_attainment(rollup_database(path, identity).cursor(), filters, by, kind=kind,
                                          use_dates=use_dates, use_metric=use_metric, extra=dict(extra))
-    return queries.attainment(live_database(path).cursor(), filters, by, kind=kind, use_dates=use_dates,
+    return reads.attainment(live_database(path).cursor(), filters, by, kind=kind, use_dates=use_dates,
                               use_metric=use_metric, extra=dict(extra), percentiles=percentiles,
                               with_total=with_total)
 
@@ -93,7 +93,7 @@ def attainment(filters: Selection, by: Sequence[str], *, kind: str | None = "tic
 @_cached
 def _burn_down(path: str, identity: tuple[int, int] | None, filters: Selection, first_day: dt.date,
                last_day: dt.date, kind: str | None, by_metric: bool) -> pl.DataFrame:
-    return queries.burn_down(live_database(path).cursor(), filters, first_day, last_day, kind=kind,
+    return reads.burn_down(live_database(path).cursor(), filters, first_day, last_day, kind=kind,
                              by_metric=by_metric)
 
 
@@ -105,7 +105,7 @@ def burn_down(filters: Selection, first_day: dt.date, last_day: dt.date, *, kind
 
 @_cached
 def _months(path: str, identity: tuple[int, int] | None, kind: str | None) -> pl.DataFrame:
-    return queries.months(rollup_database(path, identity).cursor(), kind, table="rollup")
+    return reads.months(rollup_database(path, identity).cursor(), kind, table="rollup")
 
 
 def months(*, kind: str | None = "ticket") -> list[dt.date]:
@@ -115,7 +115,7 @@ def months(*, kind: str | None = "ticket") -> list[dt.date]:
 
 @_cached
 def _filter_options(path: str, identity: tuple[int, int] | None, kind: str | None) -> pl.DataFrame:
-    return queries.filter_options(rollup_database(path, identity).cursor(), kind, table="rollup")
+    return reads.filter_options(rollup_database(path, identity).cursor(), kind, table="rollup")
 
 
 def filter_options(*, kind: str | None = "ticket") -> pl.DataFrame:
@@ -126,7 +126,7 @@ def filter_options(*, kind: str | None = "ticket") -> pl.DataFrame:
 @_cached
 def _breached_items(path: str, identity: tuple[int, int] | None, filters: Selection, kind: str | None,
                     extra: Extra, limit: int) -> pl.DataFrame:
-    return queries.breached_items(live_database(path).cursor(), filters, kind, dict(extra), limit)
+    return reads.breached_items(live_database(path).cursor(), filters, kind, dict(extra), limit)
 
 
 def breached_items(filters: Selection, *, kind: str | None = "ticket", extra: Extra = (),
@@ -138,7 +138,7 @@ def breached_items(filters: Selection, *, kind: str | None = "ticket", extra: Ex
 @_cached
 def _elapsed_histogram(path: str, identity: tuple[int, int] | None, filters: Selection,
                        kind: str | None) -> pl.DataFrame:
-    return queries.elapsed_histogram(live_database(path).cursor(), filters, kind)
+    return reads.elapsed_histogram(live_database(path).cursor(), filters, kind)
 
 
 def elapsed_histogram(filters: Selection, *, kind: str | None = "ticket") -> pl.DataFrame:
@@ -149,7 +149,7 @@ def elapsed_histogram(filters: Selection, *, kind: str | None = "ticket") -> pl.
 @_cached
 def _open_items(path: str, identity: tuple[int, int] | None, filters: Selection,
                 kind: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    return queries.open_items(live_database(path).cursor(), filters, kind)
+    return reads.open_items(live_database(path).cursor(), filters, kind)
 
 
 def open_items(filters: Selection, *, kind: str | None = "ticket") -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -159,7 +159,7 @@ def open_items(filters: Selection, *, kind: str | None = "ticket") -> tuple[pl.D
 
 @_cached
 def _dimension_values(path: str, identity: tuple[int, int] | None, kind: str | None) -> dict[str, list[str]]:
-    return queries.dimension_values(live_database(path).cursor(), kind)
+    return reads.dimension_values(live_database(path).cursor(), kind)
 
 
 def dimension_values(*, kind: str | None = "ticket") -> dict[str, list[str]]:
@@ -169,7 +169,7 @@ def dimension_values(*, kind: str | None = "ticket") -> dict[str, list[str]]:
 
 @_cached
 def _data_notes(path: str, identity: tuple[int, int] | None) -> pl.DataFrame:
-    return queries.data_notes(live_database(path).cursor())
+    return reads.data_notes(live_database(path).cursor())
 
 
 def data_notes(topic: str | None = None) -> list[str]:
@@ -183,8 +183,8 @@ def data_notes(topic: str | None = None) -> list[str]:
 
 @_cached
 def _table(path: str, identity: tuple[int, int] | None, name: str) -> pl.DataFrame:
-    reader = {"imports": queries.imports, "rejected_rows": queries.rejected_rows,
-              "table_counts": queries.table_counts}[name]
+    reader = {"imports": reads.imports, "rejected_rows": reads.rejected_rows,
+              "table_counts": reads.table_counts}[name]
     return reader(live_database(path).cursor())
 
 

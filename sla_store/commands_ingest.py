@@ -151,7 +151,7 @@ def attainment_command(
     """Counts per slice from the stored results, over items created in a date range: decided (met + breached),
     met, breached, running (not decided yet), not_measured (its source never records the metric's start or
     stop) and attainment = met / decided. Data notes (not-measured metrics, unmatched sources) follow."""
-    from sla_store import queries
+    from sla_store import reads
     from sla_store.db import connect_read_only
 
     first, last = _parse_day(date_from, "--from"), _parse_day(date_to, "--to")
@@ -167,7 +167,7 @@ def attainment_command(
     except FileNotFoundError as exc:
         raise fail(str(exc)) from None
     try:
-        dimensions = queries.dimension_names(con)
+        dimensions = reads.dimension_names(con)
         unknown = [key for key in keys if key not in ATTAINMENT_KEYS and key not in dimensions]
         if unknown:
             known = ", ".join([*ATTAINMENT_KEYS, *dimensions])
@@ -180,8 +180,8 @@ def attainment_command(
                 "SELECT metric FROM results UNION SELECT metric FROM not_measured ORDER BY 1").fetchall()]
             if metric not in known_metrics:
                 raise fail(f"--metric {metric}: no results for it (known: {', '.join(known_metrics) or 'none'})")
-        table = queries.counts(con, keys, metric=metric, date_from=first, date_to=last)
-        notes = queries.data_notes(con)
+        table = reads.counts(con, keys, metric=metric, date_from=first, date_to=last)
+        notes = reads.data_notes(con)
         if metric is not None:
             notes = notes.filter(notes["metric"].is_null() | (notes["metric"] == metric))
         messages = notes["message"].to_list()

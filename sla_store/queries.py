@@ -1,4 +1,5 @@
-"""Read queries for the dashboard pages.
+"""Read queries for the dashboard pages (what they select - Selection, dimensions, the WHERE clause - is
+sla_store.selection, whose names are importable from here too).
 
 Builders return ``(sql, params)``: values are always bound parameters, identifiers (group-by columns) come
 from the DIMENSIONS whitelist. Readers take a DuckDB cursor and return polars frames. Aggregation runs in
@@ -9,160 +10,58 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
-
-import duckdb
-import polars as pl
 
 from sla_core.clocks import ITEM_COLUMNS, RESULT_SCHEMA
-from sla_core.policy import DIMENSION_NAME, RESERVED_NAMES
 from sla_store import measures as M
+from sla_store.selection import (
+    DIMENSIONS as DIMENSIONS,
+)
+from sla_store.selection import (
+    EVENT_COLUMNS as EVENT_COLUMNS,
+)
+from sla_store.selection import (
+    ROLLUP_DIMENSIONS as ROLLUP_DIMENSIONS,
+)
+from sla_store.selection import (
+    ROLLUP_SLICES as ROLLUP_SLICES,
+)
+from sla_store.selection import (
+    FilterLike as FilterLike,
+)
+from sla_store.selection import (
+    Query as Query,
+)
+from sla_store.selection import (
+    Selection as Selection,
+)
+from sla_store.selection import (
+    _day_start as _day_start,
+)
+from sla_store.selection import (
+    _in_list as _in_list,
+)
+from sla_store.selection import (
+    _time_dimensions as _time_dimensions,
+)
+from sla_store.selection import (
+    dimension as dimension,
+)
+from sla_store.selection import (
+    is_policy_dimension as is_policy_dimension,
+)
+from sla_store.selection import (
+    rollup_covers as rollup_covers,
+)
+from sla_store.selection import (
+    selection_needs_results as selection_needs_results,
+)
+from sla_store.selection import (
+    utc_day as utc_day,
+)
+from sla_store.selection import (
+    where_clause as where_clause,
+)
 from sla_store.sql import ident as quoted
-
-
-class FilterLike(Protocol):
-    date_from: dt.date | None
-    date_to: dt.date | None
-    channels: tuple[str, ...]
-    teams: tuple[str, ...]
-    priorities: tuple[str, ...]
-    metric: str | None
-    # (dimension, values) pairs: policy dimensions (result columns) to keep, e.g. (("impact", ("High",)),)
-    attributes: tuple[tuple[str, tuple[str, ...]], ...]
-
-
-@dataclass(frozen=True)
-class Selection:
-    """A FilterLike value: which results to read. Empty tuples mean "all"; None dates mean "no bound"."""
-
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    channels: tuple[str, ...] = ()
-    teams: tuple[str, ...] = ()
-    priorities: tuple[str, ...] = ()
-    metric: str | None = None
-    attributes: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-
-Query = tuple[str, list[Any]]
-
-
-
-def utc_day(column: str) -> str:
-    """The UTC calendar day of a TIMESTAMPTZ column from its epoch microseconds: the same value as a cast
-    to DATE under TimeZone=UTC, without the per-row time-zone conversion (5-10x faster on millions)."""
-    return f"(DATE '1970-01-01' + CAST(epoch_us({column}) // 86400000000 AS INTEGER))"
-
-
-# The slice columns the daily rollup keeps (rollup_sql): agent and calendar are read from `results` only.
-ROLLUP_SLICES = ("metric", "kind", "process", "channel", "team", "priority")
-
-
-def _time_dimensions(day: str) -> dict[str, str]:
-    return {"day": day, "week": f"CAST(date_trunc('week', {day}) AS DATE)",
-            "month": f"CAST(date_trunc('month', {day}) AS DATE)"}
-
-
-# Group-by dimensions a page may ask for: name -> SQL expression over `results`.
-DIMENSIONS: dict[str, str] = {
-    **{column: column for column in (*ROLLUP_SLICES, "agent", "calendar")},
-    **_time_dimensions(utc_day("created")),
-}
-
-# The same dimensions over the daily rollup: one row per UTC created day and slice.
-ROLLUP_DIMENSIONS: dict[str, str] = {**{column: column for column in ROLLUP_SLICES}, **_time_dimensions("day")}
-
-EVENT_COLUMNS = ("source", "item_id", "occurred_at", "kind", "value")
-
-
-def is_policy_dimension(name: str) -> bool:
-    """A name a policy may declare as a dimension (sla_core.policy): a result column of its own."""
-    return bool(DIMENSION_NAME.match(name)) and name not in RESERVED_NAMES
-
-
-def dimension(name: str, rollup: bool = False) -> str:
-    """The SQL expression of a whitelisted dimension or a policy dimension's column; anything else is refused.
-
-    Policy dimensions are result columns only (the daily rollup does not keep them)."""
-    table = ROLLUP_DIMENSIONS if rollup else DIMENSIONS
-    if name in table:
-        return table[name]
-    if not rollup and is_policy_dimension(name):
-        return '"' + name + '"'
-    raise ValueError(f"unknown dimension {name!r} (use one of {', '.join(table)} or a policy dimension)")
-
-
-def rollup_covers(by: Sequence[str], extra: Mapping[str, str] | None = None, percentiles: bool = False,
-                  with_total: bool = False) -> bool:
-    """Whether an attainment query can run on the daily rollup instead of the results table."""
-    names = [*by, *dict(extra or {})]
-    return not percentiles and not with_total and all(name in ROLLUP_DIMENSIONS for name in names)
-
-
-def selection_needs_results(filters: FilterLike | None) -> bool:
-    """True when the filters select on policy dimensions, which only the results table has."""
-    return any(values for _, values in getattr(filters, "attributes", ()) or ())
-
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-
-
-def _in_list(column: str, values: Sequence[str], params: list[Any]) -> str:
-    params.extend(values)
-    return f"{column} IN ({', '.join('?' for _ in values)})"
-
-
-def where_clause(filters: FilterLike | None, *, kind: str | None = None, use_dates: bool = True,
-                 use_metric: bool = True, extra: Mapping[str, str] | None = None,
-                 alias: str = "", rollup: bool = False, dimensions_from_attributes: bool = False) -> Query:
-    """WHERE conditions for the sidebar filters (+ kind, + equality on whitelisted dimensions), over
-    `results` or, with rollup, over the daily rollup (the created day instead of the instant). With
-    dimensions_from_attributes (over `items`), policy dimensions are read from the attributes JSON."""
-    prefix = f"{alias}." if alias else ""
-    conditions: list[str] = []
-    params: list[Any] = []
-    if kind is not None:
-        conditions.append(f"{prefix}kind = ?")
-        params.append(kind)
-    if filters is not None:
-        if use_dates and filters.date_from is not None:
-            conditions.append(f"{prefix}day >= ?" if rollup else f"{prefix}created >= ?")
-            params.append(filters.date_from if rollup else _day_start(filters.date_from))
-        if use_dates and filters.date_to is not None:
-            conditions.append(f"{prefix}day <= ?" if rollup else f"{prefix}created < ?")
-            params.append(filters.date_to if rollup else _day_start(filters.date_to + dt.timedelta(days=1)))
-        for column, values in (("channel", filters.channels), ("team", filters.teams),
-                               ("priority", filters.priorities)):
-            if values:
-                conditions.append(_in_list(f"{prefix}{column}", values, params))
-        if use_metric and filters.metric:
-            conditions.append(f"{prefix}metric = ?")
-            params.append(filters.metric)
-        for name, values in getattr(filters, "attributes", ()) or ():
-            if values:
-                if rollup:
-                    raise ValueError(f"the daily rollup has no {name!r} column; read the results table")
-                column = dimension(name)  # refuses anything but a policy dimension's name
-                if dimensions_from_attributes:
-                    params.append(name)
-                    column = f"({prefix}attributes->>?)"
-                else:
-                    column = prefix + column
-                conditions.append(_in_list(column, values, params))
-    for name, value in dict(extra or {}).items():
-        expression = dimension(name, rollup)
-        if prefix and expression in (name, f'"{name}"'):
-            expression = prefix + expression
-        if value is None:
-            conditions.append(f"{expression} IS NULL")
-        else:
-            conditions.append(f"{expression} = ?")
-            params.append(value)
-    sql = " AND ".join(conditions) if conditions else "TRUE"
-    return sql, params
-
 
 # ---------------------------------------------------------------------------------------------- builders
 
@@ -482,109 +381,3 @@ def data_notes_sql(topic: str | None = None) -> Query:
         return "SELECT topic, source, metric, items, message FROM data_notes ORDER BY topic, source, metric", []
     return ("SELECT topic, source, metric, items, message FROM data_notes WHERE topic = ? "
             "ORDER BY source, metric", [topic])
-
-
-# ------------------------------------------------------------------------------------------------ reads
-
-def read(cur: duckdb.DuckDBPyConnection, query: Query) -> pl.DataFrame:
-    sql, params = query
-    return cur.sql(sql, params=params).pl()
-
-
-def filter_options(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket",
-                   table: str = "results") -> pl.DataFrame:
-    """One row: a sorted list per filter column (channels, teams, priorities, metrics), first/last day."""
-    values = read(cur, filter_values_sql(kind, table))
-    bounds = read(cur, date_bounds_sql(kind, table))
-    row: dict[str, object] = {
-        f"{column}s" if column != "priority" else "priorities":
-            [sorted(v for v in values[column].unique().to_list() if v is not None)]
-        for column in FILTER_COLUMNS
-    }
-    row.update(first_day=bounds["first_day"].to_list(), last_day=bounds["last_day"].to_list(),
-               window_day=bounds["window_day"].to_list())
-    return pl.DataFrame(row, schema={"channels": pl.List(pl.String), "teams": pl.List(pl.String),
-                                     "priorities": pl.List(pl.String), "metrics": pl.List(pl.String),
-                                     "first_day": pl.Date, "last_day": pl.Date, "window_day": pl.Date})
-
-
-def rollup(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return read(cur, rollup_sql())
-
-
-def rollup_attainment(rollup_cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, by: Sequence[str],
-                      kind: str | None = "ticket", use_dates: bool = True, use_metric: bool = True,
-                      extra: Mapping[str, str] | None = None) -> pl.DataFrame:
-    """attainment() over a connection holding the rollup as table `rollup`."""
-    return read(rollup_cur, rollup_attainment_sql(filters, by, kind=kind, use_dates=use_dates,
-                                                  use_metric=use_metric, extra=extra))
-
-
-def attainment(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, by: Sequence[str],
-               kind: str | None = "ticket", use_dates: bool = True, use_metric: bool = True,
-               extra: Mapping[str, str] | None = None, percentiles: bool = False,
-               with_total: bool = False) -> pl.DataFrame:
-    return read(cur, attainment_sql(filters, by, kind=kind, use_dates=use_dates, use_metric=use_metric,
-                                    extra=extra, percentiles=percentiles, with_total=with_total))
-
-
-def burn_down(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, first_day: dt.date,
-              last_day: dt.date, kind: str | None = "ticket", by_metric: bool = False) -> pl.DataFrame:
-    return read(cur, burn_down_sql(filters, first_day, last_day, kind=kind, by_metric=by_metric))
-
-
-def months(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket", table: str = "results") -> pl.DataFrame:
-    return read(cur, months_sql(kind, table))
-
-
-def breached_items(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, kind: str | None = "ticket",
-                   extra: Mapping[str, str] | None = None, limit: int = 1000) -> pl.DataFrame:
-    return read(cur, breached_items_sql(filters, kind=kind, extra=extra, limit=limit))
-
-
-def elapsed_histogram(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None,
-                      kind: str | None = "ticket") -> pl.DataFrame:
-    return read(cur, elapsed_histogram_sql(filters, kind=kind))
-
-
-def open_items(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None,
-               kind: str | None = "ticket") -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(items, events) of the items whose clock was running at the last ingest, as the core expects."""
-    return read(cur, open_items_sql(filters, kind=kind)), read(cur, open_events_sql(filters, kind=kind))
-
-
-def imports(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return read(cur, imports_sql())
-
-
-def rejected_rows(cur: duckdb.DuckDBPyConnection, limit: int = 5000) -> pl.DataFrame:
-    return read(cur, rejected_rows_sql(limit))
-
-
-def table_counts(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return read(cur, table_counts_sql())
-
-
-def dimension_names(cur: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
-    """The policy dimensions stored as result columns (empty for a database without any)."""
-    return tuple(read(cur, dimension_names_sql())["column_name"].to_list())
-
-
-def counts(cur: duckdb.DuckDBPyConnection, by: Sequence[str], metric: str | None = None,
-           date_from: dt.date | None = None, date_to: dt.date | None = None) -> pl.DataFrame:
-    return read(cur, counts_sql(by, dimensions=dimension_names(cur), metric=metric, date_from=date_from,
-                                date_to=date_to))
-
-
-def dimension_values(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket") -> dict[str, list[str]]:
-    """Policy dimension -> its distinct values in the results (at most 500 each)."""
-    return {name: read(cur, dimension_values_sql(name, kind))["value"].to_list() for name in dimension_names(cur)}
-
-
-def data_notes(cur: duckdb.DuckDBPyConnection, topic: str | None = None) -> pl.DataFrame:
-    """The data notes; an empty frame for a database made before notes were kept."""
-    try:
-        return read(cur, data_notes_sql(topic))
-    except duckdb.CatalogException:
-        return pl.DataFrame(schema={"topic": pl.String, "source": pl.String, "metric": pl.String,
-                                    "items": pl.Int64, "message": pl.String})

@@ -19,7 +19,7 @@ import polars as pl
 from sla_core.budget import attainment_expr, burn_rate_expr
 from sla_core.safe_csv import rows_csv
 from sla_store import measures as M
-from sla_store.queries import data_notes
+from sla_store.reads import data_notes
 
 MIN_SLICE_DECIDED = 10
 WORST_SLICES = 5

@@ -15,7 +15,8 @@ from sla_core.clocks import RESULT_SCHEMA
 from sla_core.simulate import Simulation, simulate
 from sla_store.coverage import dimension_select
 from sla_store.db import current_time
-from sla_store.queries import EVENT_COLUMNS, ITEM_COLUMNS, FilterLike, dimension_names, quoted, where_clause
+from sla_store.queries import EVENT_COLUMNS, ITEM_COLUMNS, FilterLike, quoted, where_clause
+from sla_store.reads import dimension_names
 
 RESULT_COLUMNS = ", ".join(RESULT_SCHEMA)
 

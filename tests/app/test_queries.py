@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from sla_app.filters import Filters
-from sla_store import queries
+from sla_store import queries, reads
 
 
 def test_group_by_dimensions_outside_the_whitelist_are_refused():
@@ -34,7 +34,7 @@ def test_months_run_from_the_first_to_the_last_item_newest_first(sql, fixture_db
     import duckdb
 
     con = duckdb.connect(str(fixture_db), read_only=True)
-    months = queries.months(con.cursor())["month"].to_list()
+    months = reads.months(con.cursor())["month"].to_list()
     con.close()
     first, last = sql("""SELECT min(timezone('UTC', created)), max(timezone('UTC', created)) FROM results
                          WHERE kind = 'ticket'""")[0]
@@ -53,15 +53,15 @@ def test_the_daily_rollup_gives_the_same_figures_as_the_results_table(fixture_db
 
     con = duckdb.connect(str(fixture_db), read_only=True)
     rollup = duckdb.connect()
-    rollup.register("frame", queries.rollup(con.cursor()))
+    rollup.register("frame", reads.rollup(con.cursor()))
     rollup.execute("CREATE TABLE rollup AS SELECT * FROM frame")
     filters = Filters(date_from=dt.date(2026, 9, 3), date_to=dt.date(2026, 10, 17), channels=("chat", "email"),
                       metric="resolution" if kind == "ticket" else None)
     for chosen in (filters, Filters(), None):
         if kind != "ticket" and chosen is filters:
             chosen = Filters(date_from=filters.date_from, date_to=filters.date_to)
-        exact = queries.attainment(con.cursor(), chosen, by, kind)
-        summed = queries.rollup_attainment(rollup.cursor(), chosen, by, kind)
+        exact = reads.attainment(con.cursor(), chosen, by, kind)
+        summed = reads.rollup_attainment(rollup.cursor(), chosen, by, kind)
         assert summed.height == exact.height
         assert_frame_equal(summed, exact, check_exact=False, rel_tol=1e-12, check_dtypes=False)
         assert summed.select(pl.col("met").sum()).item() == exact.select(pl.col("met").sum()).item()
@@ -75,11 +75,11 @@ def test_filter_options_and_months_from_the_rollup_equal_those_from_the_results(
 
     con = duckdb.connect(str(fixture_db), read_only=True)
     rollup = duckdb.connect()
-    rollup.register("frame", queries.rollup(con.cursor()))
+    rollup.register("frame", reads.rollup(con.cursor()))
     rollup.execute("CREATE TABLE rollup AS SELECT * FROM frame")
-    assert_frame_equal(queries.filter_options(rollup.cursor(), kind, table="rollup"),
-                       queries.filter_options(con.cursor(), kind))
-    assert_frame_equal(queries.months(rollup.cursor(), kind, table="rollup"), queries.months(con.cursor(), kind))
+    assert_frame_equal(reads.filter_options(rollup.cursor(), kind, table="rollup"),
+                       reads.filter_options(con.cursor(), kind))
+    assert_frame_equal(reads.months(rollup.cursor(), kind, table="rollup"), reads.months(con.cursor(), kind))
     with pytest.raises(ValueError, match="unknown table"):
         queries.months_sql(kind, table="items; DROP TABLE results")
     con.close()
@@ -92,9 +92,9 @@ def test_the_total_row_equals_the_whole_selection_in_one_group(fixture_db):
 
     con = duckdb.connect(str(fixture_db), read_only=True)
     filters = Filters(date_from=dt.date(2026, 8, 1), date_to=dt.date(2026, 10, 31), metric="first_response")
-    split = queries.attainment(con.cursor(), filters, ("team",), percentiles=True, with_total=True)
-    whole = queries.attainment(con.cursor(), filters, (), percentiles=True)
-    slices = queries.attainment(con.cursor(), filters, ("team",), percentiles=True)
+    split = reads.attainment(con.cursor(), filters, ("team",), percentiles=True, with_total=True)
+    whole = reads.attainment(con.cursor(), filters, (), percentiles=True)
+    slices = reads.attainment(con.cursor(), filters, ("team",), percentiles=True)
     con.close()
     assert_frame_equal(split.filter(pl.col("total")).drop("team", "total"), whole)
     assert_frame_equal(split.filter(~pl.col("total")).drop("total"), slices)

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from sla_store import queries
+from sla_store import queries, reads
 from sla_store.cli import app
 from sla_store.db import connect_read_only
 from sla_store.ingest import ingest
@@ -138,9 +138,9 @@ def test_a_page_selection_slices_by_the_attribute(event_log_db):
     selection = queries.Selection(metric="resolution", attributes=(("impact", ("1 - High",)),))
     con = connect_read_only(db)
     try:
-        table = queries.attainment(con, selection, ("impact",), kind=None).to_dicts()
-        breached = queries.breached_items(con, selection, kind=None, extra={"impact": "1 - High"})
-        assert queries.dimension_names(con) == ("impact", "urgency")
+        table = reads.attainment(con, selection, ("impact",), kind=None).to_dicts()
+        breached = reads.breached_items(con, selection, kind=None, extra={"impact": "1 - High"})
+        assert reads.dimension_names(con) == ("impact", "urgency")
     finally:
         con.close()
     assert [(row["impact"], row["met"], row["breached"]) for row in table] == [
