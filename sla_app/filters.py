@@ -34,9 +34,6 @@ DEFAULT_WINDOW_DAYS = 90
 class Filters(Selection):
     """What the user selected in the sidebar (the store's Selection, plus ways to vary it)."""
 
-    def without_dates(self) -> Filters:
-        return replace(self, date_from=None, date_to=None)
-
     def with_metric(self, metric: str | None) -> Filters:
         return replace(self, metric=metric)
 

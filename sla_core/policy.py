@@ -786,3 +786,9 @@ def policy_to_yaml(policy: Policy) -> str:
 def parse_policy_mapping(data: Mapping, source: str = "policy") -> Policy:
     """A policy from an edited mapping (e.g. a deep copy of Policy.raw); errors as parse_policy."""
     return parse_policy(_dump(dict(data)), source=source)
+
+
+def as_history(policy: Policy | PolicyHistory) -> PolicyHistory:
+    """The one adapter for callers that hold either: a single policy becomes a history of one version (it
+    then judges every item, whatever its date); a history stays itself."""
+    return policy if isinstance(policy, PolicyHistory) else PolicyHistory([policy])

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import polars as pl
 
-from sla_core.policy import Policy, PolicyHistory
+from sla_core.policy import Policy, PolicyHistory, as_history
 from sla_core.target_mapping import (
     ACTION_CODES,
     DROP,
@@ -169,7 +169,10 @@ def rejudge(
     `items`/`events`, or pass `load_raw` (called at most once, only when they are needed, with just the
     keys of the rows to recompute when no item can newly match a target).
     `now` should be the instant the results were computed, so reused and recomputed rows agree.
+    A single committed Policy is read as a history of one version (the only adapter; the helpers below
+    take a PolicyHistory).
     """
+    committed = as_history(committed)
     dimensions = dimension_columns(results, committed, proposed)
     results = _normalized(results.select(*RESULT_COLUMNS, *dimensions))
     raw: list[pl.DataFrame] = [items, events] if items is not None and events is not None else []
@@ -261,7 +264,7 @@ def _joined_mapping(results: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFram
     return joined.drop("_key").with_columns(pl.col("_action").fill_null(ACTION_CODES[DROP]))
 
 
-def _rematch(frame: pl.DataFrame, committed: PolicyHistory | Policy, proposed: Policy) -> pl.DataFrame:
+def _rematch(frame: pl.DataFrame, committed: PolicyHistory, proposed: Policy) -> pl.DataFrame:
     """Look up the proposed target of rows whose metric's match conditions changed."""
     rematching = pl.col("_action") == ACTION_CODES[REMATCH]
     parts = [frame.filter(~rematching)]
@@ -292,7 +295,7 @@ def _match_targets(policy: Policy, frame: pl.DataFrame, metric: str) -> pl.Serie
 
 
 def _rematched_action(
-    group: pl.DataFrame, committed: PolicyHistory | Policy, proposed: Policy, metric: str
+    group: pl.DataFrame, committed: PolicyHistory, proposed: Policy, metric: str
 ) -> pl.Series:
     """drop (no proposed target), reuse (same clock: calendar and metric unchanged) or recompute."""
     policies = history_policies(committed)
@@ -321,7 +324,7 @@ def _rematched_action(
 
 def _newly_matching(
     results: pl.DataFrame,
-    committed: PolicyHistory | Policy,
+    committed: PolicyHistory,
     proposed: Policy,
     items: pl.DataFrame | None,
 ) -> pl.DataFrame:
@@ -364,13 +367,6 @@ def _evaluate_keys(
     some_items = items.join(wanted, on=["source", "item_id"], how="semi")
     some_events = events.join(wanted, on=["source", "item_id"], how="semi")
     metrics = keys["metric"].unique().to_list()
-    evaluated = evaluate(some_items, some_events, as_policy_in_force_always(proposed), now, metrics=metrics)
+    evaluated = evaluate(some_items, some_events, as_history(proposed), now, metrics=metrics)
     out = evaluated.join(keys, on=KEYS, how="semi")
     return out.with_columns(pl.col("policy_version").cast(pl.Int32), pl.col("target_index").cast(pl.Int32))
-
-
-def as_policy_in_force_always(policy: Policy) -> PolicyHistory:
-    """A history in which `policy` judges every item (days before a first version use the first one)."""
-    return PolicyHistory([policy])
-
-

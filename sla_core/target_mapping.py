@@ -48,7 +48,7 @@ def is_dimension(name: str) -> bool:
     return bool(DIMENSION_NAME.match(name)) and name not in RESERVED_NAMES
 
 
-def dimension_columns(frame: pl.DataFrame, *policies: PolicyHistory | Policy) -> list[str]:
+def dimension_columns(frame: pl.DataFrame, *policies: PolicyHistory) -> list[str]:
     """The policies' dimensions that the frame carries as columns (they travel with every row)."""
     names = dict.fromkeys(name for policy in policies for name in policy.dimensions)
     return [name for name in names if name in frame.columns]
@@ -58,10 +58,8 @@ def dimension_columns(frame: pl.DataFrame, *policies: PolicyHistory | Policy) ->
 # --------------------------------------------------------------------------------------------- policies
 
 
-def history_policies(committed: PolicyHistory | Policy) -> dict[int, Policy]:
-    if isinstance(committed, Policy):
-        return {committed.version: committed}
-    return {policy.version: policy for policy in committed}
+def history_policies(committed: PolicyHistory) -> dict[int, Policy]:
+    return {policy.version: policy for policy in committed.versions}
 
 
 def _metric_targets(policy: Policy, metric: str) -> list:
@@ -102,7 +100,7 @@ def same_clock(old: Policy, old_calendar: str, new: Policy, new_calendar: str, m
     )
 
 
-def target_mapping(committed: PolicyHistory | Policy, proposed: Policy) -> pl.DataFrame:
+def target_mapping(committed: PolicyHistory, proposed: Policy) -> pl.DataFrame:
     """For every (policy_version, target_index) of the committed history: what the proposed policy does.
 
     Columns: policy_version, target_index, action (reuse | recompute | rematch | drop), and the proposed
@@ -167,7 +165,7 @@ def proposed_target_table(proposed: Policy) -> pl.DataFrame:
     )
 
 
-def open_metrics(committed: PolicyHistory | Policy, proposed: Policy, versions: Sequence[int]) -> list[str]:
+def open_metrics(committed: PolicyHistory, proposed: Policy, versions: Sequence[int]) -> list[str]:
     """Proposed metrics for which some item may newly match a target (its version matched differently)."""
     policies = history_policies(committed)
     return [

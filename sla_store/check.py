@@ -24,7 +24,7 @@ import polars as pl
 from sla_core import alerts
 from sla_core.clocks import ITEM_COLUMNS, ITEM_TIMES, evaluate
 from sla_core.durations import format_business
-from sla_core.policy import Policy, PolicyHistory
+from sla_core.policy import Policy, PolicyHistory, as_history
 from sla_store.coverage import unrecorded_or_none
 from sla_store.db import connect_read_only
 from sla_store.report_data import in_utc
@@ -36,11 +36,6 @@ MAX_LINES_PER_TEAM = 25
 
 class WebhookError(RuntimeError):
     """The digest could not be delivered."""
-
-
-def policies_of(history: PolicyHistory | Policy) -> list[Policy]:
-    """Every policy version held by a PolicyHistory (or a single Policy)."""
-    return list(history) if isinstance(history, PolicyHistory) else [history]
 
 
 def load_items_as_of(
@@ -100,7 +95,7 @@ def run_check(db: str | Path | None, history: PolicyHistory | Policy, settings: 
         results,
         settings.now,
         since=settings.since,
-        escalations=alerts.escalation_table(policies_of(history)),
+        escalations=alerts.escalation_table(as_history(history).versions),
         window_pairs=settings.window_pairs,
         burn_by=settings.burn_by,
         min_decided=settings.min_decided,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from sla_core.policy import parse_policy, parse_policy_mapping
+from sla_core.policy import as_history, parse_policy, parse_policy_mapping
 from sla_core.simulate import FLIP_TO_BREACHED, FLIP_TO_MET, advise, simulate
 from sla_core.target_mapping import SimulationInputError, target_mapping
 
@@ -196,7 +196,7 @@ def test_changing_a_calendar_or_the_matching_needs_the_raw_items(committed, resu
     raw["targets"] = [dict(t) for t in raw["targets"]]
     raw["targets"][1]["calendar"] = "always"
     to_always = parse_policy_mapping(raw, "proposed")
-    mapping = target_mapping(committed, to_always)
+    mapping = target_mapping(as_history(committed), to_always)
     assert mapping.filter(pl.col("target_index") == 1)["action"].to_list() == ["recompute"]
     assert set(mapping.filter(pl.col("target_index") != 1)["action"].to_list()) == {"reuse"}
     with pytest.raises(SimulationInputError, match="items and events are needed"):
