@@ -64,3 +64,16 @@ def test_a_later_import_that_records_the_milestone_makes_the_source_measurable(t
     assert query(db, "SELECT count(*) FROM not_measured") == [(0,)]
     # every request is judged now; the 480 closed ones have their first response
     assert query(db, "SELECT count(*), count(stop) FROM results WHERE metric = 'first_response'") == [(924, 480)]
+
+
+def test_the_monthly_report_carries_the_data_notes(tmp_path):
+    db = tmp_path / "sla.duckdb"
+    runner = CliRunner()
+    runner.invoke(app, ["ingest", str(NYC311), "--mapping", str(MAPPINGS / "nyc311.yaml"), "--db", str(db),
+                        "--config", str(CONFIG)])
+    out = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", "--month", "2022-05", "--out", str(out), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert "first response: not measured for nyc311 (no column); 924 items without first_response" in html
+    assert 'id="data-notes"' in html
