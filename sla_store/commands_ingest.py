@@ -50,7 +50,7 @@ def ingest_command(
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Load an export into the database (one transaction) and rebuild results."""
+    """Load an export into the database (one transaction) and re-judge the items it touched."""
     from sla_store.ingest import ingest
 
     show_bar = not as_json and path.is_file() and path.stat().st_size >= LARGE_FILE_BYTES

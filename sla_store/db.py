@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 DEFAULT_DB = Path("data/sla.duckdb")
+WRITE_MEMORY = os.environ.get("SLA_WRITE_MEMORY", "2GB")  # DuckDB's buffer limit while writing
 SCHEMA_SQL = (Path(__file__).with_name("schema.sql")).read_text()
 
 
@@ -166,6 +167,8 @@ def _write_locked(live: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             if live.exists():
                 shutil.copyfile(live, tmp)
             con = _prepare(duckdb.connect(str(tmp)))
+            # Bounded: a write of any size spills to disk instead of growing with the history.
+            con.execute(f"SET memory_limit = '{WRITE_MEMORY}'")
             ensure_schema(con)
         except (duckdb.Error, OSError) as error:
             if con is not None:

@@ -16,9 +16,11 @@ their budget, so the live queue shows items on track, past 50% and 75%, and brea
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -28,6 +30,7 @@ from sla_core.calendar import Calendar, HolidayRule, parse_weekly_hours
 
 ZONE = "Europe/Amsterdam"
 HISTORY_DAYS = 182
+SAMPLE_CHUNK = 1_000_000  # tickets generated at once
 US = 1_000_000
 
 CHANNELS = ("email", "phone", "chat", "social", "web")
@@ -141,8 +144,11 @@ def _hour_curve(business_peak: float, night: float) -> np.ndarray:
     return curve
 
 
-def generate_tickets(count: int, seed: int = 42, now: datetime | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(tickets, status events) with canonical columns; times as UTC datetimes. Vectorized (1M in seconds)."""
+def generate_tickets(count: int, seed: int | Sequence[int] = 42, now: datetime | None = None,
+                     first_id: int = 100_001) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(tickets, status events) with canonical columns; times as UTC datetimes. Vectorized (1M in seconds).
+
+    Tickets are numbered from `first_id`; `seed` is anything numpy's default_rng takes."""
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     now_us = int(now.timestamp() * US)
     rng = np.random.default_rng(seed)
@@ -216,7 +222,7 @@ def generate_tickets(count: int, seed: int = 42, now: datetime | None = None) ->
     subject = np.array([SUBJECTS[TEAMS[t]][i % len(SUBJECTS[TEAMS[t]])]
                         for t, i in zip(team, rng.integers(0, 60, count), strict=True)], dtype=object)
     agent[~happened(reply_us)] = None
-    item_id = np.arange(100_001, 100_001 + count).astype(str)
+    item_id = np.arange(first_id, first_id + count).astype(str)
 
     def when(us: np.ndarray, mask: np.ndarray) -> pl.Series:
         return _utc(us).set(pl.Series(~mask), None) if (~mask).any() else _utc(us)
@@ -303,17 +309,25 @@ def _local_text(column: str, fmt: str) -> pl.Expr:
 
 def write_samples(tickets: int = 20000, seed: int = 42, now: datetime | None = None,
                   samples_dir: Path = Path("data/samples")) -> SampleFiles:
-    """Write the three sample exports and return their paths."""
+    """Write the three sample exports and return their paths.
+
+    Tickets are generated and written SAMPLE_CHUNK at a time (the first chunk is what a smaller sample of the
+    same seed holds), so memory stays bounded for any count."""
     samples_dir.mkdir(parents=True, exist_ok=True)
-    frame, status_events = generate_tickets(tickets, seed, now)
     files = SampleFiles(samples_dir / "zendesk_tickets.csv", samples_dir / "zendesk_ticket_events.csv",
                         samples_dir / "ops_events.csv")
-    write_ticket_csv(frame, files.tickets)
-    status_events.select(
-        pl.col("item_id").alias("Ticket ID"),
-        pl.col("status").replace({"on_hold": "on-hold"}).str.to_titlecase().alias("Status"),
-        pl.col("at").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("Changed at"),
-    ).write_csv(files.ticket_events)
+    with files.tickets.open("wb") as ticket_file, files.ticket_events.open("wb") as event_file:
+        for chunk, first in enumerate(range(0, tickets, SAMPLE_CHUNK)):
+            count = min(SAMPLE_CHUNK, tickets - first)
+            frame, status_events = generate_tickets(count, seed if chunk == 0 else [seed, chunk], now,
+                                                    first_id=100_001 + first)
+            write_ticket_csv(frame, ticket_file, header=chunk == 0)
+            status_events.select(
+                pl.col("item_id").alias("Ticket ID"),
+                pl.col("status").replace({"on_hold": "on-hold"}).str.to_titlecase().alias("Status"),
+                pl.col("at").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("Changed at"),
+            ).write_csv(event_file, include_header=chunk == 0)
+            del frame, status_events
     generate_ops(seed, now, leads=max(60, tickets // 8)).select(
         pl.col("case").alias("Case ID"),
         pl.col("activity").alias("Activity"),
@@ -324,7 +338,7 @@ def write_samples(tickets: int = 20000, seed: int = 42, now: datetime | None = N
     return files
 
 
-def write_ticket_csv(frame: pl.DataFrame, path: Path) -> None:
+def write_ticket_csv(frame: pl.DataFrame, path: Path | BinaryIO, header: bool = True) -> None:
     """The tickets as a Zendesk CSV export (local times with offsets, calendar minutes to first reply)."""
     stamp = "%Y-%m-%d %H:%M:%S %z"
     frame.select(
@@ -341,7 +355,7 @@ def write_ticket_csv(frame: pl.DataFrame, path: Path) -> None:
         _local_text("resolved", stamp).alias("Solved at"),
         ((pl.col("first_response") - pl.col("created")).dt.total_microseconds() / 60e6).round(2)
         .alias("First reply time in minutes"),
-    ).write_csv(path)
+    ).write_csv(path, include_header=header)
 
 
 def build_sample_db(db: str | os.PathLike | None = None, tickets: int = 20000, seed: int = 42,
