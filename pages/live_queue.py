@@ -1,4 +1,4 @@
-"""Live queue: open items, soonest breach first, re-judged every minute at the real time."""
+"""Live queue: open items, soonest breach first, brought forward every minute to the real time."""
 
 import polars as pl
 import streamlit as st
@@ -53,8 +53,8 @@ def queue() -> None:
         help="Every open clock includes internal operations (lead scoring, report delivery), as `sla check` "
              "reports them.") or "all"
     metric = filters.metric if scope == "metric" else None
-    items, events = data.open_items(filters.with_metric(metric), kind=None)
-    clocks = live.open_clocks(items, events, policies.policy_history(), now, metric)
+    clocks = live.open_clocks(data.open_results(filters.with_metric(metric), kind=None), policies.policy_history(),
+                              now, metric)
     st.caption(f"As of {now:%Y-%m-%d %H:%M} UTC, refreshed every minute. The date range does not apply: "
                "an old open item is still in the queue. Times are business time in each target's calendar.")
     if clocks.is_empty():

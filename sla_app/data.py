@@ -147,6 +147,16 @@ def elapsed_histogram(filters: Selection, *, kind: str | None = "ticket") -> pl.
 
 
 @_cached
+def _open_results(path: str, identity: tuple[int, int] | None, filters: Selection, kind: str | None) -> pl.DataFrame:
+    return reads.open_results(live_database(path).cursor(), filters, kind)
+
+
+def open_results(filters: Selection, *, kind: str | None = "ticket") -> pl.DataFrame:
+    """Stored running clocks (as of their last judgement) with the item's subject; advance them to now."""
+    return _open_results(*_file(), filters, kind)
+
+
+@_cached
 def _open_items(path: str, identity: tuple[int, int] | None, filters: Selection,
                 kind: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     return reads.open_items(live_database(path).cursor(), filters, kind)

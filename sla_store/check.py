@@ -1,8 +1,12 @@
-"""`sla check`: re-judge open and recently decided items at `now`, build the escalation digest, post it.
+"""`sla check`: open and recently decided items at `now`, the escalation digest, posted.
 
-The `results` table holds each item's state as of the last ingest; a cron job asks about *now*, so the
-items that can still change (running, or decided inside the look-back and burn-rate windows) are
-re-evaluated with sla_core.clocks.evaluate as of `now`: milestones and events after `now` are ignored.
+The `results` table holds each item's judgement as of the write that last touched it; a cron job asks
+about *now*. When the stored results were judged by this policy history and no later than `now`, the rows
+that matter (running, or decided inside the look-back and burn-rate windows) are read as stored and the
+running clocks brought forward to `now` (sla_core.open_clocks.advance: due instant, paused or running,
+elapsed so far) - a query, nothing re-judged. Otherwise (a `--now` in the past, a policy file changed
+since) those items are re-evaluated from raw data with sla_core.clocks.evaluate as of `now`: milestones
+and events after `now` are ignored.
 """
 
 from __future__ import annotations
@@ -70,6 +74,26 @@ def load_items_as_of(
     return in_utc(items), in_utc(events)
 
 
+def stored_results_as_of(con: duckdb.DuckDBPyConnection, history: PolicyHistory | Policy, now: datetime,
+                         horizon: datetime) -> pl.DataFrame | None:
+    """The stored results that can matter at `now`, running clocks brought forward to it; None when the
+    stored results cannot answer (judged by another policy history, or later than `now`)."""
+    from sla_core.open_clocks import advance
+    from sla_store.compute import history_basis, stored_basis
+
+    try:
+        basis = stored_basis(con)
+    except duckdb.CatalogException:  # a database from before results_basis existed
+        return None
+    latest = con.sql("SELECT max(computed_at) FROM results").fetchall()[0][0]
+    if basis != history_basis(history) or (latest is not None and latest > now):
+        return None
+    stored = con.cursor().sql(
+        "SELECT * FROM results WHERE stop IS NULL OR stop > $horizon OR due_at > $horizon",
+        params={"horizon": horizon}).pl()
+    return advance(in_utc(stored), history, now).drop("computed_at")
+
+
 @dataclass(frozen=True)
 class CheckSettings:
     now: datetime
@@ -85,12 +109,15 @@ def run_check(db: str | Path | None, history: PolicyHistory | Policy, settings: 
     horizon = min(settings.since, settings.now - longest)
     con = connect_read_only(db)
     try:
-        items, events = load_items_as_of(con, settings.now, horizon)
-        never = unrecorded_or_none(con, history)
+        results = stored_results_as_of(con, history, settings.now, horizon)
+        if results is None:
+            items, events = load_items_as_of(con, settings.now, horizon)
+            never = unrecorded_or_none(con, history)
     finally:
         con.close()
-    # A source that never records a metric's start or stop is not measured for it, never "newly breached".
-    results = evaluate(items, events, history, settings.now, unrecorded=never)
+    if results is None:
+        # A source that never records a metric's start or stop is not measured for it, never "newly breached".
+        results = evaluate(items, events, history, settings.now, unrecorded=never)
     return alerts.find(
         results,
         settings.now,

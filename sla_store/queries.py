@@ -289,6 +289,30 @@ def open_events_sql(filters: FilterLike | None, *, kind: str | None = "ticket") 
     return sql, params
 
 
+def open_results_sql(filters: FilterLike | None, *, kind: str | None = "ticket") -> Query:
+    """Stored running clocks (stop null) with their item's subject: due instant, paused or running, elapsed so
+    far and when that was computed - what sla_core.open_clocks.advance brings forward to now without the raw
+    data. The date range does not apply: an old open item is still in the queue."""
+    where, params = where_clause(filters, kind=kind, use_dates=False)
+    sql = f"""
+        WITH open AS (SELECT * FROM results WHERE {where} AND stop IS NULL)
+        SELECT o.*, i.subject FROM open o
+        LEFT JOIN items i ON i.source = o.source AND i.item_id = o.item_id
+            AND i.created BETWEEN (SELECT min(created) FROM open) AND (SELECT max(created) FROM open)
+        ORDER BY o.due_at, o.source, o.item_id, o.metric"""
+    return sql, params
+
+
+def breached_by_now_sql(filters: FilterLike | None, now: dt.datetime, *, kind: str | None = "ticket") -> Query:
+    """How many open clocks are breached by `now`: decided breached, or running (not paused) past their due
+    instant. A query over the stored clocks, nothing is re-judged."""
+    where, params = where_clause(filters, kind=kind, use_dates=False)
+    sql = f"""
+        SELECT count(*) AS breached FROM results
+        WHERE {where} AND stop IS NULL AND (met = false OR (state = 'active' AND due_at < ?))"""
+    return sql, [*params, now]
+
+
 def imports_sql() -> Query:
     return ("""SELECT import_id, file, format, mapping, rows_read, rows_loaded, rows_rejected, imported_at,
                       sha256

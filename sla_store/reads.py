@@ -25,8 +25,10 @@ from sla_store.queries import (
     filter_values_sql,
     imports_sql,
     months_sql,
+    breached_by_now_sql,
     open_events_sql,
     open_items_sql,
+    open_results_sql,
     rejected_rows_sql,
     rollup_attainment_sql,
     rollup_sql,
@@ -99,6 +101,17 @@ def open_items(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None,
                kind: str | None = "ticket") -> tuple[pl.DataFrame, pl.DataFrame]:
     """(items, events) of the items whose clock was running at the last ingest, as the core expects."""
     return read(cur, open_items_sql(filters, kind=kind)), read(cur, open_events_sql(filters, kind=kind))
+
+
+def open_results(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None,
+                 kind: str | None = "ticket") -> pl.DataFrame:
+    """Stored running clocks with their subject (sla_core.open_clocks.advance brings them to now)."""
+    return read(cur, open_results_sql(filters, kind=kind))
+
+
+def breached_by_now(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, now: dt.datetime,
+                    kind: str | None = "ticket") -> int:
+    return int(read(cur, breached_by_now_sql(filters, now, kind=kind))["breached"][0])
 
 
 def imports(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:

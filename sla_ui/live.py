@@ -1,4 +1,4 @@
-"""The live queue: open items re-judged at the real now (stored results are as of the last ingest)."""
+"""The live queue: the stored open clocks brought forward to the real now (no re-judging of raw data)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from sla_core.attainment import warning_level
-from sla_core.clocks import evaluate
+from sla_core.open_clocks import advance
 from sla_core.policy import PolicyHistory
 from sla_ui import charts, view
 from sla_ui.view import metric_label
@@ -28,26 +28,24 @@ def local_due(due_at: dt.datetime | None, timezone: str, now: dt.datetime | None
     return local.strftime("%a %d %b %H:%M " if local.year == this_year else "%a %d %b %Y %H:%M ") + timezone
 
 
-def open_clocks(items: pl.DataFrame, events: pl.DataFrame, history: PolicyHistory, now: dt.datetime,
+def open_clocks(open_results: pl.DataFrame, history: PolicyHistory, now: dt.datetime,
                 metric: str | None) -> pl.DataFrame:
-    """Running clocks at `now`, soonest breach first: evaluate's columns plus subject, level and the
-    calendar's time zone."""
-    if items.is_empty():
+    """Running clocks at `now`, soonest breach first: the stored open clocks (results columns, computed_at,
+    subject) brought forward to `now`, plus level and the calendar's time zone."""
+    if open_results.is_empty():
         return pl.DataFrame()
-    results = evaluate(items, events, history, now, metrics=[metric] if metric else None)
-    running = results.filter(pl.col("stop").is_null())
+    running = open_results.filter(pl.col("metric") == metric) if metric else open_results
     if running.is_empty():
         return pl.DataFrame()
+    running = advance(running, history, now)
     zones = pl.DataFrame(
         [(policy.version, name, calendar.timezone)
          for policy in history.versions for name, calendar in policy.calendars.items()],
         schema={"policy_version": running.schema["policy_version"], "calendar": pl.String, "timezone": pl.String},
         orient="row",
     )
-    subjects = items.select("source", "item_id", "subject")
     return (
-        running.join(subjects, on=["source", "item_id"], how="left", maintain_order="left")
-        .join(zones, on=["policy_version", "calendar"], how="left", maintain_order="left")
+        running.join(zones, on=["policy_version", "calendar"], how="left", maintain_order="left")
         .with_columns(level=warning_level(pl.col("pct_used")), timezone=pl.col("timezone").fill_null("UTC"))
         .sort("remaining_s", "item_id")
     )

@@ -1,0 +1,95 @@
+"""Stored open clocks brought forward to `now`, without the raw data.
+
+A stored result row of a running clock (stop null) holds what its judgement at `computed_at` knew: elapsed
+business time so far, whether the clock was paused (state `paused`) or running (`active`), and the due
+instant (`due_at`, pauses so far included). Until the next import brings a new event or milestone for the item
+(which re-judges it), nothing else can happen to it but time passing, so:
+
+    running:  elapsed(now) = elapsed_s + B(now) - B(computed_at)   in the target's business calendar
+    paused:   elapsed(now) = elapsed_s, paused_s grows by the same business time and due_at moves with it
+              (the pause lasts until the next status event)
+    breached by now  <=>  met is false, or running and elapsed(now) > within_s, i.e. due_at < now
+
+(the last line is what `sla_store.queries` asks DuckDB directly). A clock stored as already breached keeps
+running: a pause that starts after the breach comes with a status event, i.e. with an import.
+
+and state, met, remaining_s and pct_used follow as in `sla_core.clocks.evaluate`, which this equals for items
+without events after `computed_at`. Decided rows pass through unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import polars as pl
+
+from sla_core.calendar import US
+from sla_core.policy import Policy, PolicyHistory
+
+
+def advance(results: pl.DataFrame, policy: Policy | PolicyHistory, now: datetime) -> pl.DataFrame:
+    """`results` rows (with `computed_at`) as of `now`: running clocks gain the business time since their
+    computation; paused ones keep theirs. Same columns, same order of rows."""
+    history = policy if isinstance(policy, PolicyHistory) else PolicyHistory([policy])
+    now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    if results.is_empty():
+        return results
+    now_us = int(now.timestamp() * US)
+    open_clock = results["stop"].is_null().fill_null(False).to_numpy()
+    # A breached clock without a stop keeps running (a pause that began after it breached is not known here).
+    paused = open_clock & (results["state"] == "paused").fill_null(False).to_numpy()
+    running = open_clock & ~paused
+    computed_us = results["computed_at"].dt.convert_time_zone("UTC").dt.cast_time_unit("us").to_physical()
+    computed_us = computed_us.fill_null(now_us).to_numpy()
+    start_us = results["start"].dt.convert_time_zone("UTC").dt.cast_time_unit("us").to_physical()
+    start_us = start_us.fill_null(now_us).to_numpy()
+    # Integer microseconds, as evaluate counts them, so the figures match it exactly.
+    elapsed_us = np.round(results["elapsed_s"].fill_null(0).to_numpy() * US).astype(np.int64)
+    paused_us = np.round(results["paused_s"].fill_null(0).to_numpy() * US).astype(np.int64)
+    within_us = np.round(results["within_s"].fill_null(0).to_numpy() * US).astype(np.int64)
+    due_us = results["due_at"].dt.convert_time_zone("UTC").dt.cast_time_unit("us").to_physical().to_numpy().copy()
+    keys = results.select(
+        pl.col("policy_version").cast(pl.Int64), pl.col("calendar").cast(pl.String)
+    ).with_row_index("_row")
+    for (version, calendar_name), group in keys.filter(pl.Series(open_clock)).group_by(
+            ["policy_version", "calendar"]):
+        try:
+            calendar = history[int(version)].calendars[calendar_name]
+        except KeyError:  # judged by a version or calendar no longer on file: left as stored
+            continue
+        rows = group["_row"].to_numpy()
+        gained = calendar.business_us(np.minimum(computed_us[rows], now_us), np.full(len(rows), now_us, np.int64))
+        is_paused = paused[rows]
+        elapsed_us[rows] += np.where(is_paused, 0, gained)
+        paused_us[rows] += np.where(is_paused, gained, 0)
+        # While paused the budget's end moves later by the paused business time.
+        moved = rows[is_paused]
+        if len(moved):
+            due_us[moved] = calendar.due_us(start_us[moved], within_us[moved] + paused_us[moved])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct_used = np.where(within_us > 0, 100.0 * elapsed_us / np.maximum(within_us, 1),
+                            np.where(elapsed_us > 0, np.inf, 0.0))
+    elapsed_s = elapsed_us / US
+    updated = pl.Series(open_clock)
+    over = pl.Series(running & (elapsed_us > within_us))
+    due_at = pl.Series(due_us, dtype=pl.Int64).cast(pl.Datetime("us", "UTC"))
+    return results.with_columns(
+        pl.when(updated).then(pl.Series(elapsed_s)).otherwise(pl.col("elapsed_s")).alias("elapsed_s"),
+        pl.when(updated).then(pl.Series(paused_us / US)).otherwise(pl.col("paused_s")).alias("paused_s"),
+        pl.when(updated).then(pl.Series(within_us / US - elapsed_s)).otherwise(pl.col("remaining_s"))
+        .alias("remaining_s"),
+        pl.when(updated).then(pl.Series(pct_used)).otherwise(pl.col("pct_used")).alias("pct_used"),
+        pl.when(updated).then(due_at.cast(results.schema["due_at"])).otherwise(pl.col("due_at")).alias("due_at"),
+        pl.when(over).then(pl.lit("breached")).otherwise(pl.col("state")).alias("state"),
+        pl.when(over).then(pl.lit(False)).otherwise(pl.col("met")).alias("met"),
+    )
+
+
+def breached_by_now(results: pl.DataFrame, now: datetime) -> pl.Series:
+    """The query form: decided breached, or a running clock whose due instant has passed."""
+    now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    return results.select(
+        ((pl.col("met") == False) | ((pl.col("state") == "active") & (pl.col("due_at") < now)))  # noqa: E712
+        .fill_null(False).alias("breached_by_now")
+    ).to_series()
