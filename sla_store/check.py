@@ -79,14 +79,14 @@ def stored_results_as_of(con: duckdb.DuckDBPyConnection, history: PolicyHistory 
     """The stored results that can matter at `now`, running clocks brought forward to it; None when the
     stored results cannot answer (judged by another policy history, or later than `now`)."""
     from sla_core.open_clocks import advance
-    from sla_store.compute import history_basis, stored_basis
+    from sla_store.compute import judged_by
 
     try:
-        basis = stored_basis(con)
+        same_policy = judged_by(con, history)
     except duckdb.CatalogException:  # a database from before results_basis existed
         return None
     latest = con.sql("SELECT max(computed_at) FROM results").fetchall()[0][0]
-    if basis != history_basis(history) or (latest is not None and latest > now):
+    if not same_policy or (latest is not None and latest > now):
         return None
     stored = con.cursor().sql(
         "SELECT * FROM results WHERE stop IS NULL OR stop > $horizon OR due_at > $horizon",

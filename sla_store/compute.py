@@ -62,6 +62,12 @@ def stored_basis(con: duckdb.DuckDBPyConnection) -> str | None:
     return rows[0][0] if rows else None
 
 
+def judged_by(con: duckdb.DuckDBPyConnection, history) -> bool:
+    """Whether the stored results were judged by `history` (whatever the data's coverage)."""
+    basis = stored_basis(con)
+    return basis is not None and basis.split(":", 1)[0] == history_basis(history)
+
+
 def forget_basis(con: duckdb.DuckDBPyConnection) -> None:
     """Raw data changed without results being judged: the next write rebuilds them all."""
     con.execute("DELETE FROM results_basis")
