@@ -1,4 +1,4 @@
-"""`sla ingest`, `sla sample`, `sla attainment` and `sla recompute` (registered by sla_store.cli)."""
+"""`sla ingest`, `sla sample`, `sla attainment`, `sla recompute` and `sla export` (registered by sla_store.cli)."""
 
 from __future__ import annotations
 
@@ -242,3 +242,26 @@ def register(app: typer.Typer) -> None:
     app.command("sample")(sample_command)
     app.command("attainment")(attainment_command)
     app.command("recompute")(recompute_command)
+    app.command("export")(export_command)
+
+
+def export_command(
+    parquet: Annotated[Path, typer.Option("--parquet", help="Folder for Parquet partitions by month "
+                                          "(items/month=YYYY-MM, events/month=YYYY-MM).")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write the raw items and events as hive-style Parquet partitions by month (for DuckDB, Spark, Dask...)."""
+    from sla_store.partitions import export_parquet
+
+    if parquet.exists() and not parquet.is_dir():
+        raise fail(f"--parquet {parquet}: is a file; give a folder")
+    try:
+        counts = export_parquet(db, parquet)
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(counts))
+    else:
+        typer.echo(f"exported {counts['items']} items and {counts['events']} events in {len(counts['months'])} "
+                   f"monthly partitions to {counts['folder']}")
