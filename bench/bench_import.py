@@ -124,6 +124,18 @@ def main() -> None:
         rows = runs[mode][0]["rows"]
         print(f"{label:<22}{seconds:>8.2f}{rows / seconds:>11,.0f}{seconds / base:>7.2f}x{cpu:>8.2f}"
               f"{cpu / cpu_base:>9.2f}x{process:>11.2f}{peak:>9.0f}")
+    raw = statistics.median(r["seconds"] for r in runs["raw"])
+    raw_cpu = statistics.median(r["cpu_seconds"] for r in runs["raw"])
+    command = "python bench/bench_import.py" + (" --quick" if args.quick else "") + (
+        f" --tickets {args.tickets}" if args.tickets else "")
+    sys.path.insert(0, str(REPO / "bench"))
+    from figures import figure, record
+
+    record("bench_import", [
+        figure(f"raw import of {tickets:,} tickets within 3x of a bare DuckDB `read_csv`",
+               f"{raw:.2f} s vs {base:.2f} s wall (CPU {raw_cpu:.2f} s vs {cpu_base:.2f} s, {raw_cpu / cpu_base:.2f}x); "
+               f"median of {args.runs}", command, ratio=raw / base, limit=3),
+    ])
 
 
 if __name__ == "__main__":

@@ -28,6 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sla_core.clocks import evaluate  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from figures import figure, record  # noqa: E402
+
 from sla_core.policy import parse_policy  # noqa: E402
 from tests.unit.slow_reference import ReferenceCalendar  # noqa: E402
 
@@ -137,6 +141,20 @@ def main() -> None:
     print(f"evaluate() on {count:,} tickets x 2 metrics ({len(events):,} status events, "
           f"{results.height:,} result rows), median of {evaluate_runs}:")
     print(f"  evaluate                   {evaluate_s * 1e3:9.1f} ms  {evaluate_s / count * 1e9:8.1f} ns/item")
+    # The same work the kernel alone would do: business_seconds over 2 x count intervals (two metrics).
+    start2, end2 = pl.concat([start, start]), pl.concat([end, end])
+    calendar.business_seconds(start2, end2)
+    kernel2_s = median_time(lambda: calendar.business_seconds(start2, end2), args.runs)
+    print(f"  business_seconds, {2 * count:,} intervals {kernel2_s * 1e3:9.1f} ms")
+    print(f"  evaluate / business_seconds {evaluate_s / kernel2_s:8.2f}x   (aim: within 3x)")
+    command = "python bench/bench_kernel.py" + (" --quick" if args.quick else "")
+    record("bench_kernel", [
+        figure(f"`business_seconds` on {count:,} intervals within ~2x of a bare numpy lookup",
+               f"{kernel_s * 1e3:.0f} ms vs {bare_s * 1e3:.0f} ms", command, ratio=kernel_s / bare_s, limit=2),
+        figure(f"`evaluate()` on {count:,} tickets x 2 metrics within 3x of `business_seconds` on the same "
+               f"{2 * count:,} intervals", f"{evaluate_s * 1e3:.0f} ms vs {kernel2_s * 1e3:.0f} ms (median of "
+               f"{evaluate_runs} and {args.runs})", command, ratio=evaluate_s / kernel2_s, limit=3),
+    ])
 
 
 if __name__ == "__main__":

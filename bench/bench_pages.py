@@ -30,6 +30,9 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from sla_store import reads  # noqa: E402
 from sla_store.sample import build_sample_db  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from figures import figure, record  # noqa: E402
+
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 PAGES = ("pages/overview.py", "pages/performance.py", "pages/live_queue.py", "pages/trends.py",
          "pages/internal_ops.py", "pages/data.py")
@@ -37,6 +40,9 @@ OUT = ROOT / "bench" / "out"
 
 
 def database(tickets: int) -> Path:
+    shared = OUT / f"scale-{tickets}.duckdb"  # bench_scale's database of the same size, seed and history
+    if shared.exists():
+        return shared
     path = OUT / f"pages-{tickets}.duckdb"
     if not path.exists():
         started = time.perf_counter()
@@ -91,8 +97,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 vs 50,000 tickets, one repeat")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--small", type=int, default=None)
+    parser.add_argument("--large", type=int, default=None, help="e.g. 10000000 (reuses bench_scale's database)")
     args = parser.parse_args()
     small, large = (2_000, 50_000) if args.quick else (10_000, 1_000_000)
+    small, large = args.small or small, args.large or large
     repeats = args.repeats or (1 if args.quick else 5)
     OUT.mkdir(parents=True, exist_ok=True)
     print(f"page render (AppTest run, best of {repeats}) at {small:,} and {large:,} tickets", flush=True)
@@ -109,6 +118,16 @@ def main() -> None:
         worst = max(worst, cl / cs)
         print(f"{page:<26}{cs:>11.3f}s{cl:>11.3f}s{cl / cs:>7.2f}x{ws:>11.3f}s{wl:>11.3f}s{wl / ws:>7.2f}x")
     print(f"worst cold ratio: {worst:.2f}x (aim: below 2x)")
+    command = "python bench/bench_pages.py" + (" --quick" if args.quick else "") + (
+        f" --small {args.small}" if args.small else "") + (f" --large {args.large}" if args.large else "")
+    record("bench_pages", [
+        figure(f"cold render of {page} at {large:,} within 3x of {small:,} tickets",
+               f"{large_times[page][0]:.2f} s vs {small_times[page][0]:.2f} s (warm {large_times[page][1]:.2f} s vs "
+               f"{small_times[page][1]:.2f} s; best of {repeats})", command,
+               ratio=large_times[page][0] / small_times[page][0], limit=3)
+        for page in PAGES
+    ] + [figure("daily rollup (built once per database version)", f"{rollup_large:.2f} s vs {rollup_small:.2f} s",
+                command, ratio=rollup_large / rollup_small)])
 
 
 if __name__ == "__main__":

@@ -28,6 +28,9 @@ sys.path.insert(0, str(ROOT))
 from sla_core.policy import parse_policy, parse_policy_mapping  # noqa: E402
 from sla_core.simulate import simulate  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from figures import figure, record  # noqa: E402
+
 NOW = datetime(2026, 10, 31, 12, tzinfo=UTC)
 CHANNELS = ["email", "phone", "chat", "social", "web"]
 TEAMS = ["Billing", "Technical", "Accounts", "Onboarding"]
@@ -168,6 +171,15 @@ def main() -> None:
           f"{FASTEST['bare polars group-by count'] * 1000:.1f} ms (x{fastest / FASTEST['bare polars group-by count']:.1f}),"
           f" DuckDB count {FASTEST['bare DuckDB group-by count'] * 1000:.1f} ms "
           f"(x{fastest / FASTEST['bare DuckDB group-by count']:.1f})")
+    command = "python bench/bench_simulate.py" + (" --quick" if args.quick else "")
+    record("bench_simulate", [
+        figure(f"What-if at {results.height:,} result rows: simulate -> comparison within 5x of a bare polars "
+               "group-by count", f"{timings['simulate -> comparison'] * 1000:.0f} ms vs {base_polars * 1000:.0f} ms "
+               f"(median of {args.repeat}); fastest runs {fastest / FASTEST['bare polars group-by count']:.1f}x",
+               command, ratio=timings["simulate -> comparison"] / base_polars, limit=5),
+        figure("the same against a bare DuckDB group-by count", f"{base_duckdb * 1000:.0f} ms", command,
+               ratio=timings["simulate -> comparison"] / base_duckdb),
+    ])
     from_the_store(results, committed, proposed, args.repeat)
     calendar_change(committed, 50_000 if args.quick else args.tickets, args.repeat)
 
