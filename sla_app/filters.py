@@ -182,7 +182,9 @@ def _sorted_priorities(values: Sequence[str]) -> list[str]:
 
 
 def render_sidebar_filters(options: FilterOptions) -> Filters:
-    """Draw the filter widgets in the sidebar and return the selection."""
+    """Draw the filter widgets in the sidebar and return the selection.
+
+    Long: one widget call per filter, in the order the sidebar shows them."""
     with st.sidebar:
         st.header("Filters")
         dates = default_dates(options)

@@ -171,6 +171,8 @@ def rejudge(
     `now` should be the instant the results were computed, so reused and recomputed rows agree.
     A single committed Policy is read as a history of one version (the only adapter; the helpers below
     take a PolicyHistory).
+    Long: the steps (reuse, recompute, re-match, newly matching) share the raw-data loader and the partial
+    frames they add to `paired`.
     """
     committed = as_history(committed)
     dimensions = dimension_columns(results, committed, proposed)

@@ -150,7 +150,8 @@ def attainment_command(
 ) -> None:
     """Counts per slice from the stored results, over items created in a date range: decided (met + breached),
     met, breached, running (not decided yet), not_measured (its source never records the metric's start or
-    stop) and attainment = met / decided. Data notes (not-measured metrics, unmatched sources) follow."""
+    stop) and attainment = met / decided. Data notes (not-measured metrics, unmatched sources) follow.
+    Long: the command's typer options are declared in its signature."""
     from sla_store import reads
     from sla_store.db import connect_read_only
 

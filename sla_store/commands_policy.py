@@ -97,7 +97,9 @@ def commit_command(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Commit FILE as the next version (refused when the committed version changed since FILE was edited)."""
+    """Commit FILE as the next version (refused when the committed version changed since FILE was edited).
+
+    Long: the command's typer options are declared in its signature."""
     from sla_store.db import current_time
     from sla_store.policy_files import config_dir
     from sla_store.policy_store import CommitRefused, backdate_impact, commit_policy, load_committed

@@ -84,7 +84,9 @@ def _load_history(config: Path | None):
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `sla` app."""
+    """Add this module's commands to the `sla` app.
+
+    Long: it declares the report commands with their typer options."""
 
     @app.command()
     def check(

@@ -81,7 +81,9 @@ def simulate_command(
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Judge the stored history by a proposed policy and compare it with the committed one per slice."""
+    """Judge the stored history by a proposed policy and compare it with the committed one per slice.
+
+    Long: the command's typer options are declared in its signature."""
     from sla_core.policy import PolicyError
     from sla_core.target_mapping import SLICE_COLUMNS, SimulationInputError
     from sla_store.db import connect_read_only

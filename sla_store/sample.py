@@ -148,7 +148,8 @@ def generate_tickets(count: int, seed: int | Sequence[int] = 42, now: datetime |
                      first_id: int = 100_001) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(tickets, status events) with canonical columns; times as UTC datetimes. Vectorized (1M in seconds).
 
-    Tickets are numbered from `first_id`; `seed` is anything numpy's default_rng takes."""
+    Tickets are numbered from `first_id`; `seed` is anything numpy's default_rng takes.
+    Long: one vectorized column after another, each built from the ones before."""
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     now_us = int(now.timestamp() * US)
     rng = np.random.default_rng(seed)

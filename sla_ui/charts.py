@@ -35,6 +35,7 @@ def attainment_bars(frame: pl.DataFrame, dimension: str, title: str, objective: 
     One dashed objective line when the bars share one policy objective; otherwise a marker on each bar at
     its own (the objective its items are held to). A 0% bar still shows its value. More than
     VERTICAL_BARS values are drawn as horizontal bars, worst on top, so every label reads whole.
+    Long: the bars, their objective marks and the layout make one figure.
     """
     rows = worst_first(frame.filter(pl.col("attainment").is_not_null()), dimension, limit)
     values = (rows["attainment"] * 100).to_list()

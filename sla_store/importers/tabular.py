@@ -328,7 +328,9 @@ class Loaded:
 
 
 def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, import_id: int) -> Loaded:
-    """Move the staged rows into items / events / rejected_rows for this import."""
+    """Move the staged rows into items / events / rejected_rows for this import.
+
+    Long: one SQL statement per step of the write, in the order they must run in the import's transaction."""
     con.execute(f"""
         INSERT INTO rejected_rows
         SELECT ?, s.{LINE}, json_merge_patch(to_json(r), '{{"{LINE}": null}}')::VARCHAR, s.reason
