@@ -20,7 +20,8 @@ from sla_store.coverage import notes, record_source_fields
 from sla_store.db import current_time, write_transaction
 from sla_store.importers import FORMATS, ImportRefused, Mapping, importer_for, load_mapping
 from sla_store.importers.errors import FileUnreadable
-from sla_store.importers.tabular import check_columns, drop_temp, stage, store
+from sla_store.importers.reading import check_columns, drop_temp
+from sla_store.importers.tabular import stage, store
 from sla_store.policy_files import config_dir
 
 Progress = Callable[[str, float], None]

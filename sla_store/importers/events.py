@@ -6,7 +6,7 @@ log (`event_kind: status`, `creates_items: false`) adds status events to tickets
 
 from __future__ import annotations
 
-from sla_store.importers.tabular import read_columns, read_raw
+from sla_store.importers.reading import read_columns, read_raw
 
 FORMAT = "events"
 read = read_raw

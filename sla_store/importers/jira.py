@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sla_store.importers.tabular import read_columns, read_raw
+from sla_store.importers.reading import read_columns, read_raw
 
 FORMAT = "jira"
 read = read_raw

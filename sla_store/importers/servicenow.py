@@ -6,7 +6,7 @@ values of its latest row; with `rows: items` a plain incident list is loaded.
 
 from __future__ import annotations
 
-from sla_store.importers.tabular import read_columns, read_raw
+from sla_store.importers.reading import read_columns, read_raw
 
 FORMAT = "servicenow"
 read = read_raw

@@ -1,22 +1,20 @@
-"""The shared import pipeline: raw rows -> typed, validated staging table -> items, events, rejects.
+"""The shared import pipeline: raw rows (sla_store.importers.reading) -> typed, validated staging table ->
+items, events, rejects.
 
 Everything runs as set-based DuckDB SQL on the writer's connection (a million rows import in seconds).
-Identifiers and literals that come from mapping files are quoted by `ident` / `literal`, never pasted raw.
+Identifiers and literals that come from mapping files are quoted by DuckDB (sla_store.sql), never pasted raw.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 
-from sla_store.importers.errors import FileUnreadable, ImportRefused
 from sla_store.importers.mapping import LOWERED_FIELDS, OFFSET_FORMATS, TIME_FIELDS, Mapping
+from sla_store.importers.reading import LINE, RawTable
 from sla_store.sql import ident, literal, literal_list
 
-LINE = "__line"
 # A trailing UTC offset after a time of day: "... 09:12:33Z", "...09:12+02:00", "... 09:12:33 +0200".
 # Real offsets lie within +-14:00; "+2500" is not an offset, so such a cell does not parse.
 OFFSET_PATTERN = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-](0\d|1[0-4])(:?[0-5]\d)?)$"
@@ -27,168 +25,6 @@ EARLIEST, LATEST = "1900-01-01", "2200-01-01"
 MAX_MINUTES = 100 * 366 * 24 * 60
 
 
-
-
-def drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
-    """Drop these temp tables or views if they exist (DROP TABLE refuses a view and the other way round)."""
-    for name in names:
-        found = con.sql(
-            "SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = ? "
-            "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = ?",
-            params=[name, name]).fetchall()
-        for (kind,) in found:
-            con.execute(f"DROP {kind} {ident(name)}")
-
-
-
-def text_encoding(path: Path, declared: str = "utf-8") -> str:
-    """The encoding to read a CSV export with: a byte-order mark wins over the mapping's `encoding`.
-
-    Excel's "Unicode text" is UTF-16 with a mark; UTF-16 without one (NUL bytes between the letters) or a
-    binary file would read as garbage and look like "missing columns", so it is refused by name.
-    """
-    with path.open("rb") as handle:
-        head = handle.read(1 << 16)
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "utf-8"
-    if b"\x00" in head and declared != "utf-16":
-        even, odd = head[0::2], head[1::2]
-        if odd and odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
-            return "utf-16"  # little-endian without a mark: ASCII letters each followed by a NUL byte
-        if even and even.count(0) > 0.9 * len(even):
-            raise FileUnreadable(f"{path}: is UTF-16 (big-endian, without a byte-order mark); save it as CSV UTF-8")
-        raise FileUnreadable(f"{path}: not a text CSV file (it holds NUL bytes, as a spreadsheet or other binary "
-                             "file does); save it as CSV UTF-8")
-    return declared
-
-
-def _python_encoding(path: Path, encoding: str) -> str:
-    """Python's codec for a file DuckDB reads as `encoding` (DuckDB takes UTF-16 without a mark as LE)."""
-    if encoding == "utf-8":
-        return "utf-8-sig"
-    if encoding == "utf-16":
-        with path.open("rb") as handle:
-            return "utf-16" if handle.read(2) in (b"\xff\xfe", b"\xfe\xff") else "utf-16-le"
-    return encoding
-
-
-def header_delimiter(path: Path, encoding: str = "utf-8") -> str:
-    """The delimiter of a CSV export, judged from its header line (a ragged body can fool a sniffer)."""
-    with path.open("r", encoding=_python_encoding(path, encoding), errors="replace", newline="") as handle:
-        header = handle.readline(MAX_LINE_BYTES)
-    counts = {delimiter: header.count(delimiter) for delimiter in (",", ";", "\t", "|")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
-
-
-@dataclass
-class RawTable:
-    """The file's rows in temp table raw_rows (all VARCHAR for CSV, plus __line) and structural rejects."""
-
-    columns: list[str]
-    rows: int
-    broken_rows: int
-    markers_done: bool = False  # missing markers already NULL (the CSV reader applied them)
-
-
-def read_raw(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping | None = None,
-             relation_sql: str | None = None) -> RawTable:
-    """Load a CSV / Parquet file (or a prepared relation) into temp table raw_rows.
-
-    For CSV the reader itself turns the mapping's missing markers into NULL (the cheapest place to do it).
-    """
-    suffix = path.suffix.lower()
-    drop_temp(con, "raw_rows", "raw_data", "raw_rejects")
-    con.execute(f"CREATE TEMP TABLE raw_rejects ({LINE} BIGINT, raw VARCHAR, reason VARCHAR)")
-    try:
-        if relation_sql is not None:
-            source = relation_sql
-        elif suffix == ".parquet":
-            source = f"(SELECT * FROM read_parquet({literal(str(path))}))"
-        else:
-            encoding = text_encoding(path, mapping.encoding if mapping else "utf-8")
-            source = (f"read_csv({literal(str(path))}, all_varchar = true, header = true, store_rejects = true,"
-                      f" delim = {literal(header_delimiter(path, encoding))}, quote = '\"', escape = '\"',"
-                      f" nullstr = {literal_list(['', *(mapping.missing if mapping else [])])},"
-                      f" encoding = {literal(encoding)},"
-                      " rejects_table = 'csv_rejects', rejects_scan = 'csv_scans')")
-        # CSV rows are numbered by file line (the header is line 1); JSON and Parquet records from 1.
-        first_line = 2 if relation_sql is None and suffix != ".parquet" else 1
-        con.execute(f"CREATE TEMP TABLE raw_data AS SELECT * FROM {source}")
-        numbered = numbered_columns(con, first_line)
-        con.execute(f"CREATE TEMP VIEW raw_rows AS SELECT {numbered} FROM raw_data")
-    except duckdb.Error as exc:
-        if "Maximum line size" in str(exc):
-            raise ImportRefused(_overlong_line(path)) from None
-        message = str(exc).strip().splitlines()[0]
-        raise ImportRefused(f"{path}: cannot be read as a table ({message})") from exc
-    broken = 0
-    if relation_sql is None and suffix != ".parquet":
-        con.execute(
-            "INSERT INTO raw_rejects SELECT line, any_value(csv_line), 'malformed CSV row: ' || min(error_message) "
-            "FROM csv_rejects GROUP BY line"
-        )
-        broken = con.sql("SELECT count(*) FROM raw_rejects").fetchall()[0][0]
-        if broken:
-            # Rowids count good rows only: shift each row past the broken lines before it.
-            con.execute("DROP VIEW raw_rows")
-            con.execute(f"CREATE TEMP TABLE raw_rows AS SELECT {numbered} FROM raw_data")
-            con.execute("DROP TABLE raw_data")
-            con.execute(f"""
-                UPDATE raw_rows SET {LINE} = {LINE} + (
-                    SELECT count(*) FROM (
-                        SELECT {LINE} - (row_number() OVER (ORDER BY {LINE}) - 1) AS threshold
-                        FROM raw_rejects) t
-                    WHERE t.threshold <= raw_rows.{LINE})
-            """)
-        con.execute("DROP TABLE IF EXISTS csv_rejects")
-        con.execute("DROP TABLE IF EXISTS csv_scans")
-    columns = [row[0] for row in con.sql("DESCRIBE raw_rows").fetchall() if row[0] != LINE]
-    if not columns:
-        raise ImportRefused(f"{path}: no columns found")
-    rows = con.sql("SELECT count(*) FROM raw_rows").fetchall()[0][0]
-    markers_done = relation_sql is None and suffix != ".parquet"
-    return RawTable(columns=columns, rows=rows, broken_rows=broken, markers_done=markers_done)
-
-
-MAX_LINE_BYTES = 2_000_000  # DuckDB's read_csv limit for one row
-
-
-def _overlong_line(path: Path) -> str:
-    """The refusal for a row over the CSV reader's limit, naming its line (DuckDB's own message does not)."""
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if len(line) > MAX_LINE_BYTES:
-                return (f"{path}: line {number} is {len(line) / 1e6:.0f} MB long, over the {MAX_LINE_BYTES // 10**6} MB "
-                        "a row may hold (a runaway cell or an unclosed quote); trim it and import again")
-    return f"{path}: a row is longer than {MAX_LINE_BYTES // 10**6} MB (an unclosed quote?); fix it and import again"
-
-
-def numbered_columns(con: duckdb.DuckDBPyConnection, first_line: int) -> str:
-    """A select list over raw_data: its rows numbered from `first_line` in file order as __line, then its
-    columns.
-
-    The table was filled in the file's order, so its rowids run in that order (inside a transaction they
-    start from a large base, hence the offset). A row_number() window would cost more than the read
-    itself; it is the fallback should the rowids ever not be one gap-free run.
-    """
-    base, span, rows = con.sql(
-        "SELECT min(rowid), max(rowid) - min(rowid) + 1, count(*) FROM raw_data").fetchall()[0]
-    if rows == 0 or span == rows:
-        return f"rowid - {int(base or 0)} + {first_line} AS {LINE}, *"
-    con.execute("CREATE OR REPLACE TEMP TABLE raw_data AS "
-                "SELECT row_number() OVER () - 1 AS __position, * FROM raw_data")
-    return f"__position + {first_line} AS {LINE}, * EXCLUDE (__position)"
-
-
-def check_columns(path: Path, mapping: Mapping, columns: list[str]) -> None:
-    present = set(columns)
-    missing = [col for col in mapping.required_columns() if col not in present]
-    if missing:
-        names = ", ".join(repr(col) for col in missing)
-        raise ImportRefused(f"{path}: not a {mapping.name or mapping.format} export: missing columns {names}")
 
 
 def _clean(column: str, mapping: Mapping, markers_done: bool = False) -> str:
@@ -462,21 +298,3 @@ def _insert_events(con: duckdb.DuckDBPyConnection) -> int:
                AND e.kind = n.kind AND e.value = n.value
     """)
     return con.sql("SELECT count(*) FROM events").fetchall()[0][0] - before
-
-
-def read_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    """The column names of a CSV / Parquet file, without loading it."""
-    if path.suffix.lower() == ".parquet":
-        try:
-            return list(con.sql(f"SELECT * FROM read_parquet({literal(str(path))}) LIMIT 0").columns)
-        except duckdb.Error as exc:
-            message = str(exc).strip().splitlines()[0]
-            raise ImportRefused(f"{path}: cannot be read as a table ({message})") from exc
-    encoding = text_encoding(path)
-    with path.open("r", encoding=_python_encoding(path, encoding), errors="replace", newline="") as handle:
-        line = handle.readline(MAX_LINE_BYTES)  # a header, not a whole one-line file
-    try:
-        header = next(csv.reader([line], delimiter=header_delimiter(path, encoding)), [])
-    except csv.Error:  # e.g. a field over the csv module's limit: not a CSV header
-        return []
-    return [name.strip() for name in header]

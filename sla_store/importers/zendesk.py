@@ -15,8 +15,8 @@ import polars as pl
 
 from sla_store.importers.errors import FileUnreadable
 from sla_store.importers.mapping import Mapping
-from sla_store.importers.tabular import RawTable, read_raw
-from sla_store.importers.tabular import read_columns as read_csv_columns
+from sla_store.importers.reading import RawTable, read_raw
+from sla_store.importers.reading import read_columns as read_csv_columns
 
 FORMAT = "zendesk"
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from sla_store.importers.tabular import numbered_columns
+from sla_store.importers.reading import numbered_columns
 
 
 def _numbered(con: duckdb.DuckDBPyConnection, first_line: int) -> list[tuple[int, str]]:
