@@ -118,3 +118,8 @@ def below_objective(attainment: float | None, objective: float | None) -> bool:
     if attainment is None or objective is None:
         return False
     return round(100 * attainment, SHARE_DIGITS) < round(100 * objective, SHARE_DIGITS)
+
+
+def display_name(key: str) -> str:
+    """A metric, field or process key as people read it: 'lead_routing' -> 'Lead routing'."""
+    return key.replace("_", " ").strip().capitalize()

@@ -145,14 +145,26 @@ def register(app: typer.Typer) -> None:
                                                         " to it).")] = Path("report.html"),
         pdf: Annotated[Path | None, typer.Option("--pdf", help="Also print a PDF with headless Chromium.",
                                                  show_default=False)] = None,
+        mail_to: Annotated[str | None, typer.Option(
+            "--mail-to", help="Mail the report to these addresses (a@x.org,b@y.org) through SMTP: "
+                              "SLA_SMTP_HOST, SLA_SMTP_PORT, SLA_SMTP_STARTTLS, SLA_SMTP_USER, "
+                              "SLA_SMTP_PASSWORD, SLA_MAIL_FROM.", show_default=False)] = None,
         db: DbOption = None,
     ) -> None:
         """The monthly leadership report: attainment vs objective, change vs last month, error budget,
-        worst slices with their breach reasons, weekly compliance and trend charts, as one HTML file."""
+        worst slices with their breach reasons, weekly compliance and trend charts, as one HTML file.
+        With --mail-to it is also sent, attached, with its headline figures in the message body."""
+        from sla_store import mail
         from sla_store import report as reporting
         from sla_store.db import current_time
 
         first = parse_month(month)
+        delivery = None
+        if mail_to is not None:  # settings and addresses are checked before any work
+            try:
+                delivery = mail.SmtpSettings.from_env(), mail.parse_recipients(mail_to)
+            except mail.MailError as error:
+                raise fail(str(error)) from None
         try:
             written = reporting.write_report(db, first, out, current_time())
         except OSError as error:  # a missing database says so itself; a bad --out names the path
@@ -169,3 +181,15 @@ def register(app: typer.Typer) -> None:
             except (RuntimeError, subprocess.TimeoutExpired) as error:
                 raise fail(str(error)) from None
             typer.echo(f"wrote {pdf}")
+        if delivery is not None:
+            settings, recipients = delivery
+            label = first.strftime("%B %Y")
+            attachments = [out, *([pdf] if pdf is not None else [])]
+            body = mail.headline_body(label, mail.headline_rows(out.with_suffix(".csv").read_text("utf-8")),
+                                      attached=[path.name for path in attachments])
+            message = mail.compose(settings.sender, recipients, f"SLA report {label}", body, attachments)
+            try:
+                mail.send(settings, message)
+            except mail.MailError as error:
+                raise fail(str(error)) from None
+            typer.echo(f"mailed {out.name} to {', '.join(recipients)}")

@@ -8,6 +8,8 @@ SLA_MAIL_FROM (default: the user).
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import smtplib
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+
+from sla_core.durations import display_name
 
 ENV_HOST, ENV_PORT, ENV_STARTTLS = "SLA_SMTP_HOST", "SLA_SMTP_PORT", "SLA_SMTP_STARTTLS"
 ENV_USER, ENV_PASSWORD, ENV_FROM = "SLA_SMTP_USER", "SLA_SMTP_PASSWORD", "SLA_MAIL_FROM"
@@ -112,6 +116,21 @@ def send(settings: SmtpSettings, message: EmailMessage, timeout_s: float = 30.0)
         raise MailError(f"SMTP {settings.host}:{settings.port} refused: {', '.join(sorted(refused))}")
 
 
+def headline_rows(figures_csv: str) -> list[dict]:
+    """The headline rows (one per metric) of the report's figures CSV, with numbers parsed."""
+    rows = []
+    for row in csv.DictReader(io.StringIO(figures_csv)):
+        if row.get("section") != "headline":
+            continue
+        parsed: dict = {"metric": row["metric"]}
+        for column in ("attainment", "objective", "budget_used"):
+            parsed[column] = float(row[column]) if row.get(column) not in (None, "") else None
+        for column in ("decided", "breached"):
+            parsed[column] = int(float(row[column])) if row.get(column) not in (None, "") else 0
+        rows.append(parsed)
+    return rows
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
@@ -122,10 +141,9 @@ def headline_body(label: str, rows: Iterable[Mapping], names: Mapping[str, str] 
 
     `rows` carry metric, attainment, objective, decided, breached, budget_used (shares, None when unknown);
     `names` maps metric keys to display names."""
-    names = names or {}
     lines = [f"SLA report for {label}", ""]
     for row in rows:
-        name = names.get(row["metric"], row["metric"])
+        name = (names or {}).get(row["metric"]) or display_name(row["metric"])
         attainment, objective = row.get("attainment"), row.get("objective")
         verdict = ""
         if attainment is not None and objective is not None:

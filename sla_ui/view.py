@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from sla_core.durations import SHARE_DIGITS, format_share, remaining_text
+from sla_core.durations import SHARE_DIGITS, display_name, format_share, remaining_text
 from sla_core.policy import format_duration
 from sla_core.safe_csv import frame_csv
 from sla_core.trends import MonthEndForecast
@@ -44,8 +44,8 @@ def remaining(seconds: float | None) -> str:
 
 
 def metric_label(metric: str) -> str:
-    """'first_response' -> 'First response'."""
-    return metric.replace("_", " ").capitalize()
+    """'first_response' -> 'First response' (sla_core.durations.display_name)."""
+    return display_name(metric)
 
 
 def forecast_text(forecast: MonthEndForecast) -> str:

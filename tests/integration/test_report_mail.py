@@ -104,3 +104,62 @@ def test_an_attachment_keeps_its_file_type(tmp_path: Path):
     message = compose("a@b.org", ["c@d.org"], "s", "body", [pdf])
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
+
+
+# --- `sla report --mail-to` ------------------------------------------------------------------------------
+
+def test_sla_report_mails_the_report_with_its_headline_figures(sample_db, smtp_server, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from sla_store.cli import app
+    from tests.integration.conftest import query
+
+    host, port, inbox = smtp_server
+    for name, value in smtp_env(host, port).items():
+        monkeypatch.setenv(name, value)
+    out = tmp_path / "sla-report-2026-10.html"
+    result = CliRunner().invoke(app, ["report", "--month", "2026-10", "--out", str(out), "--db", str(sample_db),
+                                      "--mail-to", "lead@example.org,director@example.org"])
+    assert result.exit_code == 0, result.output
+    assert "mailed sla-report-2026-10.html to lead@example.org, director@example.org" in result.output
+    [(sender, recipients, message)] = inbox.messages
+    assert recipients == ["lead@example.org", "director@example.org"]
+    assert message["Subject"] == "SLA report October 2026"
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == out.name and attachment.get_payload(decode=True) == out.read_bytes()
+    body = message.get_body(("plain",)).get_content()
+    met, decided, breached = query(sample_db, """
+        SELECT count(*) FILTER (WHERE met), count(*) FILTER (WHERE met IS NOT NULL), count(*) FILTER (WHERE NOT met)
+        FROM results WHERE metric = 'resolution'
+          AND created >= TIMESTAMPTZ '2026-10-01 00:00:00+00' AND created < TIMESTAMPTZ '2026-11-01 00:00:00+00'""")[0]
+    assert f"- Resolution: {100 * met / decided:.1f}% against an objective of" in body
+    assert f"{breached} of {decided} decided items breached" in body
+    assert "Lead routing" in body and "lead_routing" not in body  # display names, not keys
+
+
+def test_sla_report_refuses_missing_smtp_settings_before_writing_anything(sample_db, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from sla_store.cli import app
+
+    for name in ("SLA_SMTP_HOST", "SLA_MAIL_FROM"):
+        monkeypatch.delenv(name, raising=False)
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(app, ["report", "--month", "2026-10", "--out", str(out), "--db", str(sample_db),
+                                      "--mail-to", "a@x.org"])
+    assert result.exit_code == 2
+    assert "SLA_SMTP_HOST is not set" in result.output
+    assert not out.exists()
+
+
+def test_a_refused_delivery_exits_2_with_one_line(sample_db, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from sla_store.cli import app
+
+    for name, value in smtp_env("127.0.0.1", 1).items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(app, ["report", "--month", "2026-10", "--out", str(tmp_path / "r.html"),
+                                      "--db", str(sample_db), "--mail-to", "a@x.org"])
+    assert result.exit_code == 2
+    assert "SMTP 127.0.0.1:1:" in result.output and "Traceback" not in result.output
