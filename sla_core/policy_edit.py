@@ -20,6 +20,7 @@ from sla_core.policy import (
     ALWAYS,
     Policy,
     PolicyError,
+    format_duration,
     parse_duration,
     parse_policy_mapping,
 )
@@ -56,7 +57,7 @@ def targets_frame(policy: Policy) -> pl.DataFrame:
                 "metric": target["metric"],
                 **{key: _values_text(match.get(key)) for key in EDITED_MATCH_KEYS},
                 "other_match": "; ".join(f"{k}: {_values_text(v)}" for k, v in other.items()),
-                "within": str(target["within"]),
+                "within": _hours_text(target.get("within")),
                 "calendar": target["calendar"],
                 "objective": target.get("objective"),
                 "origin": index,
@@ -270,3 +271,16 @@ def proposed_policy(committed: Policy, targets: Any, calendars: Any, objective: 
         return parse_policy_mapping(raw, "proposed")
     except PolicyError as error:
         raise EditError(friendly_error(error)) from None
+
+
+def _hours_text(within) -> str:
+    """A budget as the editor shows it: in hours and minutes ('48h', not '2d' - a business day is not 24
+    hours); text that is not a duration is shown as written."""
+    if within is None:
+        return ""
+    try:
+        seconds = parse_duration(str(within))
+    except ValueError:
+        return str(within)
+    text = format_duration(seconds)
+    return text if parse_duration(text) == seconds else str(within)  # never round a budget away

@@ -34,8 +34,12 @@ def duration_or_blank(seconds: float | None) -> str:
     return "" if seconds is None else format_duration(seconds)
 
 
-def advice_view(advice: pl.DataFrame, proposed: Policy) -> pl.DataFrame:
-    """The advice table with readable target names and durations."""
+MIN_ADVICE_ITEMS = 20  # advice from fewer decided items is marked as a small sample
+
+
+def advice_view(advice: pl.DataFrame, proposed: Policy, min_items: int = MIN_ADVICE_ITEMS) -> pl.DataFrame:
+    """The advice table with readable target names and durations; advice drawn from fewer than
+    `min_items` decided items is marked as a small sample (one or two items say little)."""
     if advice.is_empty():
         return advice
     labels = {i: target_label(proposed, i) for i in advice["target"].drop_nulls().unique().to_list()}
@@ -52,7 +56,10 @@ def advice_view(advice: pl.DataFrame, proposed: Policy) -> pl.DataFrame:
             "tightest that meets the objective"
         ),
         (pl.col("advised_within_s") <= pl.col("proposed_within_s")).alias("proposed would meet it"),
-    )
+        pl.when(pl.col("decided") < min_items)
+        .then(pl.format("⚠ small sample: {} items", pl.col("decided")))
+        .otherwise(pl.lit("")).alias("sample"),
+    ).sort(pl.col("decided") < min_items, maintain_order=True)
 
 
 PERCENT_COLUMNS = {
@@ -216,5 +223,7 @@ def show_simulation(last: dict[str, Any], proposed: Policy | None, committed: Po
         advice_view(simulation.advice, proposed or committed),
         "what-if advice",
         key="whatif_advice",
-        caption="Over the filtered period: the budget at which the objective share of decided items was met.",
+        caption="Over the filtered period: the budget at which the objective share of decided items was met. "
+                f"Advice from fewer than {MIN_ADVICE_ITEMS} decided items is marked as a small sample and listed "
+                "last: a handful of items cannot tell which target is right.",
     )

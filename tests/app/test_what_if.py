@@ -90,7 +90,7 @@ def test_the_page_shows_the_committed_targets_in_an_editable_table(workspace):
     shown = at.dataframe  # data editors are dataframe elements in AppTest
     editors = [frame for frame in shown if frame.key == "whatif_targets"]
     assert len(editors) == 1
-    assert editors[0].value["within"].tolist() == ["15m", "4h", "8h", "3d"]
+    assert editors[0].value["within"].tolist() == ["15m", "4h", "8h", "72h"]  # "3d" in the policy: 72 business hours
     assert at.session_state["whatif_base_version"] == 1
 
 

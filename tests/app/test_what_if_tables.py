@@ -111,3 +111,27 @@ def test_policy_errors_are_told_in_table_terms_from_their_key_path(path, message
     from sla_core.policy_edit import friendly_error
 
     assert friendly_error(PolicyError("proposed", 14, path, message)) == told
+
+
+def test_advice_from_a_handful_of_items_is_marked_as_a_small_sample_and_listed_last(committed):
+    from sla_ui.what_if import MIN_ADVICE_ITEMS, advice_view
+
+    advice = pl.DataFrame({
+        "metric": ["resolution"] * 3, "target": [10, 11, 12], "team": ["Group 9", "Group 70", "Group 3"],
+        "decided": [2, 175, MIN_ADVICE_ITEMS], "objective": [0.95] * 3,
+        "current_within_s": [144_000.0] * 3, "current_targets": [1] * 3, "proposed_within_s": [172_800.0] * 3,
+        "advised_within_s": [3600.0, 180_000.0, 90_000.0],
+    })
+    view = advice_view(advice, committed)
+    assert view["team"].to_list() == ["Group 70", "Group 3", "Group 9"]
+    assert view["sample"].to_list() == ["", "", "⚠ small sample: 2 items"]
+    # Budgets read in hours, never as 24-hour days.
+    assert view["committed"].to_list() == ["40h"] * 3 and view["proposed"].to_list() == ["48h"] * 3
+
+
+def test_budgets_show_in_hours_in_the_editor_and_unedited_rows_stay_as_committed(committed):
+    frame = targets_frame(committed)
+    delivery = frame.filter(pl.col("metric") == "report_delivery")["within"].to_list()
+    assert delivery == ["72h"]  # "3d" in the file: shown as the hours it means
+    assert not any(text.endswith("d") for text in frame["within"].to_list())
+    assert proposed_policy(committed, frame, calendars_frame(committed), committed.objective).raw == committed.raw
