@@ -123,3 +123,29 @@ def below_objective(attainment: float | None, objective: float | None) -> bool:
 def display_name(key: str) -> str:
     """A metric, field or process key as people read it: 'lead_routing' -> 'Lead routing'."""
     return key.replace("_", " ").strip().capitalize()
+
+
+def target_rows(policy) -> list[dict[str, str]]:
+    """The policy's targets as people read them, in order (first match wins): metric display name, what
+    they match, the budget in business hours (and business days of its calendar), the calendar and the
+    objective - for the report's "policy in force" table."""
+    rows = []
+    for target in policy.targets:
+        calendar = policy.calendars.get(target.calendar)
+        day_hours = business_day_hours(calendar) if calendar is not None else None
+        by = getattr(target, "by", None)
+        if by:
+            budget = f"by {by}"
+        elif calendar is not None and calendar.always:
+            budget = f"{format_duration(target.within_s)} (24/7)"
+        else:
+            budget = format_business(target.within_s, day_hours)
+        match = "; ".join(f"{display_name(key).lower()} {', '.join(values)}" for key, values in target.match.items())
+        rows.append({
+            "metric": display_name(target.metric),
+            "match": match or "every item",
+            "budget": budget,
+            "calendar": target.calendar,
+            "objective": objective_text(policy.objective_for(target)),
+        })
+    return rows

@@ -83,6 +83,16 @@ def _load_history(config: Path | None):
         raise fail(f"{error.filename}: policy file not found") from None
 
 
+def _history_or_none(config: Path | None):
+    """The policy history for the report's "targets in force" section; None when there is no policy file
+    (the figures do not need it)."""
+    from sla_store.policy_files import config_dir
+
+    if not (config_dir(config) / "sla.yaml").exists():
+        return None
+    return _load_history(config)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `sla` app.
 
@@ -150,6 +160,7 @@ def register(app: typer.Typer) -> None:
                               "SLA_SMTP_HOST, SLA_SMTP_PORT, SLA_SMTP_STARTTLS, SLA_SMTP_USER, "
                               "SLA_SMTP_PASSWORD, SLA_MAIL_FROM.", show_default=False)] = None,
         db: DbOption = None,
+        config: ConfigOption = None,
     ) -> None:
         """The monthly leadership report: attainment vs objective, change vs last month, error budget,
         worst slices with their breach reasons, weekly compliance and trend charts, as one HTML file.
@@ -166,7 +177,7 @@ def register(app: typer.Typer) -> None:
             except mail.MailError as error:
                 raise fail(str(error)) from None
         try:
-            written = reporting.write_report(db, first, out, current_time())
+            written = reporting.write_report(db, first, out, current_time(), history=_history_or_none(config))
         except OSError as error:  # a missing database says so itself; a bad --out names the path
             raise fail(f"{error.filename}: {error.strerror}" if error.filename else str(error)) from None
         except duckdb.Error as error:

@@ -16,6 +16,7 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from sla_core.budget import weighted_objective
+from sla_core.durations import display_name, objective_text
 from sla_store.report_data import (
     MIN_SLICE_DECIDED,
     TREND_WEEKS,
@@ -38,8 +39,8 @@ def _line_chart(series: pl.DataFrame, title: str, x_title: str) -> go.Figure:
         figure.add_trace(go.Scatter(
             x=[str(value) for value in rows["period"].to_list()],
             y=[round(100 * value, 2) for value in rows["attainment"].to_list()],
-            mode="lines+markers", name=metric,
-            hovertemplate="%{x}: %{y:.1f}%<extra>" + metric + "</extra>",
+            mode="lines+markers", name=display_name(metric),
+            hovertemplate="%{x}: %{y:.1f}%<extra>" + display_name(metric) + "</extra>",
         ))
     _objective_lines(figure, series)
     figure.update_layout(
@@ -59,7 +60,8 @@ def _objective_lines(figure: go.Figure, series: pl.DataFrame) -> None:
     }
     shown = {round(value, 6) for value in objectives.values() if value is not None}
     lines = ([("objective", shown.pop())] if len(shown) == 1
-             else [(f"{metric} objective", value) for metric, value in objectives.items() if value is not None])
+             else [(f"{display_name(metric)} objective", value) for metric, value in objectives.items()
+                   if value is not None])
     for label, value in lines:
         figure.add_hline(y=100 * value, line_dash="dash", line_color="#b91c1c",
                          annotation_text=f"{label} {value:.0%}: investigate below", annotation_position="bottom right")
@@ -69,7 +71,8 @@ def _gap_chart(by_team: pl.DataFrame) -> go.Figure:
     """Attainment minus objective per metric and team, in percentage points: left of zero is below."""
     rows = by_team.filter(pl.col("attainment").is_not_null()).with_columns(
         gap=(pl.col("attainment") - pl.col("objective")) * 100.0,
-        label=pl.col("metric") + " · " + pl.col("team").fill_null("(no team)"),
+        label=pl.col("metric").map_elements(display_name, return_dtype=pl.String) + " · "
+        + pl.col("team").fill_null("(no team)"),
     ).sort(["metric", "team"], descending=True, nulls_last=True)
     gaps = [round(value, 2) for value in rows["gap"].to_list()]
     figure = go.Figure(go.Bar(
@@ -106,13 +109,26 @@ def _pp(value: float | None) -> str:
     return f"{value:+.1f} pp"
 
 
-def render_html(report: MonthlyReport) -> str:
-    """The report as one HTML string: plotly.js inlined once, charts as embedded plotly JSON, the
-    figures CSV as a data: link - it opens offline and can be mailed as a single file."""
-    from plotly.offline import get_plotlyjs
+PLOTLY_BASIC = TEMPLATES / "plotly-basic.min.js"  # plotly.js basic bundle (scatter, bar; MIT, see its LICENSE)
 
+
+def plotly_js() -> str:
+    """The plotly.js the report inlines: the basic bundle (scatter and bar, ~1.2 MB) when it matches the
+    plotly.js version of the installed plotly, else the full bundle (~4.8 MB)."""
+    from plotly.offline import get_plotlyjs, get_plotlyjs_version
+
+    if PLOTLY_BASIC.exists():
+        text = PLOTLY_BASIC.read_text(encoding="utf-8")
+        if f"v{get_plotlyjs_version()}" in text[:200]:
+            return text
+    return get_plotlyjs()
+
+
+def render_html(report: MonthlyReport) -> str:
+    """The report as one HTML string: plotly.js (its basic bundle) inlined once, charts as embedded plotly
+    JSON, the figures CSV as a data: link - it opens offline and can be mailed as a single file."""
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
-    environment.filters.update(pct=_pct, pp=_pp)
+    environment.filters.update(pct=_pct, pp=_pp, label=display_name, objective=objective_text)
     metrics = report.headline["metric"].to_list()
     charts = [
         _chart_html(_line_chart(report.weekly_series, f"Weekly attainment per metric ({report.label} and the"
@@ -135,19 +151,19 @@ def render_html(report: MonthlyReport) -> str:
         weekly_cells=weekly_cells,
         min_slice=MIN_SLICE_DECIDED,
         charts=charts,
-        plotly_js=get_plotlyjs(),
+        plotly_js=plotly_js(),
         csv_href="data:text/csv;base64," + base64.b64encode(csv_text.encode()).decode(),
         csv_name=f"sla-report-{report.month.isoformat()[:7]}.csv",
     )
 
 
-def report_html(db: str | Path | None, month: date, generated_at: datetime) -> tuple[str, str]:
+def report_html(db: str | Path | None, month: date, generated_at: datetime, history=None) -> tuple[str, str]:
     """(HTML, CSV) for `month`, read from the database file."""
     from sla_store.db import connect_read_only
 
     con = connect_read_only(db)
     try:
-        report = build_report(con, month, generated_at)
+        report = build_report(con, month, generated_at, history)
     finally:
         con.close()
     return render_html(report), report.figures_csv()
@@ -177,9 +193,9 @@ def print_pdf(html_path: Path, pdf_path: Path, chromium: Path | None = None, tim
 
 
 def write_report(db: str | Path | None, month: date, out: Path, generated_at: datetime,
-                 pdf: Path | None = None) -> list[Path]:
+                 pdf: Path | None = None, history=None) -> list[Path]:
     """Writes report.html, report.csv next to it and, when asked, report.pdf; returns the paths."""
-    html, csv_text = report_html(db, month, generated_at)
+    html, csv_text = report_html(db, month, generated_at, history)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     csv_path = out.with_suffix(".csv")

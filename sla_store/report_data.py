@@ -229,6 +229,7 @@ class MonthlyReport:
     weekly_series: pl.DataFrame
     monthly_series: pl.DataFrame
     notes: tuple[str, ...] = ()  # data notes: metrics a source cannot measure, unmatched sources
+    policies: tuple[dict, ...] = ()  # the policy versions that judged the month's items, with their targets
 
     @property
     def label(self) -> str:
@@ -262,8 +263,25 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-def build_report(con: duckdb.DuckDBPyConnection, month: date, generated_at: datetime) -> MonthlyReport:
-    """All the figures of the monthly report for `month` (any day of it), read from `results`."""
+def policies_in_force(con: duckdb.DuckDBPyConnection, history, first: date, end: date) -> tuple[dict, ...]:
+    """The versions of `history` that judged items created in [first, end) (the one in force on `first`
+    when there are none), each with its targets as people read them (sla_core.durations.target_rows)."""
+    from sla_core.durations import target_rows
+
+    if history is None:
+        return ()
+    used = {row[0] for row in con.sql(
+        "SELECT DISTINCT policy_version FROM results WHERE created >= ? AND created < ?",
+        params=[utc_midnight(first), utc_midnight(end)]).fetchall()}
+    versions = [p for p in history.versions if p.version in used] or [history.in_force(first)]
+    return tuple({"version": p.version, "effective_from": p.effective_from, "author": p.author or "",
+                  "reason": p.reason or "", "targets": target_rows(p)} for p in versions)
+
+
+def build_report(con: duckdb.DuckDBPyConnection, month: date, generated_at: datetime,
+                 policy_history=None) -> MonthlyReport:
+    """All the figures of the monthly report for `month` (any day of it), read from `results`; with the
+    `policy_history`, also the versions and targets that judged the month."""
     first = month_start(month)
     end = add_months(first, 1)
     previous = add_months(first, -1)
@@ -289,6 +307,7 @@ def build_report(con: duckdb.DuckDBPyConnection, month: date, generated_at: date
         weekly_series=period_attainment(weekly_window, "1w"),
         monthly_series=period_attainment(history, "1mo"),
         notes=tuple(data_notes(con)["message"].to_list()),
+        policies=policies_in_force(con, policy_history, first, end),
     )
 
 
