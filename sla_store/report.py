@@ -64,7 +64,7 @@ def _objective_lines(figure: go.Figure, series: pl.DataFrame) -> None:
                    if value is not None])
     for label, value in lines:
         figure.add_hline(y=100 * value, line_dash="dash", line_color="#b91c1c",
-                         annotation_text=f"{label} {value:.0%}: investigate below", annotation_position="bottom right")
+                         annotation_text=f"{label} {objective_text(value)}: investigate below", annotation_position="bottom right")
 
 
 def _gap_chart(by_team: pl.DataFrame) -> go.Figure:
