@@ -176,6 +176,13 @@ def test_a_viewer_sees_no_commit_button_and_a_lead_commits_but_may_not_backdate(
     assert viewer.get_by_label("Reason").count() == 0
     viewer.screenshot(path=str(SCREENSHOTS / "login-viewer-what-if.png"), full_page=True)
 
+    viewer.get_by_test_id("stSidebar").get_by_role("button", name="Log out").click()
+    viewer.wait_for_url(re.compile(r".*/oauth2/end_session.*"), timeout=30_000)  # the provider's logout
+    viewer.get_by_role("button", name="End session").click()
+    viewer.wait_for_url(re.compile(re.escape(url) + r"/.*"), timeout=30_000)
+    wait_until_rendered(viewer)
+    viewer.get_by_test_id("stSidebar").get_by_role("button", name="Log in").wait_for(timeout=30_000)
+
     lead = new_page()
     lead.on("pageerror", lambda error: errors.append(str(error)))
     _log_in(lead, url, "lead@example.com", "lead")
