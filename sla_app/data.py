@@ -17,6 +17,7 @@ import streamlit as st
 from sla_store import queries, reads
 from sla_store.db import LiveDatabase, db_path
 from sla_store.queries import Selection
+from sla_ui.view import plain
 
 CACHE_TTL_S = 600
 CACHE_ENTRIES = 512
@@ -213,10 +214,30 @@ def table_counts() -> dict:
     return _table(*_file(), "table_counts").row(0, named=True)
 
 
+def database_problem() -> str | None:
+    """Why an existing database file cannot be read (corrupt, a folder, no permission), one line naming only the
+    file; None when there is no file or it reads."""
+    from sla_store.db import DatabaseUnusable, connect_read_only
+
+    path = database_path()
+    if not path.exists():
+        return None
+    try:
+        connect_read_only(path).close()
+    except DatabaseUnusable as error:
+        return str(error).replace(str(path), path.name, 1)
+    except Exception as error:  # anything else DuckDB says: its first line
+        return f"{path.name}: {str(error).splitlines()[0]}"
+    return None
+
+
 def require_database() -> bool:
     """Show how to get data when there is no database yet; True when the pages can read."""
     if database_ready():
         return True
+    if problem := database_problem():
+        st.error(plain(problem), icon=":material/database:")
+        return False
     st.warning(
         f"No data yet at `{database_path()}`. Build the sample with `make sample` (or "
         "`sla sample`), or load an export with `sla ingest FILE` or on the **Data** page.",

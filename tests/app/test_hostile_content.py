@@ -179,3 +179,23 @@ def test_a_missing_or_unreadable_policy_file_is_one_line_without_paths(problem, 
     assert "config/sla.yaml" in errors[0].replace("\\", "")
     assert "secret-location" not in errors[0] and str(tmp_path) not in errors[0]
     assert "Traceback" not in errors[0] and "Errno" not in errors[0]
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "folder"])
+def test_a_corrupt_database_or_a_folder_is_one_line_on_every_page(damage, app_env, tmp_path):
+    bad = tmp_path / "secret-location" / "sla.duckdb"
+    bad.parent.mkdir()
+    if damage == "corrupt":
+        bad.write_bytes(bytes(range(256)) * 400)
+    else:
+        bad.mkdir()
+    app_env(bad)
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.run()
+    for page in ["pages/overview.py", "pages/performance.py", "pages/live_queue.py", "pages/trends.py",
+                 "pages/internal_ops.py", "pages/data.py"]:
+        at.switch_page(page).run()
+        assert not at.exception, page
+        errors = [error.value for error in at.error]
+        assert len(errors) == 1 and errors[0].startswith("sla.duckdb: "), (page, errors)
+        assert "secret-location" not in errors[0]
