@@ -117,6 +117,11 @@ def _cast_keys(results: pl.DataFrame) -> pl.DataFrame:
     return results.with_columns(pl.col("policy_version").cast(pl.Int32), pl.col("target_index").cast(pl.Int32))
 
 
+def _row_keys(results: pl.DataFrame) -> list[str]:
+    """A result row's key: item, metric and (for repeat, between and schedule clocks) instance."""
+    return ["source", "item_id", "metric", *(["instance"] if "instance" in results.columns else [])]
+
+
 def at_risk(results: pl.DataFrame) -> pl.DataFrame:
     """Running items (active or paused: not yet past their budget) that used at least 50% of it, most
     urgent (least remaining) first, with their warning `level`."""
@@ -124,7 +129,7 @@ def at_risk(results: pl.DataFrame) -> pl.DataFrame:
     return (
         results.filter(pl.col("state").is_in(RUNNING_STATES) & (pl.col("pct_used") >= low))
         .with_columns(level=risk_level(pl.col("pct_used")))
-        .sort(["remaining_s", "source", "item_id", "metric"])
+        .sort(["remaining_s", *_row_keys(results)])
     )
 
 
@@ -133,7 +138,7 @@ def newly_breached(results: pl.DataFrame, now: datetime, since: datetime) -> pl.
     return (
         results.filter((pl.col("state") == "breached") & (pl.col("due_at") > since) & (pl.col("due_at") <= now))
         .with_columns(level=pl.lit("breached"))
-        .sort(["due_at", "source", "item_id", "metric"])
+        .sort(["due_at", *_row_keys(results)])
     )
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from sla_core.calendar import US
+from sla_core.instances import evaluate_instances, uses_instances
 from sla_core.policy import Metric, Policy, PolicyHistory
 
 ITEM_COLUMNS = ("source", "item_id", "kind", "process", "channel", "team", "priority", "agent", "status",
@@ -41,6 +42,7 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),
     "item_id": pl.String(),
     "metric": pl.String(),
+    "instance": pl.Int32(),  # 1, 2, ... per item and metric (a plain clock is instance 1)
     "kind": pl.String(),
     "process": pl.String(),
     "channel": pl.String(),
@@ -231,6 +233,7 @@ def evaluate_coverage(
     milestone_kinds = sorted({
         milestone.removeprefix("event:")
         for version, name in wanted
+        if not uses_instances(history[version], history[version].metrics[name])
         for milestone in (*history[version].metrics[name].starts, *history[version].metrics[name].stops)
         if milestone.startswith("event:")
     })
@@ -243,8 +246,8 @@ def evaluate_coverage(
         of_version = items.filter(pl.col("policy_version") == version)
         if of_version.is_empty():
             continue
-        part, skipped = _evaluate_metric(of_version, status, history[version], history[version].metrics[name], now,
-                                         recorded, dimensions)
+        part, skipped = _evaluate_metric(of_version, events, status, history[version], history[version].metrics[name],
+                                         now, recorded, dimensions)
         if part is not None:
             parts.append(part)
         if skipped is not None:
@@ -330,8 +333,8 @@ def _missing_milestones(unrecorded: pl.DataFrame, metric: Metric) -> pl.DataFram
 
 
 def _evaluate_metric(
-    items: pl.DataFrame, status: StatusIntervals, policy: Policy, metric: Metric, now: datetime,
-    recorded: pl.DataFrame, dimensions: Sequence[str] = (),
+    items: pl.DataFrame, events: pl.DataFrame, status: StatusIntervals, policy: Policy, metric: Metric,
+    now: datetime, recorded: pl.DataFrame, dimensions: Sequence[str] = (),
 ) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
     targets = [t for t in policy.targets if t.metric == metric.name]
     if not targets:
@@ -342,6 +345,10 @@ def _evaluate_metric(
     measurable = pl.col("missing").is_null()
     skipped = matched.filter(~measurable).with_columns(pl.lit(metric.name).alias("metric")).select(
         *NOT_MEASURED_COLUMNS, *dimensions)
+    if uses_instances(policy, metric):
+        part = evaluate_instances(matched.filter(measurable), events, status, policy, metric, now,
+                                  (*COPIED_COLUMNS, *dimensions), (*RESULT_COLUMNS, *dimensions))
+        return part, (skipped if skipped.height else None)
     frame = matched.filter(measurable).with_columns(
         _first_of(metric.starts, now).alias("start"),
         _first_of(metric.stops, now).alias("stop"),
@@ -359,6 +366,7 @@ def _evaluate_metric(
     )
     frame = frame.join(target_table, on="target_index", how="left", maintain_order="left").with_columns(
         pl.lit(metric.name).alias("metric"),
+        pl.lit(1, pl.Int32).alias("instance"),
         pl.coalesce("stop", pl.lit(now, UTC_US)).alias("clock_end"),
     )
     parts = []
@@ -408,7 +416,7 @@ def _judge(group: pl.DataFrame, status: StatusIntervals, calendar, metric: Metri
         pct_used = np.where(within_us > 0, 100.0 * elapsed_us / np.maximum(within_us, 1),
                             np.where(elapsed_us > 0, np.inf, 0.0))
     return group.select(
-        "source", "item_id", "metric", *COPIED_COLUMNS, "policy_version", "target_index", "calendar",
+        "source", "item_id", "metric", "instance", *COPIED_COLUMNS, "policy_version", "target_index", "calendar",
         "within_s", "objective", "start", "stop", *dimensions,
     ).with_columns(
         pl.Series("elapsed_s", elapsed_s, dtype=pl.Float64),

@@ -38,9 +38,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from sla_core.calendar import (
+    DAY_NAMES,
     Calendar,
     HolidayRule,
     holiday_calendar,
+    parse_clock_time,
     parse_days,
     parse_interval,
     parse_weekly_hours,
@@ -62,6 +64,8 @@ ALWAYS = "24/7"
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
 _DURATION = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[smhd]\s*)+$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
+SCHEDULE_PERIODS = ("day", "week", "month")
+_DEADLINE = re.compile(r"^\s*next\s+business\s+day\s+(\S+)\s*$", re.IGNORECASE)
 _TOP_KEYS = ("version", "effective_from", "objective", "author", "reason", "committed_at",
              "dimensions", "calendars", "metrics", "targets")
 
@@ -83,6 +87,44 @@ def parse_duration(text: str | int | float) -> float:
     if isinstance(text, bool) or not isinstance(text, str) or not _DURATION.match(text):
         raise ValueError(f'"{text}" is not a duration (use 90s, 15m, 4h, 2d)')
     return float(sum(float(amount) * _DURATION_UNITS[unit] for amount, unit in _DURATION_PART.findall(text)))
+
+
+def parse_deadline(text: Any) -> int:
+    """'next business day 17:00' -> 61200 (seconds after local midnight of the deadline's day)."""
+    found = _DEADLINE.match(text) if isinstance(text, str) else None
+    if not found:
+        raise ValueError(f'"{text}" is not a deadline (use "next business day 17:00")')
+    try:
+        return parse_clock_time(found.group(1), allow_24=False)
+    except ValueError as error:
+        raise ValueError(f'"{text}": {error}, e.g. "next business day 17:00"') from None
+
+
+def parse_schedule_due(every: str, due: Any) -> tuple[int, int]:
+    """The due of a schedule -> (day, seconds after midnight): day "10:00"; week "wed 17:00"; month "5 17:00"."""
+    examples = {"day": '"10:00"', "week": '"wed 17:00"', "month": '"5 17:00" (the 5th at 17:00)'}
+    problem = f'"{due}" is not a {every}ly due time (use {examples[every]})'
+    parts = str(due).split() if isinstance(due, str) else []
+    if len(parts) != (1 if every == "day" else 2):
+        raise ValueError(problem)
+    day = 0
+    if every == "week":
+        name = parts[0].lower()
+        if name not in DAY_NAMES and name not in _LONG_DAYS:
+            raise ValueError(problem)
+        day = DAY_NAMES.index(name[:3])
+    elif every == "month":
+        if not parts[0].isdigit() or not 1 <= int(parts[0]) <= 31:
+            raise ValueError(f'"{due}": the day of the month must be 1-31 (use {examples[every]})')
+        day = int(parts[0])
+    try:
+        seconds = parse_clock_time(parts[-1], allow_24=False)
+    except ValueError as error:
+        raise ValueError(f"{error}; use {examples[every]}") from None
+    return day, seconds
+
+
+_LONG_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def _share(value: Any) -> float:
@@ -146,19 +188,43 @@ def milestones(value: str | Sequence[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+class ScheduleSpec(_Model):
+    every: str
+    due: str
+
+    @field_validator("every")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        if value not in SCHEDULE_PERIODS:
+            raise ValueError(f'"{value}" is not a period (use {", ".join(SCHEDULE_PERIODS)})')
+        return value
+
+
 class MetricSpec(_Model):
-    start: str | list[str]
-    stop: str | list[str]
+    start: str | list[str] | None = None
+    stop: str | list[str] | None = None
     pause_when_status: list[str] = []
+    repeat: bool = False
+    between: str | None = None
+    schedule: ScheduleSpec | None = None
 
     @field_validator("pause_when_status", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
+    @field_validator("between")
+    @classmethod
+    def _event_kind(cls, value: str | None) -> str | None:
+        if value is None or (value.lower().startswith("event:") and len(value) > len("event:")):
+            return value
+        raise ValueError(f'"{value}" is not an event kind (use event:<kind>, e.g. event:updated)')
+
     @field_validator("start", "stop")
     @classmethod
-    def _milestone(cls, value: str | list[str]) -> str | list[str]:
+    def _milestone(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if value is None:
+            return value
         if isinstance(value, list) and not value:
             raise ValueError("needs at least one milestone")
         for one in milestones(value):
@@ -171,19 +237,29 @@ class MetricSpec(_Model):
 class TargetSpec(_Model):
     metric: str
     match: dict[str, list[str] | str] = {}
-    within: str
+    within: str | None = None
+    by: str | None = None
     calendar: str
     objective: float | None = None
     escalation: EscalationSpec | None = None
 
     @field_validator("within", mode="before")
     @classmethod
-    def _duration(cls, value: Any) -> str:
+    def _duration(cls, value: Any) -> str | None:
+        if value is None:
+            return value
         seconds = parse_duration(value)
         if not seconds > 0:
             raise ValueError(f'"{value}" is no time at all: a target needs a budget above 0s')
         if seconds > MAX_WITHIN_S:
             raise ValueError(f'"{value}" is more than {MAX_WITHIN} (the longest target this dashboard judges)')
+        return value
+
+    @field_validator("by", mode="before")
+    @classmethod
+    def _deadline(cls, value: Any) -> str | None:
+        if value is not None:
+            parse_deadline(value)
         return value
 
     @field_validator("objective", mode="before")
@@ -236,6 +312,21 @@ class PolicySpec(_Model):
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """A deadline every day, week or month: `due` parsed into the deadline's place in the period.
+
+    every="day":   due_day = 0;  every="week": due_day = weekday (0 = Monday);
+    every="month": due_day = day of the month (1-31; past the month's end means its last day).
+    due_s: seconds after local midnight.
+    """
+
+    every: str
+    due: str
+    due_day: int
+    due_s: int
+
+
+@dataclass(frozen=True)
 class Metric:
     """start / stop: an item column or "event:<kind>", or a tuple of them (whichever comes first).
 
@@ -246,6 +337,18 @@ class Metric:
     start: str | tuple[str, ...]
     stop: str | tuple[str, ...]
     pause_when_status: tuple[str, ...] = ()
+    repeat: bool = False  # one clock per start event while none runs (next reply time)
+    between: str | None = None  # "event:<kind>": the gaps from created through each event (start/stop unused)
+    schedule: Schedule | None = None  # one instance per period, due at the schedule's deadline
+
+    @property
+    def kind(self) -> str:
+        """"clock" (one per item), "repeat", "between" or "schedule"."""
+        if self.schedule is not None:
+            return "schedule"
+        if self.between is not None:
+            return "between"
+        return "repeat" if self.repeat else "clock"
 
     @property
     def starts(self) -> tuple[str, ...]:
@@ -271,10 +374,19 @@ class Target:
     calendar: str
     objective: float | None = None
     escalation: Escalation | None = None
+    # "next business day HH:MM": seconds after local midnight of the deadline (within_s is then 0)
+    by_s: int | None = None
 
     def __hash__(self) -> int:  # `match` is a dict, so hash its items
         return hash((self.index, self.metric, tuple(sorted(self.match.items())), self.within_s, self.calendar,
-                     self.objective, self.escalation))
+                     self.objective, self.escalation, self.by_s))
+
+    @property
+    def by(self) -> str | None:
+        """The deadline as written ("next business day 17:00"), None for a duration budget."""
+        if self.by_s is None:
+            return None
+        return f"next business day {self.by_s // 3600:02d}:{self.by_s % 3600 // 60:02d}"
 
     def matches(self, attrs: Mapping) -> bool:
         """True when every match key's value is one of the listed values (case-insensitive)."""
@@ -553,7 +665,7 @@ def _pydantic_message(error: dict, allowed: Sequence[str] = ()) -> str:
             message = message[len(prefix):]
     if kind in ("int_parsing", "float_parsing", "date_from_datetime_parsing", "date_parsing", "datetime_parsing",
                 "string_type", "dict_type", "list_type", "int_from_float", "float_type", "int_type",
-                "model_type", "datetime_from_date_parsing", "date_type", "datetime_type"):
+                "model_type", "datetime_from_date_parsing", "date_type", "datetime_type", "bool_parsing", "bool_type"):
         value = error.get("input")
         shown = f'"{value}"' if not isinstance(value, dict | list) else type(value).__name__
         return f"{shown}: {message[0].lower()}{message[1:]}"
@@ -589,6 +701,8 @@ def _model_at(loc: Sequence) -> type[BaseModel] | None:
         return PolicySpec
     if parent[0] == "metrics" and len(parent) == 2:
         return MetricSpec
+    if parent[0] == "metrics" and len(parent) == 3 and parent[2] == "schedule":
+        return ScheduleSpec
     if parent[0] == "targets" and len(parent) == 2:
         return TargetSpec
     if parent[0] == "targets" and len(parent) == 3 and parent[2] == "escalation":
@@ -709,10 +823,7 @@ def _build_policy(spec: PolicySpec, data: dict, errors: _Errors) -> Policy:
     dimensions = _build_dimensions(spec.dimensions, errors)
     match_keys = (*MATCH_KEYS, *dimensions)
     calendars = {name: _build_calendar(name, value, errors) for name, value in spec.calendars.items()}
-    metrics = {
-        name: Metric(name, _lowered(m.start), _lowered(m.stop), tuple(s.lower() for s in m.pause_when_status))
-        for name, m in spec.metrics.items()
-    }
+    metrics = {name: _build_metric(name, m, data["metrics"][name], errors) for name, m in spec.metrics.items()}
     targets = []
     for index, t in enumerate(spec.targets):
         path = ("targets", index)
@@ -732,8 +843,21 @@ def _build_policy(spec: PolicySpec, data: dict, errors: _Errors) -> Policy:
             if not match[key]:
                 raise errors.error(path + ("match", key), "needs at least one value")
         escalation = Escalation(tuple(t.escalation.notify), t.escalation.after) if t.escalation else None
+        scheduled = metrics[t.metric].schedule is not None
+        if scheduled and t.within is not None:
+            raise errors.error(path + ("within",), f"{t.metric} runs on a schedule: its due time is the budget "
+                                                   "(leave out within)")
+        if scheduled and t.by is not None:
+            raise errors.error(path + ("by",), f"{t.metric} runs on a schedule: its due time is the budget "
+                                               "(leave out by)")
+        if t.within is not None and t.by is not None:
+            raise errors.error(path + ("by",), "give within (a duration) or by (a deadline), not both")
+        if not scheduled and t.within is None and t.by is None:
+            raise errors.error(path + ("within",), "required key is missing")
+        within_s = parse_duration(t.within) if t.within is not None else 0.0
+        by_s = parse_deadline(t.by) if t.by is not None else None
         targets.append(
-            Target(index, t.metric, match, parse_duration(t.within), t.calendar, t.objective, escalation)
+            Target(index, t.metric, match, within_s, t.calendar, t.objective, escalation, by_s)
         )
     raw = _canonical_raw(data)
     text = _dump(raw)
@@ -754,6 +878,41 @@ def _build_policy(spec: PolicySpec, data: dict, errors: _Errors) -> Policy:
         fingerprint=hashlib.sha256(text.encode()).hexdigest(),
         dimensions=dimensions,
     )
+
+
+_NOT_WITH = {
+    "between": "the gaps run from created through each event; leave out",
+    "schedule": "a schedule's instances are its periods; leave out",
+}
+
+
+def _build_metric(name: str, m: MetricSpec, raw: dict, errors: _Errors) -> Metric:
+    """The metric of one validated spec; each kind's keys checked with the key path of the first problem."""
+    path = ("metrics", name)
+    pauses = tuple(s.lower() for s in m.pause_when_status)
+    if m.between is not None:
+        for key in ("start", "stop", "repeat", "schedule", "pause_when_status"):
+            if key in raw:
+                raise errors.error(path + (key,), f"not used with between ({_NOT_WITH['between']} {key})")
+        between = _lowered(m.between)
+        return Metric(name, "created", between, (), between=between)
+    if m.schedule is not None:
+        for key in ("repeat", "pause_when_status"):
+            if key in raw:
+                raise errors.error(path + (key,), f"not used with schedule (schedules do not pause or repeat; "
+                                                  f"leave out {key})")
+        if m.stop is None:
+            raise errors.error(path + ("stop",), "required key is missing (the event that meets a period)")
+        try:
+            day, seconds = parse_schedule_due(m.schedule.every, m.schedule.due)
+        except ValueError as error:
+            raise errors.error(path + ("schedule", "due"), str(error)) from None
+        schedule = Schedule(m.schedule.every, m.schedule.due, day, seconds)
+        return Metric(name, _lowered(m.start or "created"), _lowered(m.stop), (), schedule=schedule)
+    for key in ("start", "stop"):
+        if getattr(m, key) is None:
+            raise errors.error(path + (key,), "required key is missing")
+    return Metric(name, _lowered(m.start), _lowered(m.stop), pauses, repeat=m.repeat)
 
 
 def _canonical_raw(data: dict) -> dict:

@@ -19,6 +19,7 @@ from sla_core.target_mapping import (
     DROP,
     ITEM_ATTRIBUTES,
     JUDGEMENT,
+    ITEM_KEYS,
     KEYS,
     RECOMPUTE,
     REMATCH,
@@ -175,6 +176,8 @@ def rejudge(
     frames they add to `paired`.
     """
     committed = as_history(committed)
+    if "instance" not in results.columns:  # results of plain clocks only: every row is instance 1
+        results = results.with_columns(pl.lit(1, pl.Int32).alias("instance"))
     dimensions = dimension_columns(results, committed, proposed)
     results = _normalized(results.select(*RESULT_COLUMNS, *dimensions))
     raw: list[pl.DataFrame] = [items, events] if items is not None and events is not None else []
@@ -213,9 +216,9 @@ def rejudge(
     if open_metrics(committed, proposed, list(history_policies(committed))):
         new_keys = _newly_matching(results, committed, proposed, raw_data("which items a metric judges")[0])
     else:
-        new_keys = recompute_keys.clear()
+        new_keys = recompute_keys.clear().select(ITEM_KEYS)
     # new keys are by construction not in results, so the two sets are disjoint
-    todo = pl.concat([recompute_keys, new_keys], how="vertical_relaxed")
+    todo = pl.concat([recompute_keys.select(ITEM_KEYS), new_keys], how="vertical_relaxed")
     if todo.height:
         wanted = todo.select("source", "item_id").unique() if not new_keys.height else None
         items, events = raw_data("calendars or metric definitions", wanted)
@@ -226,8 +229,16 @@ def rejudge(
                 .drop(*[c for c in AFTER if c in frame.columns])
                 .join(_as_after(evaluated), on=KEYS, how="left")
             )
+            # A changed schedule can add instances (more periods): new rows of the same items, inside the span
+            # the stored rows cover (the caller's date selection).
+            low, high = results["created"].min(), results["created"].max()
+            redone = recompute_keys.select(ITEM_KEYS).unique()
+            extra = evaluated.join(redone, on=ITEM_KEYS, how="semi").join(
+                results.select(KEYS), on=KEYS, how="anti").filter(pl.col("created").is_between(low, high))
+            new_keys = pl.concat([new_keys, extra.select(ITEM_KEYS).unique()], how="vertical_relaxed")
+            evaluated = pl.concat([evaluated.join(redone, on=ITEM_KEYS, how="anti"), extra], how="vertical_relaxed")
         if new_keys.height:
-            fresh = evaluated.join(new_keys, on=KEYS, how="semi").select(
+            fresh = evaluated.join(new_keys.unique(), on=ITEM_KEYS, how="semi").select(
                 *KEYS, *ITEM_ATTRIBUTES, *[name for name in dimensions if name in evaluated.columns],
                 *[pl.col(c).alias(f"{c}_after") for c in JUDGEMENT]
             )
@@ -354,8 +365,8 @@ def _newly_matching(
         index = _match_targets(proposed, candidates, metric)
         matched = candidates.filter(index.is_not_null()).select("source", "item_id")
         matched = matched.with_columns(metric=pl.lit(metric))
-        judged = results.filter(pl.col("metric") == metric).select(KEYS)
-        found.append(matched.join(judged, on=KEYS, how="anti"))
+        judged = results.filter(pl.col("metric") == metric).select(ITEM_KEYS)
+        found.append(matched.join(judged, on=ITEM_KEYS, how="anti"))
     return pl.concat(found, how="vertical_relaxed")
 
 
@@ -370,5 +381,5 @@ def _evaluate_keys(
     some_events = events.join(wanted, on=["source", "item_id"], how="semi")
     metrics = keys["metric"].unique().to_list()
     evaluated = evaluate(some_items, some_events, as_history(proposed), now, metrics=metrics)
-    out = evaluated.join(keys, on=KEYS, how="semi")
+    out = evaluated.join(keys.select(ITEM_KEYS).unique(), on=ITEM_KEYS, how="semi")
     return out.with_columns(pl.col("policy_version").cast(pl.Int32), pl.col("target_index").cast(pl.Int32))

@@ -13,7 +13,8 @@ import polars as pl
 
 from sla_core.policy import DIMENSION_NAME, RESERVED_NAMES, Policy, PolicyHistory
 
-KEYS = ["source", "item_id", "metric"]
+KEYS = ["source", "item_id", "metric", "instance"]  # a result row: item, metric and clock instance
+ITEM_KEYS = ["source", "item_id", "metric"]
 ITEM_ATTRIBUTES = ["kind", "process", "channel", "team", "priority", "agent", "status", "created"]
 JUDGEMENT = [
     "policy_version",
@@ -75,7 +76,22 @@ def _metric_definition(policy: Policy, metric: str) -> tuple | None:
     spec = policy.metrics.get(metric)
     if spec is None:
         return None
-    return (spec.start, spec.stop, tuple(spec.pause_when_status))
+    return (spec.start, spec.stop, tuple(spec.pause_when_status), spec.repeat, spec.between, spec.schedule)
+
+
+def _which_items(policy: Policy, metric: str) -> tuple | None:
+    """The metric's definition as far as it decides which items it judges: a schedule's due time or period
+    changes the instances, never the items."""
+    definition = _metric_definition(policy, metric)
+    return None if definition is None else (*definition[:-1], definition[-1] is not None)
+
+
+def _has_deadline(policy: Policy, metric: str) -> bool:
+    """A schedule or a `by` target: the budget of each row depends on its start, so it is recomputed."""
+    spec = policy.metrics.get(metric)
+    return spec is not None and (
+        spec.schedule is not None or any(t.by_s is not None for t in _metric_targets(policy, metric))
+    )
 
 
 def _calendar_definition(policy: Policy, name: str):
@@ -85,8 +101,8 @@ def _calendar_definition(policy: Policy, name: str):
 def same_matching(old: Policy, new: Policy, metric: str) -> bool:
     """True when every item gets the same-position target for `metric` under both policies."""
     return (
-        _metric_definition(old, metric) is not None
-        and _metric_definition(old, metric) == _metric_definition(new, metric)
+        _which_items(old, metric) is not None
+        and _which_items(old, metric) == _which_items(new, metric)
         and _match_signature(old, metric) == _match_signature(new, metric)
     )
 
@@ -95,6 +111,8 @@ def same_clock(old: Policy, old_calendar: str, new: Policy, new_calendar: str, m
     """True when stored elapsed time stays valid: same metric definition and the same calendar."""
     return (
         old_calendar == new_calendar
+        and not _has_deadline(old, metric)
+        and not _has_deadline(new, metric)
         and _metric_definition(old, metric) == _metric_definition(new, metric)
         and _calendar_definition(old, old_calendar) == _calendar_definition(new, new_calendar)
     )

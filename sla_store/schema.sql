@@ -51,11 +51,12 @@ CREATE TABLE IF NOT EXISTS rejected_rows (
     reason    VARCHAR NOT NULL
 );
 
--- One row per item x metric judged by the policy version in force at the item's start.
+-- One row per item x metric x instance judged by the policy version in force at the item's start.
 CREATE TABLE IF NOT EXISTS results (
     source         VARCHAR NOT NULL,
     item_id        VARCHAR NOT NULL,
     metric         VARCHAR NOT NULL,
+    instance       INTEGER NOT NULL DEFAULT 1, -- 1, 2, ... per item and metric (repeat, between, schedule)
     kind           VARCHAR,
     process        VARCHAR,
     channel        VARCHAR,
@@ -123,3 +124,6 @@ CREATE TABLE IF NOT EXISTS data_notes (
     items   BIGINT,
     message VARCHAR NOT NULL
 );
+
+-- Files written before instances existed get the column (every old row is instance 1).
+ALTER TABLE results ADD COLUMN IF NOT EXISTS instance INTEGER DEFAULT 1;

@@ -182,7 +182,7 @@ def _clock(items: pl.DataFrame, metric: str, start: pl.Expr, stop: pl.Expr, with
         computed_at=now_lit,
     )
     return frame.select(
-        "source", "item_id", "metric", "kind", "process", "channel", "team", "priority", "agent", "status",
+        "source", "item_id", "metric", pl.lit(1, pl.Int32).alias("instance"), "kind", "process", "channel", "team", "priority", "agent", "status",
         "created", "policy_version", pl.col("target_index").cast(pl.Int32), "calendar", "within_s",
         "objective", "start", "stop", "elapsed_s", "paused_s", "state", "met", "due_at", "remaining_s",
         "pct_used", "computed_at",

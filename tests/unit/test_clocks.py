@@ -40,7 +40,7 @@ def one(results: pl.DataFrame, metric: str, item_id: str = "1") -> dict:
 
 
 CONTRACT_COLUMNS = [
-    "source", "item_id", "metric", "kind", "process", "channel", "team", "priority", "agent", "status", "created",
+    "source", "item_id", "metric", "instance", "kind", "process", "channel", "team", "priority", "agent", "status", "created",
     "policy_version", "target_index", "calendar", "within_s", "objective", "start", "stop", "elapsed_s",
     "paused_s", "state", "met", "due_at", "remaining_s", "pct_used",
 ]

@@ -223,7 +223,7 @@ BAD_FILES = [
     (_mutate("{channel: chat}", "{chanel: chat}"),
      "sla.yaml:15: targets[0].match.chanel: cannot match on chanel (use channel, priority, team, process, agent, kind, source; declare other attributes under dimensions:)"),
     (_mutate("within: 2m,", "within: 2m, whithin: 3m,"),
-     "sla.yaml:15: targets[0].whithin: unknown key (expected one of: metric, match, within, calendar, objective, escalation)"),
+     "sla.yaml:15: targets[0].whithin: unknown key (expected one of: metric, match, within, by, calendar, objective, escalation)"),
     (_mutate("  always: 24/7", "  always: 24/6"),
      'sla.yaml:9: calendars.always: "24/6" is not a calendar (use 24/7 or a mapping with timezone and hours)'),
     (_mutate("2026-01-01", "2026-13-01"),
