@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 BENCHES = ("bench_import.py", "bench_scale.py", "bench_kernel.py", "bench_simulate.py", "bench_pages.py",
-           "bench_dimensions.py")
+           "bench_dimensions.py", "bench_repeat.py")
 
 
 def main(argv: list[str]) -> int:

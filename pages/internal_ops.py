@@ -3,9 +3,10 @@
 import polars as pl
 import streamlit as st
 
-from sla_app import data
+from sla_app import data, policies
 from sla_app.filters import Filters, current_filters
 from sla_app.navigation import ensure_app_frame
+from sla_core.policy import PolicyError
 from sla_ui import charts, summary, view
 from sla_ui.view import metric_label
 
@@ -31,6 +32,24 @@ for row, column in zip(by_metric.iter_rows(named=True), cards, strict=False):
     column.metric(view.plain(f"{metric_label(row['metric'])} ({row['process']})"), view.pct(row["attainment"]),
                   help=f"Objective {view.pct(row['objective'], 0)}; "
                        f"{row['breached']:,} breached of {row['met'] + row['breached']:,} decided.")
+
+try:
+    versions = list(policies.policy_history())
+except PolicyError:  # the other pages say so; the strip only needs the schedules' names and zones
+    versions = []
+scheduled = sorted({name for policy in versions for name, metric in policy.metrics.items() if metric.schedule})
+zones = {name: cal.timezone for policy in versions for name, cal in policy.calendars.items()}
+periods = summary.deliverable_periods(data.read("scheduled_instances", filters, tuple(scheduled), "ops"), zones)
+if periods.height:
+    st.subheader("Scheduled deliverables")
+    st.caption("Each square is one period of a stream, at its deadline: met, late (delivered after the "
+               "deadline), missing (nothing delivered), or due (the deadline is still ahead).")
+    for metric in periods["metric"].unique(maintain_order=True).to_list():
+        counts = periods.filter(pl.col("metric") == metric)["status"].value_counts()
+        st.plotly_chart(charts.deliverable_strip(periods.filter(pl.col("metric") == metric),
+                                                 f"{metric_label(metric)} per stream"),
+                        key=f"ops_strip_{metric}")
+        st.caption(" · ".join(f"{row['status']}: {row['count']}" for row in counts.sort("status").iter_rows(named=True)))
 
 st.plotly_chart(charts.attainment_bars(by_metric, "metric", "Attainment per internal process step",
                                        summary.overall_objective(by_metric)), key="ops_bars")

@@ -11,6 +11,7 @@ from sla_core import policy_edit as edit
 from sla_core.policy import PolicyError
 from sla_ui import view
 from sla_ui import what_if as ui
+from sla_ui.view import metric_label
 
 ensure_app_frame()
 st.title("What-if")
@@ -38,7 +39,7 @@ if base != committed.version:
         icon=":material/sync_problem:",
     )
     if st.button("Reload the committed policy", key="whatif_reload"):
-        for key in ("whatif_base_version", "whatif_targets", "whatif_calendars", "whatif_sim"):
+        for key in ("whatif_base_version", "whatif_targets", "whatif_calendars", "whatif_schedules", "whatif_sim"):
             st.session_state.pop(key, None)
         st.rerun()
 
@@ -62,6 +63,23 @@ with st.expander("Calendars: switch to 24/7, change opening hours", icon=":mater
             "holidays": st.column_config.TextColumn("holidays (kept as committed)", disabled=True),
         },
     )
+committed_schedules = edit.schedules_frame(committed)
+schedules = None
+if committed_schedules.height:
+    with st.expander("Scheduled deadlines: change when each period is due", icon=":material/event_upcoming:"):
+        schedules = st.data_editor(
+            committed_schedules,
+            key="whatif_schedules",
+            hide_index=True,
+            disabled=["metric"],
+            column_config={
+                "metric": st.column_config.TextColumn("metric"),
+                "every": st.column_config.SelectboxColumn("every", options=["day", "week", "month"], required=True),
+                "due": st.column_config.TextColumn(
+                    "due", required=True,
+                    help='local time in the target calendar\'s zone: day "10:00", week "wed 17:00", month "5 17:00"'),
+            },
+        )
 calendar_names = [n for n in calendars["name"].to_list() if n] if isinstance(calendars, pl.DataFrame) else []
 committed_targets = edit.targets_frame(committed)
 targets = st.data_editor(
@@ -78,7 +96,9 @@ targets = st.data_editor(
         "team": st.column_config.TextColumn("team", help="comma-separated; empty matches any"),
         "process": st.column_config.TextColumn("process", help="comma-separated; empty matches any"),
         "other_match": st.column_config.TextColumn("other match", help="e.g. kind: ticket; agent: ana, bo"),
-        "within": st.column_config.TextColumn("within", required=True, help="90s, 15m, 4h, 2d (business time)"),
+        "within": st.column_config.TextColumn(
+            "within", help='90s, 15m, 4h, 2d (business time), or a deadline "next business day 17:00"; '
+                           "empty for a scheduled metric (its due time is the budget)"),
         "calendar": st.column_config.SelectboxColumn("calendar", options=calendar_names, required=True),
         "objective": st.column_config.NumberColumn(
             "objective", min_value=0.5, max_value=1.0, step=0.005, format="percent",
@@ -100,12 +120,17 @@ simulate_clicked = controls[2].button("Simulate", type="primary", icon=":materia
                                       key="whatif_simulate", width="stretch")
 
 try:
-    proposed = edit.proposed_policy(committed, targets, calendars)
+    proposed = edit.proposed_policy(committed, targets, calendars, schedules=schedules)
 except edit.EditError as error:
     proposed = None
     st.error(view.plain(error), icon=":material/edit_off:")
 
 filters = current_filters()
+moved = edit.changed_schedules(committed, proposed) if proposed is not None else []
+if moved and filters.metric not in moved:
+    # Scheduled deliverables are internal operations, not in the sidebar's metric list: simulate the one moved.
+    filters = filters.with_metric(moved[0])
+    st.info(f"Simulating {metric_label(moved[0])}: its schedule changed.", icon=":material/event_upcoming:")
 if simulate_clicked and proposed is not None:
     st.session_state["whatif_sim"] = {
         "fingerprint": proposed.fingerprint,

@@ -90,7 +90,8 @@ def commit_section(committed: Policy, proposed: Policy | None, base: int) -> Non
         else:
             st.cache_data.clear()
             forget_stored_results()
-            for key in ("whatif_base_version", "whatif_targets", "whatif_calendars", "whatif_sim", "whatif_reason"):
+            for key in ("whatif_base_version", "whatif_targets", "whatif_calendars", "whatif_schedules", "whatif_sim",
+                        "whatif_reason"):
                 st.session_state.pop(key, None)
             st.session_state["whatif_flash"] = (
                 f"Committed version {result.version}, effective {result.effective_from:%d %b %Y}; version "

@@ -15,7 +15,8 @@ clock (`sla_core.clocks.RESULT_SCHEMA`). Instance numbers count from 1 per item 
   its `closed` milestone); a period whose deadline lies before the item's start is left out. An instance
   starts at its period's start (or the item's start) and stops at the first stop event inside the period;
   it is due at the period's deadline, a wall-clock time in that zone (a month day past the month's end
-  means its last day). No stop event by the deadline = breached; a period before its deadline = active.
+  means its last day). Its instance number is the period's place counted from the one holding the item's
+  start (1), so a period keeps its number when the due time moves (a first period left out leaves a gap). No stop event by the deadline = breached; a period before its deadline = active.
 - `by: "next business day HH:MM"` targets: due at HH:MM local on the first date after the start's local
   date on which the target calendar has open hours.
 
@@ -43,6 +44,23 @@ _EPOCH = date(1970, 1, 1)
 _STATE_NAMES = pl.Series("state", ["breached", "achieved", "paused", "active"], dtype=pl.String)
 _INSTANCE = ["_row", "instance", "start", "stop"]
 _SCHEDULE_ZONE = "_zone"
+
+
+DELIVERABLE_STATUSES = ("met", "late", "missing", "due")
+
+
+def deliverable_status() -> pl.Expr:
+    """A scheduled period as people say it, from a results frame's stop and met:
+    met (delivered by the deadline), late (delivered after it, inside the period), missing (nothing
+    delivered and the deadline passed), due (nothing yet, the deadline is still ahead)."""
+    delivered = pl.col("stop").is_not_null()
+    return (
+        pl.when(delivered & pl.col("met").fill_null(False)).then(pl.lit("met"))
+        .when(delivered).then(pl.lit("late"))
+        .when(pl.col("met").is_not_null() & ~pl.col("met")).then(pl.lit("missing"))
+        .otherwise(pl.lit("due"))
+        .alias("status")
+    )
 
 
 def uses_instances(policy: Policy, metric: Metric) -> bool:
@@ -213,7 +231,7 @@ def schedule_instances(
     lowest, highest = bounds["_first"].min(), bounds["_last"].max()
     periods = period_table(list(range(int(lowest), int(highest) + 1)), metric, calendar)
     expanded = (
-        bounds.select("_row", "_begin", "_end", pl.int_ranges("_first", pl.col("_last") + 1).alias("_period"))
+        bounds.select("_row", "_begin", "_end", "_first", pl.int_ranges("_first", pl.col("_last") + 1).alias("_period"))
         .explode("_period")
         .join(periods, on="_period", how="left")
     )
@@ -230,12 +248,15 @@ def schedule_instances(
         .group_by("_row", "_period")
         .agg(pl.col("occurred_at").min().alias("stop"))
     )
+    # The instance number is the period's place from the one holding the item's start (1), also when that
+    # first period is left out: a period keeps its number when the due time moves.
     out = (
         expanded.join(firsts, on=["_row", "_period"], how="left")
         .sort("_row", "_period")
-        .with_columns(pl.col("_start_us").cast(pl.Int64).cast(UTC_US).alias("start"))
+        .with_columns(pl.col("_start_us").cast(pl.Int64).cast(UTC_US).alias("start"),
+                      (pl.col("_period") - pl.col("_first") + 1).cast(pl.Int32).alias("instance"))
     )
-    return _numbered(out).select(*_INSTANCE, "_due_us")
+    return out.select(*_INSTANCE, "_due_us")
 
 
 # -- deadlines ------------------------------------------------------------------------------------------------

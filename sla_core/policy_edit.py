@@ -29,6 +29,8 @@ from sla_core.policy import _share as objective_share  # the policy's own readin
 EDITED_MATCH_KEYS = ("channel", "priority", "team", "process")
 TARGET_COLUMNS = ("metric", *EDITED_MATCH_KEYS, "other_match", "within", "calendar", "objective", "origin")
 CALENDAR_COLUMNS = ("name", "always_open", "timezone", "hours", "holidays")
+SCHEDULE_COLUMNS = ("metric", "every", "due")
+_DEADLINE_TEXT = re.compile(r"^\s*next\s+business\s+day\b", re.IGNORECASE)
 
 
 class EditError(ValueError):
@@ -57,7 +59,8 @@ def targets_frame(policy: Policy) -> pl.DataFrame:
                 "metric": target["metric"],
                 **{key: _values_text(match.get(key)) for key in EDITED_MATCH_KEYS},
                 "other_match": "; ".join(f"{k}: {_values_text(v)}" for k, v in other.items()),
-                "within": _hours_text(target.get("within")),
+                # a duration, a deadline ("next business day 17:00"), or empty for a scheduled metric
+                "within": _hours_text(target.get("within")) if "within" in target else str(target.get("by", "")),
                 "calendar": target["calendar"],
                 "objective": target.get("objective"),
                 "origin": index,
@@ -66,6 +69,23 @@ def targets_frame(policy: Policy) -> pl.DataFrame:
     schema = {column: pl.String for column in TARGET_COLUMNS}
     schema.update(objective=pl.Float64, origin=pl.Int64)
     return pl.DataFrame(rows, schema=schema)
+
+
+def schedules_frame(policy: Policy) -> pl.DataFrame:
+    """One editable row per scheduled metric: metric, every (day | week | month), due ("wed 17:00")."""
+    rows = [
+        {"metric": name, "every": str(spec["schedule"].get("every", "")), "due": str(spec["schedule"].get("due", ""))}
+        for name, spec in policy.raw.get("metrics", {}).items()
+        if isinstance(spec, Mapping) and isinstance(spec.get("schedule"), Mapping)
+    ]
+    return pl.DataFrame(rows, schema={column: pl.String for column in SCHEDULE_COLUMNS})
+
+
+def changed_schedules(committed: Policy, proposed: Policy) -> list[str]:
+    """Scheduled metrics whose schedule (every, due) the proposal changes."""
+    return [name for name, metric in proposed.metrics.items()
+            if metric.schedule is not None and name in committed.metrics
+            and committed.metrics[name].schedule != metric.schedule]
 
 
 def hours_text(hours: Mapping[str, Any]) -> str:
@@ -157,9 +177,17 @@ def _same_calendar_row(spec: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
     )
 
 
-def proposed_raw(committed: Policy, targets: Any, calendars: Any, objective: float | None = None) -> dict:
+def proposed_raw(committed: Policy, targets: Any, calendars: Any, objective: float | None = None,
+                 schedules: Any = None) -> dict:
     """The edited tables as a policy mapping (not yet validated)."""
     raw = copy.deepcopy(dict(committed.raw))
+    for row in _records(schedules) if schedules is not None else []:
+        spec = raw.get("metrics", {}).get(row.get("metric"))
+        if isinstance(spec, dict) and isinstance(spec.get("schedule"), dict):
+            spec["schedule"] = {"every": "" if _blank(row.get("every")) else str(row["every"]).strip(),
+                                "due": "" if _blank(row.get("due")) else str(row["due"]).strip()}
+    scheduled = {name for name, spec in raw.get("metrics", {}).items()
+                 if isinstance(spec, Mapping) and spec.get("schedule") is not None}
     committed_targets = raw.get("targets", [])
     committed_calendars = raw.get("calendars", {})
     new_calendars: dict[str, Any] = {}
@@ -189,7 +217,10 @@ def proposed_raw(committed: Policy, targets: Any, calendars: Any, objective: flo
     new_targets = []
     for number, row in enumerate(_records(targets), start=1):
         where = f"Targets row {number}"
+        metric = "" if _blank(row.get("metric")) else str(row["metric"]).strip()
         for column in ("metric", "within", "calendar"):
+            if column == "within" and metric in scheduled:
+                continue  # a scheduled metric's due time is its budget
             if _blank(row.get(column)):
                 raise EditError(f"{where}, {column}: required")
         match = {key: _split_values(row[key]) for key in EDITED_MATCH_KEYS if not _blank(row.get(key))}
@@ -197,7 +228,9 @@ def proposed_raw(committed: Policy, targets: Any, calendars: Any, objective: flo
         edited: dict[str, Any] = {"metric": str(row["metric"]).strip()}
         if match:
             edited["match"] = {k: (v[0] if len(v) == 1 else v) for k, v in match.items()}
-        edited["within"] = str(row["within"]).strip()
+        budget = "" if _blank(row.get("within")) else str(row["within"]).strip()
+        if budget:
+            edited["by" if _DEADLINE_TEXT.match(budget) else "within"] = budget
         edited["calendar"] = str(row["calendar"]).strip()
         if not _blank(row.get("objective")):
             edited["objective"] = float(row["objective"])
@@ -236,8 +269,16 @@ def _keep_unchanged(original: Mapping[str, Any], edited: dict[str, Any]) -> dict
             target["match"] = edited["match"]
         else:
             target.pop("match", None)
-    if not _same_duration(original.get("within"), edited["within"]):
-        target["within"] = edited["within"]
+    if "within" in edited:
+        target.pop("by", None)
+        if not _same_duration(original.get("within"), edited["within"]):
+            target["within"] = edited["within"]
+    else:
+        target.pop("within", None)
+        if "by" in edited:
+            target["by"] = edited["by"]
+        else:
+            target.pop("by", None)
     target["calendar"] = edited["calendar"]
     before, after = original.get("objective"), edited.get("objective")
     if after is None:
@@ -249,6 +290,7 @@ def _keep_unchanged(original: Mapping[str, Any], edited: dict[str, Any]) -> dict
 
 _TARGET_PATH = re.compile(r"targets\[(\d+)\]\.?(.*)$")
 _CALENDAR_PATH = re.compile(r"calendars\.([^.\[]+)\.?(.*)$")
+_SCHEDULE_PATH = re.compile(r"metrics\.([^.\[]+)\.schedule\.?(.*)$")
 
 
 def friendly_error(error: PolicyError) -> str:
@@ -258,15 +300,19 @@ def friendly_error(error: PolicyError) -> str:
     found = _TARGET_PATH.match(path)
     if found:
         return f"Targets row {int(found.group(1)) + 1}, {found.group(2) or 'row'}: {error.message}"
+    found = _SCHEDULE_PATH.match(path)
+    if found:
+        return f"Schedule of {found.group(1)}, {found.group(2) or 'schedule'}: {error.message}"
     found = _CALENDAR_PATH.match(path)
     if found:
         return f"Calendar {found.group(1)}, {found.group(2) or 'definition'}: {error.message}"
     return f"{path}: {error.message}" if path else error.message
 
 
-def proposed_policy(committed: Policy, targets: Any, calendars: Any, objective: float | None = None) -> Policy:
+def proposed_policy(committed: Policy, targets: Any, calendars: Any, objective: float | None = None,
+                    schedules: Any = None) -> Policy:
     """The edited tables as a validated Policy; raises EditError with a row/column message."""
-    raw = proposed_raw(committed, targets, calendars, objective)
+    raw = proposed_raw(committed, targets, calendars, objective, schedules)
     try:
         return parse_policy_mapping(raw, "proposed")
     except PolicyError as error:

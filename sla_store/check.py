@@ -149,6 +149,7 @@ def _item_record(row: dict[str, Any]) -> dict[str, Any]:
         "source": row["source"],
         "item_id": row["item_id"],
         "metric": row["metric"],
+        "instance": row.get("instance", 1),  # the clock of a repeating, between or scheduled metric
         "team": row["team"],
         "channel": row["channel"],
         "priority": row["priority"],
@@ -171,7 +172,8 @@ def _item_line(record: dict[str, Any]) -> str:
         # floor, so an item at 74.9% never reads "75% used" under the 50% level
         timing = (f"{math.floor(record['pct_used'])}% used, {format_business(record['remaining_s'])} left, "
                   f"due {record['due_at']}")
-    line = f"  {record['level'].upper():<9}{record['source']}/{record['item_id']}  {record['metric']}"
+    metric = record["metric"] + (f" #{record['instance']}" if record.get("instance", 1) != 1 else "")
+    line = f"  {record['level'].upper():<9}{record['source']}/{record['item_id']}  {metric}"
     line += f"  {where}  agent {record['agent'] or '-'}  {timing}"
     if record["escalated"]:
         line += "  -> escalate to " + ", ".join(record["notify"])

@@ -227,17 +227,29 @@ def breached_items_sql(filters: FilterLike | None, *, kind: str | None = "ticket
     # results.created is the item's created: bounding it lets DuckDB skip most of items for the subject.
     sql = f"""
         WITH worst AS (
-            SELECT r.item_id, r.metric, r.channel, r.team, r.priority, r.agent, r.process, r.status,
+            SELECT r.item_id, r.metric, r.instance, r.channel, r.team, r.priority, r.agent, r.process, r.status,
                    r.created, r.stop, r.elapsed_s, r.within_s, r.elapsed_s - r.within_s AS overrun_s,
                    r.pct_used, r.state, r.source
             FROM results r WHERE {where} AND r.met = FALSE
-            ORDER BY overrun_s DESC, r.item_id LIMIT {int(limit)})
-        SELECT w.item_id, w.metric, w.channel, w.team, w.priority, w.agent, w.process, w.status, i.subject,
+            ORDER BY overrun_s DESC, r.item_id, r.instance LIMIT {int(limit)})
+        SELECT w.item_id, w.metric, w.instance, w.channel, w.team, w.priority, w.agent, w.process, w.status, i.subject,
                w.created, w.stop, w.elapsed_s, w.within_s, w.overrun_s, w.pct_used, w.state, w.source
         FROM worst w
         LEFT JOIN items i ON i.source = w.source AND i.item_id = w.item_id
             AND i.created BETWEEN (SELECT min(created) FROM worst) AND (SELECT max(created) FROM worst)
-        ORDER BY w.overrun_s DESC, w.item_id"""
+        ORDER BY w.overrun_s DESC, w.item_id, w.instance"""
+    return sql, params
+
+
+def scheduled_instances_sql(filters: FilterLike | None, metrics: Sequence[str], *,
+                            kind: str | None = "ops") -> Query:
+    """Every instance (period) of the scheduled metrics: stream, period start, due, delivery, verdict."""
+    where, params = where_clause(filters, kind=kind, use_metric=False)
+    chosen = _in_list("metric", list(metrics), params) if metrics else "FALSE"
+    sql = f"""
+        SELECT item_id, source, metric, instance, team, process, calendar, start, due_at, stop, state, met
+        FROM results WHERE {where} AND {chosen}
+        ORDER BY metric, item_id, instance"""
     return sql, params
 
 
@@ -259,8 +271,10 @@ def elapsed_histogram_sql(filters: FilterLike | None, *, kind: str | None = "tic
 
 def _open_keys_cte(filters: FilterLike | None, kind: str | None) -> Query:
     where, params = where_clause(filters, kind=kind, use_dates=False)
-    return (f"""open_keys AS (SELECT DISTINCT source, item_id, created FROM results
-                              WHERE {where} AND stop IS NULL),
+    # One key per item (an item may run several instances); `created` is the earliest open row's, which for
+    # repeat, between and schedule rows is the instance's start, not the item's.
+    return (f"""open_keys AS (SELECT source, item_id, min(created) AS created FROM results
+                              WHERE {where} AND stop IS NULL GROUP BY source, item_id),
                 oldest AS (SELECT coalesce(min(created), TIMESTAMPTZ '9999-12-31') AS created FROM open_keys)""",
             params)
 
@@ -273,7 +287,7 @@ def open_items_sql(filters: FilterLike | None, *, kind: str | None = "ticket") -
     sql = f"""
         WITH {cte}
         SELECT {columns} FROM items i JOIN open_keys k ON i.source = k.source AND i.item_id = k.item_id
-        WHERE i.created >= (SELECT created FROM oldest)
+        WHERE i.created <= k.created
         ORDER BY i.created, i.item_id"""
     return sql, params
 

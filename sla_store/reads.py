@@ -30,6 +30,7 @@ from sla_store.queries import (
     open_items_sql,
     open_results_sql,
     rejected_rows_sql,
+    scheduled_instances_sql,
     rollup_attainment_sql,
     rollup_sql,
     table_counts_sql,
@@ -90,6 +91,11 @@ def months(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket", table: s
 def breached_items(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, kind: str | None = "ticket",
                    extra: Mapping[str, str] | None = None, limit: int = 1000) -> pl.DataFrame:
     return read(cur, breached_items_sql(filters, kind=kind, extra=extra, limit=limit))
+
+
+def scheduled_instances(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, metrics: Sequence[str],
+                        kind: str | None = "ops") -> pl.DataFrame:
+    return read(cur, scheduled_instances_sql(filters, tuple(metrics), kind=kind))
 
 
 def elapsed_histogram(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None,

@@ -112,7 +112,7 @@ def breached_in(con: duckdb.DuckDBPyConnection, slices: pl.DataFrame, start: dat
     cur.register("chosen", slices.select("metric", "team", "channel"))
     frame = cur.sql(
         """
-        SELECT r.source, r.item_id, r.metric, r.kind, r.team, r.channel, r.priority, r.agent, r.paused_s,
+        SELECT r.source, r.item_id, r.metric, r.instance, r.kind, r.team, r.channel, r.priority, r.agent, r.paused_s,
                r.due_at
         FROM results r SEMI JOIN chosen c
           ON r.metric = c.metric AND r.team IS NOT DISTINCT FROM c.team
@@ -127,10 +127,10 @@ def breached_in(con: duckdb.DuckDBPyConnection, slices: pl.DataFrame, start: dat
 def status_at_breach(con: duckdb.DuckDBPyConnection, breached: pl.DataFrame) -> pl.DataFrame:
     """The item's status when its budget ran out: the last status event at or before due_at."""
     cur = con.cursor()
-    cur.register("keyed", breached.select("source", "item_id", "metric", "due_at", "status_now"))
+    cur.register("keyed", breached.select("source", "item_id", "metric", "instance", "due_at", "status_now"))
     frame = cur.sql(
         """
-        SELECT k.source, k.item_id, k.metric, coalesce(e.value, k.status_now) AS status_at_breach
+        SELECT k.source, k.item_id, k.metric, k.instance, coalesce(e.value, k.status_now) AS status_at_breach
         FROM keyed k ASOF LEFT JOIN (
             SELECT e.source, e.item_id, e.occurred_at, e.value
             FROM events e SEMI JOIN keyed b ON e.source = b.source AND e.item_id = b.item_id
@@ -179,7 +179,7 @@ def worst_slices(con: duckdb.DuckDBPyConnection, daily: pl.DataFrame, first: dat
     statuses = status_at_breach(con, breached.with_columns(
         status_now=pl.when(pl.col("kind") == "ticket").then(pl.lit("new")).otherwise(pl.lit(None, pl.String))
     ))
-    breached = breached.join(statuses, on=["source", "item_id", "metric"], how="left")
+    breached = breached.join(statuses, on=["source", "item_id", "metric", "instance"], how="left")
     slices = []
     for row in chosen.iter_rows(named=True):
         mine = breached.filter(

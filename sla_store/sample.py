@@ -4,8 +4,13 @@ Writes to data/samples/:
 - zendesk_tickets.csv: a Zendesk-style ticket export (Id, Via, Group, Priority, Status, Created at, Solved at,
   First reply time in minutes, ...), timestamps in Amsterdam local time with their UTC offset;
 - zendesk_ticket_events.csv: the tickets' status changes (new, open, pending / on-hold pauses, solved, closed);
+- zendesk_ticket_replies.csv: the conversation on email, web and social tickets - each customer message
+  (`customer_reply`) and the agent's answer (`agent_reply`), for the repeating next-reply clock;
 - ops_events.csv: an internal-operations event log - leads submitted -> scored -> routed ("Growth Ops",
-  process "leads") and a weekly report requested Monday 00:00 and delivered ("BI", process "reporting").
+  process "leads"), a weekly report requested Monday 00:00 and delivered ("BI", process "reporting"),
+  two scheduled report streams that deliver every week by Wednesday 17:00, one week missed, some late
+  (process "scheduled_reports"), and marketing campaigns launched and then updated every few days, some
+  gaps longer than a week (process "campaigns").
 
 Arrivals follow business-hour curves (Europe/Amsterdam) with weekly seasonality, a backlog spike about six
 weeks before `now` and slower handling during it; handling times are drawn in business time on the desks'
@@ -75,6 +80,7 @@ class SampleFiles:
     tickets: Path
     ticket_events: Path
     ops_events: Path
+    replies: Path
 
 
 def _desk_calendars() -> tuple[Calendar, Calendar]:
@@ -262,10 +268,109 @@ def generate_tickets(count: int, seed: int | Sequence[int] = 42, now: datetime |
     return tickets, status_events
 
 
+REPLY_CHANNELS = ("email", "web", "social")
+FOLLOW_UPS = 3  # at most this many customer messages after the first
+
+
+def generate_replies(tickets: pl.DataFrame, seed: int | list[int] = 42, now: datetime | None = None) -> pl.DataFrame:
+    """The conversation of email, web and social tickets: item_id, at (UTC), kind customer_reply | agent_reply.
+
+    The first customer message is the ticket's creation and the first agent reply its first response; some
+    customers write again (hours later, while the ticket is open) and get an answer in business time.
+    Vectorized per round of messages, never per ticket.
+    """
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    now_us = int(now.timestamp() * US)
+    rng = np.random.default_rng([*(seed if isinstance(seed, list) else [seed]), 2])
+    desk, _ = _desk_calendars()
+    talk = tickets.filter(pl.col("channel").is_in(REPLY_CHANNELS) & pl.col("first_response").is_not_null())
+    ids = talk["item_id"].to_numpy()
+    created_us, answered_us = _us(talk["created"]), _us(talk["first_response"])
+    end_us = np.where(talk["resolved"].is_null().to_numpy(), now_us,
+                      _us(talk["resolved"].fill_null(talk["created"])))
+    parts = [("customer_reply", ids, created_us), ("agent_reply", ids, answered_us)]
+    alive = np.ones(len(ids), dtype=bool)
+    last_us = answered_us
+    for _ in range(FOLLOW_UPS):
+        alive &= rng.random(len(ids)) < 0.45
+        asked_us = _whole_seconds(last_us + (_lognormal(rng, np.full(len(ids), 5 * 3600.0),
+                                                         np.full(len(ids), 0.8)) * US).astype(np.int64))
+        alive &= asked_us < end_us
+        if not alive.any():
+            break
+        reply_s = _lognormal(rng, np.full(int(alive.sum()), 75 * 60.0), np.full(int(alive.sum()), 0.9))
+        reply_us = np.zeros(len(ids), dtype=np.int64)
+        reply_us[alive] = _whole_seconds(_us(desk.due_at(_utc(asked_us[alive]), pl.Series(reply_s))))
+        parts.append(("customer_reply", ids[alive], asked_us[alive]))
+        answered = alive & (reply_us <= end_us)  # an answer after resolution never came
+        parts.append(("agent_reply", ids[answered], reply_us[answered]))
+        last_us = np.where(answered, reply_us, end_us)
+        alive &= answered
+    frame = pl.concat([pl.DataFrame({"item_id": pl.Series(rows, dtype=pl.String), "at": at, "kind": kind})
+                       for kind, rows, at in parts])
+    return (
+        frame.filter(pl.col("at") <= now_us)
+        .with_columns(pl.col("at").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+        .sort(["item_id", "at", "kind"], descending=[False, False, True])
+    )
+
+
+# id, team, the week missed (weeks before the current one), delivery window (hours after Monday 00:00 local)
+SCHEDULED_STREAMS = (("KPI-WEEKLY", "BI", 5, (24 + 9, 48 + 15)), ("FINANCE-WEEKLY", "Finance", 11, (48 + 11, 48 + 16.5)))
+CAMPAIGNS = 14
+
+
+def _scheduled_reports(rng: np.random.Generator, now: datetime) -> pl.DataFrame:
+    """Weekly report streams due Wednesday 17:00 (Amsterdam): delivered inside each stream's window, a few
+    late (Wednesday evening to Thursday noon), and one week missed per stream."""
+    zone = ZoneInfo(ZONE)
+    local_now = now.astimezone(zone)
+    monday = (local_now - timedelta(days=local_now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    weeks = 20
+    rows = []
+    for stream, team, missed, (earliest, latest) in SCHEDULED_STREAMS:
+        opened = (monday - timedelta(weeks=weeks)).replace(hour=9).astimezone(UTC)
+        rows.append((stream, "opened", opened, team))
+        offsets_h = rng.uniform(earliest, latest, weeks + 1)
+        late = rng.choice(np.arange(1, weeks - 1), size=2, replace=False)
+        offsets_h[late] = rng.uniform(48 + 18, 72 + 12, 2)  # Wednesday evening .. Thursday noon
+        for week in range(weeks + 1):
+            if week == weeks - missed:
+                continue
+            # Local wall-clock arithmetic (DST-correct): Monday 00:00 + offset hours in Amsterdam time.
+            start = (monday - timedelta(weeks=weeks - week)).replace(tzinfo=None)
+            local = (start + timedelta(hours=float(offsets_h[week]))).replace(second=0, microsecond=0)
+            rows.append((stream, "delivered", local.replace(tzinfo=zone).astimezone(UTC), team))
+    return pl.DataFrame(rows, schema={"case": pl.String, "activity": pl.String, "at": pl.Datetime("us", "UTC"),
+                                      "team": pl.String}, orient="row").with_columns(
+        process=pl.lit("scheduled_reports"))
+
+
+def _campaigns(rng: np.random.Generator, now: datetime) -> pl.DataFrame:
+    """Campaigns launched over the last months, then updated every few days; some go quiet for over a week."""
+    now_us = int(now.timestamp() * US)
+    launched_us = now_us - (rng.uniform(20, 150, CAMPAIGNS) * 86_400 * US).astype(np.int64)
+    rows = []
+    for index in range(CAMPAIGNS):
+        case = f"CMP-{index + 1:03d}"
+        at_us = int(launched_us[index])
+        rows.append((case, "launched", at_us))
+        quiet = rng.random() < 0.4  # a campaign that sometimes goes quiet
+        while True:
+            gap_days = rng.lognormal(np.log(9.0 if quiet else 3.5), 0.45)
+            at_us += int(gap_days * 86_400 * US)
+            if at_us > now_us:
+                break
+            rows.append((case, "updated", at_us))
+    return pl.DataFrame(rows, schema={"case": pl.String, "activity": pl.String, "at": pl.Int64},
+                        orient="row").with_columns(
+        pl.col("at").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"), team=pl.lit("Marketing"),
+        process=pl.lit("campaigns"))
+
+
 def generate_ops(seed: int = 42, now: datetime | None = None, leads: int = 2500) -> pl.DataFrame:
     """The internal-ops event log: case, activity, UTC time, team, process."""
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    now_us = int(now.timestamp() * US)
     rng = np.random.default_rng(seed + 1)
     desk, _ = _desk_calendars()
     submitted_us = np.sort(_arrivals(rng, leads, now, now - timedelta(days=45), _hour_curve(1.4, 0.15),
@@ -296,10 +401,12 @@ def generate_ops(seed: int = 42, now: datetime | None = None, leads: int = 2500)
         pl.DataFrame({"case": report_ids, "activity": "requested", "at": requested_us}),
         pl.DataFrame({"case": report_ids, "activity": "delivered", "at": delivered_us}),
     ]).with_columns(team=pl.lit("BI"), process=pl.lit("reporting"))
+    timed = pl.concat([lead_events, report_events]).with_columns(
+        pl.col("at").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+    extra = [_scheduled_reports(rng, now), _campaigns(rng, now)]
     return (
-        pl.concat([lead_events, report_events])
-        .filter(pl.col("at") <= now_us)
-        .with_columns(pl.col("at").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+        pl.concat([timed, *[frame.select(timed.columns) for frame in extra]])
+        .filter(pl.col("at") <= now)
         .sort(["at", "case"])
     )
 
@@ -316,8 +423,9 @@ def write_samples(tickets: int = 20000, seed: int = 42, now: datetime | None = N
     same seed holds), so memory stays bounded for any count."""
     samples_dir.mkdir(parents=True, exist_ok=True)
     files = SampleFiles(samples_dir / "zendesk_tickets.csv", samples_dir / "zendesk_ticket_events.csv",
-                        samples_dir / "ops_events.csv")
-    with files.tickets.open("wb") as ticket_file, files.ticket_events.open("wb") as event_file:
+                        samples_dir / "ops_events.csv", samples_dir / "zendesk_ticket_replies.csv")
+    with files.tickets.open("wb") as ticket_file, files.ticket_events.open("wb") as event_file, \
+            files.replies.open("wb") as reply_file:
         for chunk, first in enumerate(range(0, tickets, SAMPLE_CHUNK)):
             count = min(SAMPLE_CHUNK, tickets - first)
             frame, status_events = generate_tickets(count, seed if chunk == 0 else [seed, chunk], now,
@@ -328,6 +436,11 @@ def write_samples(tickets: int = 20000, seed: int = 42, now: datetime | None = N
                 pl.col("status").replace({"on_hold": "on-hold"}).str.to_titlecase().alias("Status"),
                 pl.col("at").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("Changed at"),
             ).write_csv(event_file, include_header=chunk == 0)
+            generate_replies(frame, seed if chunk == 0 else [seed, chunk], now).select(
+                pl.col("item_id").alias("Ticket ID"),
+                pl.col("kind").alias("Event"),
+                pl.col("at").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("At"),
+            ).write_csv(reply_file, include_header=chunk == 0)
             del frame, status_events
     generate_ops(seed, now, leads=max(60, tickets // 8)).select(
         pl.col("case").alias("Case ID"),
@@ -373,7 +486,7 @@ def build_sample_db(db: str | os.PathLike | None = None, tickets: int = 20000, s
     folder = mappings_dir(config)
     history = policy_history_or_none(config)
     loads = [(files.tickets, "zendesk.yaml"), (files.ticket_events, "zendesk_status_events.yaml"),
-             (files.ops_events, "events.yaml")]
+             (files.replies, "zendesk_reply_events.yaml"), (files.ops_events, "events.yaml")]
     summary: dict = {"now": now.isoformat(), "imports": []}
     with write_transaction(db) as con:
         for table in ("results", "results_basis", "not_measured", "data_notes", "source_fields", "rejected_rows",

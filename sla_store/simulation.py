@@ -33,8 +33,11 @@ def load_raw(
     dimensions: Sequence[str] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The items (and their events) inside the selection's dates/channels/teams/priorities/dimensions; only
-    those with these (source, item_id) keys when `keys` is given. Items carry the `dimensions` columns."""
-    where, params = where_clause(selection, alias="i", use_metric=False, dimensions_from_attributes=True)
+    those with these (source, item_id) keys when `keys` is given (then whatever their created: an instance of
+    a repeating or scheduled clock dates from its own start, not its item's). Items carry the `dimensions`
+    columns."""
+    where, params = where_clause(selection, alias="i", use_metric=False, dimensions_from_attributes=True,
+                                 use_dates=keys is None)
     only = ""
     if keys is not None:
         cur.register("wanted_keys", keys.select("source", "item_id").to_arrow())

@@ -385,3 +385,32 @@ def what_if_weekly(weekly: pl.DataFrame, objective: float | None, title: str) ->
         margin={"t": 60, "b": 40},
     )
     return figure
+
+
+DELIVERABLE_COLOURS = {"met": GOOD, "late": WARN, "missing": BAD, "due": "#9e9e9e"}
+
+
+def deliverable_strip(periods: pl.DataFrame, title: str) -> go.Figure:
+    """A calendar-like strip per stream: one square per scheduled period at its deadline's local date,
+    coloured met / late / missing / due.
+
+    periods: stream, due_local (the deadline in the calendar's zone, naive), stop_local (or null), status.
+    """
+    fig = go.Figure()
+    streams = sorted({str(s) for s in periods["stream"].to_list()})
+    for status, colour in DELIVERABLE_COLOURS.items():
+        rows = periods.filter(pl.col("status") == status)
+        delivered = [
+            "nothing delivered" if stop is None else f"delivered {stop:%a %d %b %H:%M}"
+            for stop in rows["stop_local"].to_list()
+        ]
+        fig.add_trace(go.Scatter(
+            x=rows["due_local"].dt.date().to_list(), y=[str(s) for s in rows["stream"].to_list()], mode="markers",
+            name=status, marker={"symbol": "square", "size": 18, "color": colour, "line": {"width": 1, "color": "white"}},
+            customdata=[[due.strftime("%a %d %b %H:%M"), text] for due, text in
+                        zip(rows["due_local"].to_list(), delivered, strict=True)],
+            hovertemplate="%{y}: due %{customdata[0]}<br>%{customdata[1]}<br>" + status + "<extra></extra>",
+        ))
+    fig.update_yaxes(categoryorder="array", categoryarray=streams[::-1], type="category")
+    fig.update_xaxes(type="date", tickformat="%d %b", showgrid=True)
+    return _layout(fig, title, "Deadline (local date)", "Stream", height=max(220, 140 + 40 * len(streams)))

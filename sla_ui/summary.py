@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
 from sla_core.budget import budget_consumed, budget_left, weighted_objective
 from sla_core.durations import SHARE_DIGITS, objective_text, objectives_text
+from sla_core.instances import deliverable_status
 from sla_core.trends import MonthEndForecast, days_in_month, month_end_forecast
 
 MIN_DECIDED_FOR_RANKING = 10
@@ -149,3 +151,25 @@ def objective_column(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.struct("objective_min", "objective_max").map_elements(
         lambda r: objectives_text([r["objective_min"], r["objective_max"]]), return_dtype=pl.String)
         .alias("objective"))
+
+
+def deliverable_periods(instances: pl.DataFrame, zones: Mapping[str, str]) -> pl.DataFrame:
+    """Scheduled instances as the strip shows them: stream (the item), deadline and delivery in the
+    calendar's zone (naive local times), and met / late / missing / due."""
+    if instances.is_empty():
+        return pl.DataFrame(schema={"stream": pl.String, "metric": pl.String, "instance": pl.Int32,
+                                    "due_local": pl.Datetime("us"), "stop_local": pl.Datetime("us"),
+                                    "status": pl.String})
+    parts = []
+    for (calendar,), group in instances.group_by(["calendar"], maintain_order=True):
+        zone = zones.get(str(calendar), "UTC")
+        parts.append(group.with_columns(
+            pl.col("due_at").dt.convert_time_zone(zone).dt.replace_time_zone(None).dt.cast_time_unit("us")
+            .alias("due_local"),
+            pl.col("stop").dt.convert_time_zone(zone).dt.replace_time_zone(None).dt.cast_time_unit("us")
+            .alias("stop_local"),
+            deliverable_status(),
+        ))
+    return pl.concat(parts).select(
+        pl.col("item_id").alias("stream"), "metric", pl.col("instance").cast(pl.Int32), "due_local", "stop_local",
+        "status").sort("metric", "stream", "instance")

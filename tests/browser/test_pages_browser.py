@@ -74,3 +74,18 @@ def test_choosing_a_channel_in_the_sidebar_filters_the_page_and_the_url(served_a
     page.goto(page.url.replace("/performance", "/trends"))
     wait_until_rendered(page)
     assert "chat" in page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").first.inner_text()
+
+
+def test_internal_ops_draws_the_scheduled_deliverables_strip(served_app, page):
+    open_page(page, f"{served_app}/internal-ops")
+    page.get_by_role("heading", name="Scheduled deliverables").wait_for(timeout=30_000)
+    strip = page.locator(".js-plotly-plot").filter(has_text="Weekly report per stream").first
+    strip.wait_for(timeout=30_000)
+    # one square per period: met, late, missing and due traces draw their points
+    assert strip.locator(".scatterlayer .point").count() >= 20  # two streams, the default 90 days
+    for stream in ("KPI-WEEKLY", "FINANCE-WEEKLY"):
+        assert strip.get_by_text(stream).count() >= 1
+    assert page.locator("[data-testid='stException']").count() == 0
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    strip.scroll_into_view_if_needed()
+    strip.screenshot(path=str(SCREENSHOTS / "internal-ops-deliverables-strip.png"))

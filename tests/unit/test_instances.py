@@ -142,6 +142,7 @@ def test_a_month_day_past_the_end_means_the_last_day_and_a_period_before_the_sta
     rows = rows_of(evaluate(items, events, POLICY, now=utc(2026, 3, 5)), "monthly_close")
     assert [(r["start"], r["due_at"], r["state"]) for r in rows] == [
         (utc(2026, 2, 1), utc(2026, 2, 28, 17), "achieved"), (utc(2026, 3, 1), utc(2026, 3, 31, 17), "active")]
+    assert [r["instance"] for r in rows] == [2, 3]  # periods keep their place: January (left out) is 1
 
 
 def test_a_daily_schedule_stops_at_the_first_event_of_its_own_day():
