@@ -39,7 +39,7 @@ except PolicyError:  # the other pages say so; the strip only needs the schedule
     versions = []
 scheduled = sorted({name for policy in versions for name, metric in policy.metrics.items() if metric.schedule})
 zones = {name: cal.timezone for policy in versions for name, cal in policy.calendars.items()}
-periods = summary.deliverable_periods(data.read("scheduled_instances", filters, tuple(scheduled), "ops"), zones)
+periods = summary.deliverable_periods(data.scheduled_instances(filters, scheduled, kind="ops"), zones)
 if periods.height:
     st.subheader("Scheduled deliverables")
     st.caption("Each square is one period of a stream, at its deadline: met, late (delivered after the "

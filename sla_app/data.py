@@ -158,6 +158,17 @@ def open_results(filters: Selection, *, kind: str | None = "ticket") -> pl.DataF
 
 
 @_cached
+def _scheduled_instances(path: str, identity: tuple[int, int] | None, filters: Selection, metrics: tuple[str, ...],
+                         kind: str | None) -> pl.DataFrame:
+    return reads.scheduled_instances(live_database(path).cursor(), filters, metrics, kind)
+
+
+def scheduled_instances(filters: Selection, metrics: Sequence[str], *, kind: str | None = "ops") -> pl.DataFrame:
+    """Every period of the scheduled metrics: stream, due, delivery, verdict (reads.scheduled_instances_sql)."""
+    return _scheduled_instances(*_file(), filters, tuple(metrics), kind)
+
+
+@_cached
 def _open_items(path: str, identity: tuple[int, int] | None, filters: Selection,
                 kind: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     return reads.open_items(live_database(path).cursor(), filters, kind)

@@ -28,6 +28,19 @@ from sla_core.calendar import US
 from sla_core.policy import Policy, PolicyHistory
 
 
+def _wall_us(start_us: np.ndarray, end_us: np.ndarray) -> np.ndarray:
+    return np.maximum(end_us - start_us, 0)
+
+
+def _deadline_row(policy: Policy, metric: str | None, target_index: int | None) -> bool:
+    spec = policy.metrics.get(metric) if metric is not None else None
+    if spec is not None and spec.schedule is not None:
+        return True
+    target = policy.targets[int(target_index)] if target_index is not None and 0 <= target_index < len(
+        policy.targets) else None
+    return target is not None and target.by_s is not None
+
+
 def advance(results: pl.DataFrame, policy: Policy | PolicyHistory, now: datetime) -> pl.DataFrame:
     """`results` rows (with `computed_at`) as of `now`: running clocks gain the business time since their
     computation; paused ones keep theirs. Same columns, same order of rows."""
@@ -50,23 +63,28 @@ def advance(results: pl.DataFrame, policy: Policy | PolicyHistory, now: datetime
     within_us = np.round(results["within_s"].fill_null(0).to_numpy() * US).astype(np.int64)
     due_us = results["due_at"].dt.convert_time_zone("UTC").dt.cast_time_unit("us").to_physical().to_numpy().copy()
     keys = results.select(
-        pl.col("policy_version").cast(pl.Int64), pl.col("calendar").cast(pl.String)
+        pl.col("policy_version").cast(pl.Int64), pl.col("calendar").cast(pl.String), pl.col("metric").cast(pl.String),
+        pl.col("target_index").cast(pl.Int64),
     ).with_row_index("_row")
-    for (version, calendar_name), group in keys.filter(pl.Series(open_clock)).group_by(
-            ["policy_version", "calendar"]):
+    for (version, calendar_name, metric, target_index), group in keys.filter(pl.Series(open_clock)).group_by(
+            ["policy_version", "calendar", "metric", "target_index"]):
         try:
-            calendar = history[int(version)].calendars[calendar_name]
+            policy = history[int(version)]
+            calendar = policy.calendars[calendar_name]
         except KeyError:  # judged by a version or calendar no longer on file: left as stored
             continue
+        # Deadline rows (a schedule, a `by` target) count wall-clock time (sla_core.instances).
+        measure = _wall_us if _deadline_row(policy, metric, target_index) else calendar.business_us
         rows = group["_row"].to_numpy()
-        gained = calendar.business_us(np.minimum(computed_us[rows], now_us), np.full(len(rows), now_us, np.int64))
+        gained = measure(np.minimum(computed_us[rows], now_us), np.full(len(rows), now_us, np.int64))
         is_paused = paused[rows]
         elapsed_us[rows] += np.where(is_paused, 0, gained)
         paused_us[rows] += np.where(is_paused, gained, 0)
         # While paused the budget's end moves later by the paused business time.
         moved = rows[is_paused]
         if len(moved):
-            due_us[moved] = calendar.due_us(start_us[moved], within_us[moved] + paused_us[moved])
+            due_us[moved] = (start_us[moved] + within_us[moved] + paused_us[moved] if measure is _wall_us
+                             else calendar.due_us(start_us[moved], within_us[moved] + paused_us[moved]))
     with np.errstate(divide="ignore", invalid="ignore"):
         pct_used = np.where(within_us > 0, 100.0 * elapsed_us / np.maximum(within_us, 1),
                             np.where(elapsed_us > 0, np.inf, 0.0))

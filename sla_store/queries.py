@@ -308,11 +308,18 @@ def open_results_sql(filters: FilterLike | None, *, kind: str | None = "ticket")
     far and when that was computed - what sla_core.open_clocks.advance brings forward to now without the raw
     data. The date range does not apply: an old open item is still in the queue."""
     where, params = where_clause(filters, kind=kind, use_dates=False)
+    # Only an item's latest instance of a metric can still be acted on: an earlier one without a stop is a
+    # scheduled period that ended missing (breached for good). An item's created is at or before its
+    # instances' (for repeat, between and schedule rows `created` is the instance's start).
     sql = f"""
-        WITH open AS (SELECT * FROM results WHERE {where} AND stop IS NULL)
+        WITH candidates AS (SELECT * FROM results WHERE {where} AND stop IS NULL),
+        open AS (SELECT c.* FROM candidates c
+                 ANTI JOIN (SELECT source, item_id, metric, instance FROM results WHERE instance > 1) l
+                   ON l.source = c.source AND l.item_id = c.item_id AND l.metric = c.metric
+                  AND l.instance > c.instance)
         SELECT o.*, i.subject FROM open o
         LEFT JOIN items i ON i.source = o.source AND i.item_id = o.item_id
-            AND i.created BETWEEN (SELECT min(created) FROM open) AND (SELECT max(created) FROM open)
+            AND i.created <= (SELECT max(created) FROM open)
         ORDER BY o.due_at, o.source, o.item_id, o.metric"""
     return sql, params
 

@@ -124,3 +124,20 @@ def test_what_if_can_move_a_schedule_due_time_and_simulate_it(env):
         expected.select("item_id", "instance", "met").rows())
     # Monday 09:00 is before most deliveries: most weeks turn late
     assert after["met"].sum() < after.height / 2
+
+
+def test_the_live_queue_keeps_only_the_latest_instance_of_a_stream(env):
+    from sla_core.policy import PolicyHistory
+    from sla_ui.live import open_clocks
+
+    db, config = env
+    history = load_policy_history(config)
+    con = duckdb.connect(str(db), read_only=True)
+    items = con.sql("SELECT * EXCLUDE (attributes, import_id) FROM items WHERE item_id = 'FINANCE-WEEKLY'").pl()
+    events = con.sql("SELECT source, item_id, occurred_at, kind, value FROM events WHERE item_id = 'FINANCE-WEEKLY'").pl()
+    con.close()
+    judged = evaluate(items, events, history, NOW, metrics=["weekly_report"])
+    assert judged.filter(pl.col("stop").is_null()).height >= 2  # the missed week and this week
+    clocks = open_clocks(items, events, PolicyHistory(list(history)), NOW, "weekly_report")
+    assert clocks["instance"].to_list() == [judged["instance"].max()]
+    assert clocks["state"].to_list() == ["active"]
