@@ -30,9 +30,9 @@ from sla_store.queries import (
     open_items_sql,
     open_results_sql,
     rejected_rows_sql,
-    scheduled_instances_sql,
     rollup_attainment_sql,
     rollup_sql,
+    scheduled_instances_sql,
     table_counts_sql,
 )
 

@@ -127,18 +127,25 @@ def test_what_if_can_move_a_schedule_due_time_and_simulate_it(env):
     assert after["met"].sum() < after.height / 2
 
 
-def test_the_live_queue_keeps_only_the_latest_instance_of_a_stream(env):
+def test_the_live_queue_keeps_only_the_latest_instance_of_a_stream_and_advances_it_in_wall_clock_time(env):
     from sla_core.policy import PolicyHistory
+    from sla_store.queries import Selection
+    from sla_store.reads import open_results
     from sla_ui.live import open_clocks
 
     db, config = env
-    history = load_policy_history(config)
+    history = PolicyHistory(list(load_policy_history(config)))
     con = duckdb.connect(str(db), read_only=True)
+    stored = open_results(con.cursor(), Selection(metric="weekly_report"), kind="ops")
     items = con.sql("SELECT * EXCLUDE (attributes, import_id) FROM items WHERE item_id = 'FINANCE-WEEKLY'").pl()
     events = con.sql("SELECT source, item_id, occurred_at, kind, value FROM events WHERE item_id = 'FINANCE-WEEKLY'").pl()
     con.close()
     judged = evaluate(items, events, history, NOW, metrics=["weekly_report"])
     assert judged.filter(pl.col("stop").is_null()).height >= 2  # the missed week and this week
-    clocks = open_clocks(items, events, PolicyHistory(list(history)), NOW, "weekly_report")
+    later = NOW + dt.timedelta(hours=3)  # 14:00 in Amsterdam, still before Wednesday 17:00
+    clocks = open_clocks(stored.filter(pl.col("item_id") == "FINANCE-WEEKLY"), history, later, "weekly_report")
     assert clocks["instance"].to_list() == [judged["instance"].max()]
-    assert clocks["state"].to_list() == ["active"]
+    expected = evaluate(items, events, history, later, metrics=["weekly_report"]).filter(
+        pl.col("instance") == judged["instance"].max())
+    assert clocks.select("state", "elapsed_s", "remaining_s", "due_at").rows() == expected.select(
+        "state", "elapsed_s", "remaining_s", "due_at").rows()
