@@ -20,7 +20,7 @@ from sla_store.sample import build_sample_db
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
-KEYS = ["source", "item_id", "metric"]
+KEYS = ["source", "item_id", "metric", "instance"]
 
 
 def test_monthly_partitions_hold_every_row_and_judge_to_the_stored_results(tmp_path):

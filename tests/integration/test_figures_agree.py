@@ -48,7 +48,7 @@ def command(sample_db):
 
 
 def test_one_months_figures_agree_across_the_overview_the_report_and_the_command_line(overview, report, command):
-    assert set(overview) == {"first_response", "resolution"}
+    assert set(overview) == {"first_response", "resolution", "next_reply"}
     for metric, headline in overview.items():
         shown, reported, counted = headline, report[metric], command[metric]
         assert shown.decided == reported["decided"] == counted["decided"] > 0

@@ -22,7 +22,7 @@ from sla_store.sample import generate_tickets, write_ticket_csv
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
-KEYS = ["source", "item_id", "metric"]
+KEYS = ["source", "item_id", "metric", "instance"]
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def _proposal(root, within: str, version: int = 1):
 def _results(db) -> pl.DataFrame:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return con.sql("SELECT source, item_id, metric, created, policy_version, met FROM results").pl()
+        return con.sql("SELECT source, item_id, metric, instance, created, policy_version, met FROM results").pl()
     finally:
         con.close()
 
@@ -180,9 +180,10 @@ def test_backdate_says_how_many_decided_verdicts_change_then_writes(store):
 
     # independent count: judge the raw items created since `since` from scratch by the proposal
     proposed = parse_policy(proposal.read_text())
-    fresh = evaluate(items, events, proposed, NOW).select("source", "item_id", "metric", pl.col("met").alias("new"))
+    fresh = evaluate(items, events, proposed, NOW).select("source", "item_id", "metric", "instance",
+                                                          pl.col("met").alias("new"))
     decided = before.filter(pl.col("met").is_not_null() & (pl.col("created").dt.date() >= since))
-    joined = decided.join(fresh, on=["source", "item_id", "metric"], how="left")
+    joined = decided.join(fresh, on=["source", "item_id", "metric", "instance"], how="left")
     to_breached = joined.filter(pl.col("met") & (pl.col("new") == False)).height  # noqa: E712
     to_met = joined.filter(~pl.col("met") & (pl.col("new") == True)).height  # noqa: E712
     undecided = joined.filter(pl.col("new").is_null()).height
@@ -200,11 +201,11 @@ def test_backdate_says_how_many_decided_verdicts_change_then_writes(store):
     )
     assert re.search(r"Committed version 2, effective 2026-02-02", outcome.stdout)
     after = _results(db)
-    older = before.filter(pl.col("created").dt.date() < since).sort("source", "item_id", "metric")
-    assert after.filter(pl.col("created").dt.date() < since).sort("source", "item_id", "metric").equals(older)
+    older = before.filter(pl.col("created").dt.date() < since).sort("source", "item_id", "metric", "instance")
+    assert after.filter(pl.col("created").dt.date() < since).sort("source", "item_id", "metric", "instance").equals(older)
     assert set(after.filter(pl.col("created").dt.date() >= since)["policy_version"].unique()) == {2}
     changed = (
-        before.join(after, on=["source", "item_id", "metric"], how="left", suffix="_after")
+        before.join(after, on=["source", "item_id", "metric", "instance"], how="left", suffix="_after")
         .filter(pl.col("met").is_not_null() & pl.col("met").ne_missing(pl.col("met_after")))
     )
     assert changed.height == total  # the announced count is what the write did
