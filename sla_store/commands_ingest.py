@@ -194,15 +194,18 @@ def attainment_command(
         typer.echo(json.dumps(rows, default=str))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     span = "" if first is None and last is None else f", created {first or '...'} to {last or '...'}"
-    view = Table(title=f"attainment{' - ' + metric if metric else ''} by {', '.join(keys)}{span}")
+    # Data values are Text, never rich markup: a team named "[/]" or "[link=...]" prints as typed.
+    view = Table(title=escape(f"attainment{' - ' + metric if metric else ''} by {', '.join(keys)}{span}"))
     for column in columns:
         view.add_column(column, justify="right" if column not in keys else "left")
     for row in rows:
         share = row["attainment"]
-        view.add_row(*[str(row[key]) for key in keys], *[str(row[c]) for c in COUNT_COLUMNS[:-1]],
+        view.add_row(*[Text(str(row[key])) for key in keys], *[str(row[c]) for c in COUNT_COLUMNS[:-1]],
                      "-" if share is None else f"{share:.1%}")
     console = Console()
     console.print(view)

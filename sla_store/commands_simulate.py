@@ -158,17 +158,19 @@ def simulate_command(
 
 def _print_table(comparison: pl.DataFrame, simulation, version: int, proposed: Path) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     keys = [c for c in comparison.columns if c not in _NUMERIC]
-    table = Table(title=f"What-if: committed version {version} vs {proposed}")
+    table = Table(title=escape(f"What-if: committed version {version} vs {proposed}"))
     for key in keys:
         table.add_column(key, no_wrap=True)
     for label in ("items", "before", "after", "delta", "met→breached", "breached→met"):
         table.add_column(label, justify="right")
     for row in comparison.iter_rows(named=True):
         table.add_row(
-            *[str(row[key]) for key in keys],
+            *[Text(str(row[key])) for key in keys],  # data values print as typed, never as rich markup
             str(row["items_before"]),
             _percent(row["attainment_before"]),
             _percent(row["attainment_after"]),

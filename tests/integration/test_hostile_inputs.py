@@ -539,3 +539,19 @@ def test_the_report_csv_and_the_flips_csv_hold_no_formula_cell(db, tmp_path):
     assert simulated.exit_code == 0, simulated.output
     flips_csv = flips.read_text()
     assert "'=HYPERLINK" in flips_csv and formula_cells(flips_csv) == []
+
+
+@pytest.mark.parametrize("team", ["[/bold] closes nothing", "[link=http://evil.example]click[/link]", "[red]x"])
+def test_team_names_that_look_like_terminal_markup_print_as_typed(team, db, tmp_path):
+    export = tmp_path / "export.csv"
+    quoted = team.replace('"', '""')
+    export.write_text(f'{HEADER}\nM1,2026-03-02 09:00:00,2026-03-02 10:00:00,Mail,"{quoted}",High,Solved,5\n')
+    assert sla("ingest", str(export), "--format", "zendesk", "--db", str(db), "--config", str(CONFIG)).exit_code == 0
+    shown = CliRunner().invoke(app, ["attainment", "--by", "team", "--db", str(db)], env={**ENV, "COLUMNS": "400"})
+    assert shown.exit_code == 0 and shown.exception is None, shown.output
+    assert team in shown.stdout
+    proposed = tmp_path / "proposed.yaml"
+    proposed.write_text((CONFIG / "sla.yaml").read_text())
+    simulated = sla("simulate", "--proposed", str(proposed), "--db", str(db), "--config", str(CONFIG), "--by", "team")
+    assert simulated.exit_code == 0 and simulated.exception is None, simulated.output
+    assert "Traceback" not in simulated.output
