@@ -17,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "results.md"
-ORDER = ("bench_import", "bench_scale", "bench_kernel", "bench_simulate", "bench_pages")
+ORDER = ("bench_import", "bench_scale", "bench_scale_10m", "bench_kernel", "bench_simulate", "bench_pages",
+         "bench_dimensions")
 
 
 def machine() -> str:

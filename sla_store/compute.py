@@ -182,6 +182,18 @@ def _partition_frames(con: duckdb.DuckDBPyConnection, parts: int, part: int, sco
     return items, events
 
 
+def _commit_part(con: duckdb.DuckDBPyConnection) -> None:
+    """Commit what is written so far and go on in a new transaction, so a rebuild's memory stays bounded by
+    its partition instead of holding every new result row in one transaction. Safe for the all-or-nothing
+    promise: writes change a private copy of the database (sla_store.db.write_transaction) that replaces the
+    live file only when the whole write succeeded; a failure discards the copy, committed parts included."""
+    try:
+        con.execute("COMMIT")
+    except duckdb.TransactionException:  # not inside a transaction: nothing to split
+        return
+    con.execute("BEGIN TRANSACTION")
+
+
 def _judge_partitions(con: duckdb.DuckDBPyConnection, coverage: _Coverage, now: datetime, items: int,
                       scoped: bool) -> int:
     """Judge `items` items (all, or the rejudge_keys) partition by partition; insert their results (and
@@ -206,6 +218,8 @@ def _judge_partitions(con: duckdb.DuckDBPyConnection, coverage: _Coverage, now: 
             finally:
                 con.unregister("computed_results")
         written += results.height
+        if parts > 1:
+            _commit_part(con)
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         for part in range(parts):

@@ -177,3 +177,31 @@ def test_a_rebuild_in_many_small_partitions_equals_one_evaluation(tmp_path, conf
         written = compute.refresh_results(con, load_policy_history(config), NOW)
     stored = _assert_equals_full_rebuild(db, config)
     assert written == stored.height
+
+
+def test_a_rebuild_that_fails_after_committing_some_partitions_leaves_the_database_as_it_was(tmp_path, config,
+                                                                                              monkeypatch):
+    import sla_core.clocks
+    from sla_store import compute
+    from sla_store.db import write_transaction
+
+    db = tmp_path / "sla.duckdb"
+    tickets, events = _batch(500_000, 120, seed=11)
+    _import(tmp_path, db, config, 0, tickets, events)
+    before = db.read_bytes()
+    monkeypatch.setattr(compute, "PARTITION_ITEMS", 7)
+    calls = {"n": 0}
+    real = sla_core.clocks.evaluate_coverage
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise RuntimeError("worker died half-way")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sla_core.clocks, "evaluate_coverage", failing)
+    with pytest.raises(RuntimeError, match="half-way"), write_transaction(db) as con:
+        compute.refresh_results(con, load_policy_history(config), NOW + timedelta(hours=1))
+    assert calls["n"] >= 6
+    assert db.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
