@@ -113,8 +113,8 @@ def build_version(
         reason=reason,
         committed_at=committed_at,
     )
-    text = policy_to_yaml(parse_policy_mapping(raw, "proposed"))
-    return parse_policy(text, "proposed"), text
+    policy = parse_policy_mapping(raw, "proposed")  # validated once, written as the text it stores
+    return policy, policy_to_yaml(policy)
 
 
 @contextmanager
