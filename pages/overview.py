@@ -7,6 +7,7 @@ from sla_app import data
 from sla_app.filters import current_filters, month_picker
 from sla_app.navigation import ensure_app_frame
 from sla_app.report_download import offer_report_download
+from sla_core.budget import budget_consumed_expr, error_budget
 from sla_core.durations import below_objective, objectives_text
 from sla_ui import charts, summary, view
 from sla_ui.view import metric_label
@@ -74,8 +75,8 @@ if per_channel.is_empty():
 else:
     table = summary.objective_column(per_channel.with_columns(
         decided=pl.col("met") + pl.col("breached"),
-        budget_used=pl.when(pl.col("met") + pl.col("breached") > 0)
-        .then(pl.col("breached") / (pl.col("met") + pl.col("breached")) / (1 - pl.col("objective"))),
+        budget_used=budget_consumed_expr(pl.col("breached"), pl.col("met") + pl.col("breached"),
+                                         error_budget(pl.col("objective"))),
         metric=pl.col("metric").map_elements(metric_label, return_dtype=pl.String),
     )).sort("metric", "channel")
     view.table(

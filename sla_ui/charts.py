@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 import polars as pl
 
+from sla_core.budget import attainment_expr
 from sla_core.durations import objective_text, objectives_text
 
 OBJECTIVE_COLOUR = "#d62728"
@@ -176,8 +177,7 @@ def _pool_others(frame: pl.DataFrame, key: str, other_key: str, limit: int) -> p
                                        weighted=(pl.col("objective") * pl.col("decided")).sum(),
                                        plain=pl.col("objective").mean())
               .with_columns(pl.lit(label).alias(key),
-                            attainment=pl.when(pl.col("met") + pl.col("breached") > 0)
-                            .then(pl.col("met") / (pl.col("met") + pl.col("breached"))),
+                            attainment=attainment_expr(pl.col("met"), pl.col("breached")),
                             objective=pl.when(pl.col("met") + pl.col("breached") > 0)
                             .then(pl.col("weighted") / (pl.col("met") + pl.col("breached")))
                             .otherwise(pl.col("plain"))))
