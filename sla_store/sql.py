@@ -10,7 +10,11 @@ import duckdb
 
 
 def ident(name: str) -> str:
-    """A quoted SQL identifier: 'Case ID' -> "Case ID" (a double quote inside is doubled)."""
+    """A quoted SQL identifier: 'Case ID' -> "Case ID" (a double quote inside is doubled).
+
+    DuckDB quotes every name but a lone `*`, which it keeps as a star expression; a name is one column."""
+    if str(name) == "*":
+        return '"*"'
     return str(duckdb.ColumnExpression(str(name)))
 
 

@@ -30,3 +30,7 @@ def test_quotes_and_sql_in_a_value_stay_text():
 @given(TEXT.filter(lambda name: name.strip() != ""))
 def test_a_quoted_name_is_one_column_of_that_name(name):
     assert duckdb.sql(f"SELECT 1 AS {ident(name)}").columns == [name]
+
+
+def test_a_column_named_star_is_that_column_not_every_column():
+    assert duckdb.sql(f"SELECT 1 AS {ident('*')}, 2 AS b").columns == ["*", "b"]
