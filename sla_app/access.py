@@ -20,6 +20,7 @@ from sla_core.access import (
     rights_for,
 )
 from sla_store.policy_files import config_dir, load_access
+from sla_ui.view import plain
 
 
 def _auth_section() -> Mapping[str, Any] | None:
@@ -76,12 +77,6 @@ def current_rights() -> Rights:
     )
 
 
-_MARKDOWN = set("\\`*_{}[]()#+-.!|<>~@:$=")
-
-
-def as_text(value: str) -> str:
-    """Markdown-escaped: identities and addresses show as typed, never as links, images or formatting."""
-    return "".join("\\" + c if c in _MARKDOWN else c for c in value)
 
 
 def _code(value: str) -> str:
@@ -92,8 +87,8 @@ def _code(value: str) -> str:
 def _notice_markdown(rights: Rights) -> str:
     """The notice with markdown escaped and the author as a code span."""
     if not rights.author:
-        return as_text(rights.notice)
-    return _code(rights.author).join(as_text(part) for part in rights.notice.split(rights.author))
+        return plain(rights.notice)
+    return _code(rights.author).join(plain(part) for part in rights.notice.split(rights.author))
 
 
 def render_account(rights: Rights) -> None:
