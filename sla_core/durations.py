@@ -134,7 +134,11 @@ def target_rows(policy) -> list[dict[str, str]]:
         calendar = policy.calendars.get(target.calendar)
         day_hours = business_day_hours(calendar) if calendar is not None else None
         by = getattr(target, "by", None)
-        if by:
+        metric = policy.metrics.get(target.metric)
+        schedule = getattr(metric, "schedule", None)
+        if schedule is not None:  # the period's deadline is the budget (a schedule target has no within)
+            budget = f"every {schedule.every}, due {schedule.due}"
+        elif by:
             budget = f"by {by}"
         elif calendar is not None and calendar.always:
             budget = f"{format_duration(target.within_s)} (24/7)"

@@ -68,3 +68,22 @@ def test_a_calendars_working_day_is_its_most_common_open_day():
 def test_no_formatter_writes_a_day_unit():
     for text in (format_duration(10 * 86_400), format_business(10 * 86_400, 8.5), remaining_text(-5 * 86_400)):
         assert not re.search(r"\d+d\b", text)
+
+
+def test_the_report_reads_a_schedule_target_as_its_deadline_not_as_a_zero_budget():
+    from sla_core.durations import target_rows
+    from sla_core.policy import parse_policy
+
+    policy = parse_policy("""
+version: 1
+effective_from: 2026-01-01
+calendars: {office: {timezone: Europe/Amsterdam, hours: {mon-fri: ["09:00-17:00"]}}}
+metrics:
+  weekly_report: {schedule: {every: week, due: "wed 17:00"}, stop: "event:delivered"}
+  daily_digest: {schedule: {every: day, due: "10:00"}, stop: "event:sent"}
+targets:
+  - {metric: weekly_report, match: {process: reports}, calendar: office}
+  - {metric: daily_digest, match: {process: digests}, calendar: office}
+""")
+    budgets = [row["budget"] for row in target_rows(policy)]
+    assert budgets == ["every week, due wed 17:00", "every day, due 10:00"]
