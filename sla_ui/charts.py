@@ -23,7 +23,9 @@ GOOD, WARN, BAD = "#2ca02c", "#ff7f0e", "#d62728"
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 380) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left"}, height=height, margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        xaxis_title=x_title, yaxis_title=y_title, legend={"orientation": "h", "y": -0.2},
+        xaxis_title=x_title, yaxis_title=y_title,
+        # At the bottom of the figure, under the x axis however tall its (rotated) tick labels grow.
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
     )
     return fig
 
