@@ -27,8 +27,11 @@ if by_metric.is_empty():
                      "Import an event log (format `events`) on the Data page, or widen the date range.")
     st.stop()
 
-cards = st.columns(max(1, by_metric.height))
-for row, column in zip(by_metric.iter_rows(named=True), cards, strict=False):
+CARDS_PER_ROW = 3  # five cards in one row cut their labels ("Campaign freshness (ca...")
+steps = list(by_metric.iter_rows(named=True))
+for row, column in ((row, column) for first in range(0, len(steps), CARDS_PER_ROW)
+                    for row, column in zip(steps[first:first + CARDS_PER_ROW], st.columns(CARDS_PER_ROW),
+                                           strict=False)):
     column.metric(view.plain(f"{metric_label(row['metric'])} ({row['process']})"), view.pct(row["attainment"]),
                   help=f"Objective {view.pct(row['objective'], 0)}; "
                        f"{row['breached']:,} breached of {row['met'] + row['breached']:,} decided.")

@@ -149,3 +149,12 @@ def test_the_live_queue_keeps_only_the_latest_instance_of_a_stream_and_advances_
         pl.col("instance") == judged["instance"].max())
     assert clocks.select("state", "elapsed_s", "remaining_s", "due_at").rows() == expected.select(
         "state", "elapsed_s", "remaining_s", "due_at").rows()
+
+
+def test_internal_ops_cards_come_at_most_three_to_a_row_so_their_labels_read_whole(env):
+    at = _open("internal_ops")
+    labels = [metric.label for metric in at.metric]
+    assert "Campaign freshness (campaigns)" in labels and len(labels) > 3
+    cards = [column for column in at.columns if len(column.metric)]
+    assert len(cards) == len(labels)
+    assert all(abs(column.weight - 1 / 3) < 1e-9 for column in cards)  # five in a row cut their labels
