@@ -26,19 +26,15 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from sla_core.policy import (
-    MAX_POLICY_DEPTH,
     PolicyError,
-    _check_node_graph,
     _clean_loc,
-    _deep_flow_at,
     _Errors,
-    _Loader,
     _node_lines,
     _pydantic_message,
+    load_checked_yaml,
 )
 
 
@@ -112,29 +108,10 @@ class AccessPolicy:
 
 def parse_access(text: str, source: str = "access.yaml") -> AccessPolicy:
     """YAML text -> AccessPolicy. Raises AccessError with one line "<source>:<line>: <key.path>: <message>"."""
-    if len(text) > MAX_ACCESS_CHARS:
-        raise AccessError(source, None, "", f"{len(text):,} characters; an access file holds at most "
-                                            f"{MAX_ACCESS_CHARS:,}")
-    if (deep := _deep_flow_at(text)) is not None:
-        raise AccessError(source, text.count("\n", 0, deep) + 1, "", f"nested deeper than {MAX_POLICY_DEPTH} levels")
     try:
-        root = yaml.compose(text, Loader=_Loader)
-        _check_node_graph(root, source)  # duplicate keys, deep nesting, alias bombs: as for policy files
-        loader = _Loader("")
-        try:
-            data = loader.construct_document(root) if root is not None else None
-        finally:
-            loader.dispose()
+        data, root = load_checked_yaml(text, source, max_chars=MAX_ACCESS_CHARS, holds="an access file")
     except PolicyError as error:
         raise AccessError(error.source, error.line, error.path, error.message) from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        raise AccessError(source, mark.line + 1 if mark else None, "",
-                          f"not valid YAML: {error.problem or error.context}") from None
-    except yaml.YAMLError as error:
-        raise AccessError(source, None, "", f"not valid YAML: {error}") from None
-    except RecursionError:
-        raise AccessError(source, None, "", f"nested deeper than {MAX_POLICY_DEPTH} levels") from None
     errors = _Errors(source, _node_lines(root))
     if data is None:
         data = {}

@@ -710,15 +710,14 @@ def _model_at(loc: Sequence) -> type[BaseModel] | None:
     return None
 
 
-def parse_policy(text: str, source: str = "sla.yaml") -> Policy:
-    """YAML text -> Policy. Raises PolicyError with one line "<source>:<line>: <key.path>: <message>".
+def load_checked_yaml(text: str, source: str, *, max_chars: int, holds: str) -> tuple[Any, Any]:
+    """YAML text -> (data, root node). Raises PolicyError with one line "<source>:<line>: <message>".
 
     The file's shape is checked on the YAML node graph before any Python object is built: its size, nesting
     depth, duplicate keys, and how far aliases expand (a 10-line "billion laughs" file would otherwise take
-    gigabytes and minutes)."""
-    if len(text) > MAX_POLICY_CHARS:
-        raise PolicyError(source, None, "", f"{len(text):,} characters; a policy file holds at most "
-                                            f"{MAX_POLICY_CHARS:,}")
+    gigabytes and minutes). Policy and access files share it."""
+    if len(text) > max_chars:
+        raise PolicyError(source, None, "", f"{len(text):,} characters; {holds} holds at most {max_chars:,}")
     if (deep := _deep_flow_at(text)) is not None:
         # PyYAML's scanner slows down with every open bracket: refuse a deep file before scanning it.
         raise PolicyError(source, text.count("\n", 0, deep) + 1, "", f"nested deeper than {MAX_POLICY_DEPTH} levels")
@@ -742,6 +741,12 @@ def parse_policy(text: str, source: str = "sla.yaml") -> Policy:
         raise PolicyError(source, line, "", f"not valid YAML: {error.problem or error.context}") from None
     finally:
         loader.dispose()
+    return data, root
+
+
+def parse_policy(text: str, source: str = "sla.yaml") -> Policy:
+    """YAML text -> Policy. Raises PolicyError with one line "<source>:<line>: <key.path>: <message>"."""
+    data, root = load_checked_yaml(text, source, max_chars=MAX_POLICY_CHARS, holds="a policy file")
     errors = _Errors(source, _node_lines(root))
     if not isinstance(data, dict):
         raise errors.error((), "a policy is a mapping with version, effective_from, calendars, metrics, targets")
