@@ -6,18 +6,19 @@ import streamlit as st
 from sla_app import data, policies
 from sla_app.filters import current_filters
 from sla_app.navigation import ensure_app_frame
-from sla_app.store import current_time
+from sla_app.store import current_time, item_links
 from sla_ui import live, view
 from sla_ui.view import metric_label
 
 REFRESH = "60s"
 CHART_ROWS = 25
 TABLE_ROWS = 500
-FIRST_COLUMNS = ("item_id", "metric", "remaining", "pct_used", "due_local", "level_mark", "status_mark")
+FIRST_COLUMNS = ("item_id", "link", "metric", "remaining", "pct_used", "due_local", "level_mark", "status_mark")
 MORE_COLUMNS = ("team", "channel", "priority", "agent", "kind", "subject", "target")
 COLUMN_CONFIG = {
     "item_id": st.column_config.TextColumn("item", pinned=True),
     "metric": st.column_config.TextColumn("clock"),
+    "link": view.LINK_COLUMN,
     "level_mark": "level",
     "status_mark": "state",
     "due_local": st.column_config.TextColumn("due at (calendar time zone)"),
@@ -61,7 +62,7 @@ def queue() -> None:
         view.empty_state(f"No open {metric_label(metric or 'items').lower()} clocks right now.",
                          "Everything is answered - or clear some filters in the sidebar.")
         return
-    shown = live.for_display(clocks, now)
+    shown = view.with_links(live.for_display(clocks, now), item_links())
     savable, breached = live.split_queue(shown)
     counts = st.columns(5)
     counts[0].metric("Open clocks", f"{clocks.height:,}")

@@ -7,6 +7,7 @@ import streamlit as st
 from sla_app import data
 from sla_app.filters import current_filters, dimension_label, keep_in_url, seed_from_url
 from sla_app.navigation import ensure_app_frame
+from sla_app.store import item_links
 from sla_core.durations import objectives_text
 from sla_ui import charts, summary, view
 from sla_ui.view import metric_label
@@ -108,15 +109,15 @@ if choice is not None:
     if breached.is_empty():
         st.success(view.plain(f"No breached {metric_label(metric).lower()} items for {dimension} {choice}."))
     else:
-        shown_rows = breached.with_columns(
+        shown_rows = view.with_links(breached, item_links()).with_columns(
             elapsed=pl.col("elapsed_s").map_elements(view.duration, return_dtype=pl.String),
             target=pl.col("within_s").map_elements(view.duration, return_dtype=pl.String),
             over_by=pl.col("overrun_s").map_elements(view.duration, return_dtype=pl.String),
-        ).select("item_id", "subject", "channel", "team", "priority", "agent", "created", "state", "elapsed",
-                 "target", "over_by", "pct_used")
+        ).select("item_id", "link", "subject", "channel", "team", "priority", "agent", "created", "state",
+                 "elapsed", "target", "over_by", "pct_used")
         view.table(shown_rows, f"breached {metric} {dimension} {choice}", key="perf_breached",
                    column_config={"pct_used": st.column_config.NumberColumn("% of target used", format="%.0f%%"),
-                                  "elapsed": "elapsed (business)", "target": "target (business)",
+                                  "link": view.LINK_COLUMN, "elapsed": "elapsed (business)", "target": "target (business)",
                                   "over_by": "over by (business)"},
                    caption=f"{breached.height:,} breached items for {dimension} {choice}, worst overrun first "
                            "(elapsed and target in business time of each target's calendar).")

@@ -145,3 +145,18 @@ def data_notes(messages: list[str], key: str) -> None:
         st.markdown(":material/info: **Data notes**")
         for message in messages:
             st.text(message)
+
+
+def with_links(frame: pl.DataFrame, templates: Mapping[str, str]) -> pl.DataFrame:
+    """Add a `link` column: each item's page in its source system, from its mapping's url_template
+    (null where the source has none)."""
+    from urllib.parse import quote
+
+    if frame.is_empty() or "source" not in frame.columns or not templates:
+        return frame.with_columns(link=pl.lit(None, dtype=pl.String))
+    return frame.with_columns(link=pl.struct("source", "item_id").map_elements(
+        lambda r: templates[r["source"]].replace("{item_id}", quote(str(r["item_id"]), safe=""))
+        if r["source"] in templates else None, return_dtype=pl.String))
+
+
+LINK_COLUMN = st.column_config.LinkColumn("open", display_text="open ↗", help="The item in its source system")

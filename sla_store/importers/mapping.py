@@ -90,6 +90,8 @@ class Mapping(BaseModel):
     first_response_statuses: list[str] = []
     event_kind: str | None = None
     creates_items: bool = True
+    # A link back to each item in the source system: "{item_id}" is replaced by the item's id (URL-quoted).
+    url_template: str | None = Field(default=None, pattern=r"^https?://[^\s]*\{item_id\}[^\s]*$")
     name: str = ""
 
     @model_validator(mode="before")
@@ -181,6 +183,20 @@ class Mapping(BaseModel):
     def naive_formats(self) -> list[str]:
         by_order = {"iso": (), "day_first": DAY_FIRST_FORMATS, "month_first": MONTH_FIRST_FORMATS}
         return list(dict.fromkeys([*self.timestamp_formats, *by_order[self.dates], *ISO_FORMATS]))
+
+
+def item_link_templates(folder: str | Path) -> dict[str, str]:
+    """source -> url_template of the mapping files in `folder` that give one (an unreadable file is skipped:
+    links are a convenience, the import reports bad files)."""
+    templates: dict[str, str] = {}
+    for file in sorted(Path(folder).glob("*.yaml")):
+        try:
+            mapping = load_mapping(file)
+        except Exception:  # noqa: BLE001 - see the docstring
+            continue
+        if mapping.url_template:
+            templates.setdefault(mapping.source, mapping.url_template)
+    return templates
 
 
 def load_mapping(path: str | Path) -> Mapping:

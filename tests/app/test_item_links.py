@@ -1,0 +1,53 @@
+"""A mapping's url_template links each item back to its page in the source system."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from sla_store.importers.mapping import item_link_templates
+from sla_ui.view import with_links
+from tests.app.conftest import DASHBOARD
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_shipped_nyc311_mapping_links_to_the_request_on_nyc_open_data():
+    templates = item_link_templates(ROOT / "config" / "mappings")
+    frame = with_links(pl.DataFrame({"source": ["nyc311", "zendesk"], "item_id": ["53868751", "T 1/2"]}), templates)
+    assert frame["link"].to_list() == [
+        "https://data.cityofnewyork.us/resource/erm2-nwe9.json?unique_key=53868751", None]
+
+
+def test_a_url_template_without_the_item_id_placeholder_is_refused(tmp_path):
+    from sla_store.importers import ImportRefused, load_mapping
+
+    text = (ROOT / "config" / "mappings" / "nyc311.yaml").read_text().replace(
+        "?unique_key={item_id}", "")
+    bad = tmp_path / "nyc311.yaml"
+    bad.write_text(text)
+    with pytest.raises(ImportRefused, match="url_template"):
+        load_mapping(bad)
+
+
+def test_the_live_queue_links_open_nyc_requests_to_their_record(monkeypatch, tmp_path):
+    from sla_store.ingest import ingest
+    from tests.app.synthetic import NOW
+
+    db = tmp_path / "sla.duckdb"
+    ingest(ROOT / "tests" / "fixtures" / "nyc311_2022-05-01_sample.csv", db=db, config=ROOT / "config",
+           mapping=ROOT / "config" / "mappings" / "nyc311.yaml", now=NOW)
+    monkeypatch.setenv("SLA_DB", str(db))
+    monkeypatch.setenv("SLA_CONFIG", str(ROOT / "config"))
+    monkeypatch.setenv("SLA_NOW", NOW.isoformat())
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.run()
+    at.switch_page("pages/live_queue.py").run()
+    assert not at.exception
+    breached = at.dataframe[-1].value
+    assert len(breached) > 400  # NYC's still-open requests
+    assert all(link == f"https://data.cityofnewyork.us/resource/erm2-nwe9.json?unique_key={item}"
+               for item, link in zip(breached["item_id"], breached["link"], strict=True))
