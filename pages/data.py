@@ -9,7 +9,7 @@ import streamlit as st
 
 from sla_app import access, data
 from sla_app.navigation import ensure_app_frame
-from sla_app.store import FORMATS, ImportRefused, ingest, mappings_dir
+from sla_app.store import FORMATS, ImportRefused, ingest, mappings_dir, resolve_mapping
 from sla_ui import view
 
 PREVIEW_ROWS = 20
@@ -70,19 +70,52 @@ mapping_files = sorted(p.name for p in mappings_dir().glob("*.yaml"))
 mapping_name = choices[1].selectbox("Column mapping", ("format default", *mapping_files), key="data_mapping",
                                     help="Files in config/mappings/: how the export's columns map to items.")
 
+def read_preview(name: str, raw: bytes) -> pl.DataFrame:
+    if name.lower().endswith(".parquet"):
+        return pl.read_parquet(io.BytesIO(raw)).head(PREVIEW_ROWS)
+    if name.lower().endswith(".json"):
+        return pl.read_json(io.BytesIO(raw)).head(PREVIEW_ROWS)
+    return pl.read_csv(io.BytesIO(raw), n_rows=PREVIEW_ROWS, infer_schema=False)
+
+
+def mapping_preview(mapping, preview: pl.DataFrame) -> pl.DataFrame:
+    """How the file's columns will map: one row per field the mapping fills, with the export column and
+    its first values."""
+    rows = []
+    for field, column in mapping.columns.items():
+        values = preview[column].head(3).cast(pl.String).to_list() if column in preview.columns else []
+        rows.append({"field": field, "from column": column,
+                     "first values": ", ".join("" if v is None else v for v in values)
+                     or ("(not in the file: optional)" if field in mapping.optional else "(missing)")})
+    for field, value in mapping.constants.items():
+        rows.append({"field": field, "from column": "(the same for every row)", "first values": value})
+    return pl.DataFrame(rows, schema={"field": pl.String, "from column": pl.String, "first values": pl.String})
+
+
 if upload is not None:
     raw = upload.getvalue()
-    st.caption(f"Preview of {view.plain(upload.name)} ({len(raw):,} bytes), first {PREVIEW_ROWS} rows:")
     try:
-        if upload.name.lower().endswith(".parquet"):
-            preview = pl.read_parquet(io.BytesIO(raw)).head(PREVIEW_ROWS)
-        elif upload.name.lower().endswith(".json"):
-            preview = pl.read_json(io.BytesIO(raw)).head(PREVIEW_ROWS)
-        else:
-            preview = pl.read_csv(io.BytesIO(raw), n_rows=PREVIEW_ROWS, infer_schema=False)
-        st.dataframe(preview, hide_index=True)
+        preview = read_preview(upload.name, raw)
     except Exception as error:  # the preview is best effort; the import itself reports real problems
+        preview = None
         st.warning(view.plain(f"{upload.name}: no table preview ({str(error).splitlines()[0]})"))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / Path(upload.name).name
+        path.write_bytes(raw)
+        try:
+            chosen = resolve_mapping(path, None if format_name == AUTO else format_name,
+                                     None if mapping_name == "format default" else mappings_dir() / mapping_name)
+        except ImportRefused as refused:
+            chosen = None
+            st.error(view.plain(view.in_page_terms(refused, path, upload.name)))
+    if chosen is not None and preview is not None:
+        st.caption(view.plain(
+            f"How {upload.name} ({len(raw):,} bytes) will load: mapping {chosen.name or chosen.source} "
+            f"({chosen.format}), source {chosen.source}, {chosen.kind} items, times in {chosen.timezone}"
+            f" ({chosen.dates.replace('_', ' ')} dates)."))
+        view.table(mapping_preview(chosen, preview), "column mapping", key="data_mapping_preview")
+        with st.expander(f"The file's first {PREVIEW_ROWS} rows as they are"):
+            st.dataframe(preview, hide_index=True)
 
     if st.button("Import", type="primary", key="data_import"):
         bar = st.progress(0.0, text="Starting import")
@@ -99,10 +132,12 @@ if upload is not None:
                 )
             except ImportRefused as refused:
                 bar.empty()
-                st.error(view.plain(refused))
+                st.error(view.plain(view.in_page_terms(refused, path, upload.name)))
             except Exception as error:  # anything else still gets one line, and the database is unchanged
                 bar.empty()
-                st.error(view.plain(f"{upload.name}: import failed, nothing was changed: {str(error).splitlines()[0]}"))
+                st.error(view.plain(view.in_page_terms(
+                    f"{upload.name}: import failed, nothing was changed: {str(error).splitlines()[0]}",
+                    path, upload.name)))
             else:
                 st.session_state["data_last_import"] = (
                     f"Imported {upload.name}: {summary.rows_read:,} rows read, {summary.rows_loaded:,} loaded, "

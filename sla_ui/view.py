@@ -160,3 +160,23 @@ def with_links(frame: pl.DataFrame, templates: Mapping[str, str]) -> pl.DataFram
 
 
 LINK_COLUMN = st.column_config.LinkColumn("open", display_text="open ↗", help="The item in its source system")
+
+
+_CLI_WORDS = (
+    ("pass --format or --mapping", "choose a Format or a Column mapping above"),
+    ("needs --mapping FILE", "needs a Column mapping (choose one above)"),
+    ("--format", "the Format choice"),
+    ("--mapping", "the Column mapping choice"),
+)
+
+
+def in_page_terms(message: object, temp_path: object, name: str) -> str:
+    """An import message in the Data page's language: the uploaded file's own name instead of the
+    temporary path it was saved under, the page's choices instead of command-line flags."""
+    text = str(message).replace(str(temp_path), name)
+    folder = str(getattr(temp_path, "parent", ""))
+    if folder and folder != ".":
+        text = text.replace(folder + "/", "")
+    for cli, page in _CLI_WORDS:
+        text = text.replace(cli, page)
+    return text

@@ -45,9 +45,15 @@ def test_uploading_an_event_log_previews_it_then_imports_it(app_env, writable_db
     at.switch_page("pages/data.py").run()
     at.file_uploader(key="data_upload").upload("leads.csv", EVENT_LOG, "text/csv").run()
     assert not at.exception
-    preview = at.dataframe[-1].value
+    preview = at.dataframe[-1].value  # the raw rows, folded away under the mapping preview
     assert list(preview.columns) == ["Case ID", "Activity", "Timestamp", "Team", "Process"]
     assert len(preview) == 5
+    # First: how the columns will map, with their first values.
+    mapped = at.dataframe[-2].value
+    by_field = dict(zip(mapped["field"], mapped["from column"], strict=True))
+    assert by_field["item_id"] == "Case ID" and by_field["team"] == "Team"
+    assert mapped.loc[mapped["field"] == "item_id", "first values"].item() == "WEB-1, WEB-1, WEB-2"
+    assert any("will load: mapping events" in c.value for c in at.caption)
 
     at.selectbox(key="data_format").set_value("events").run()
     at.button(key="data_import").click().run()
@@ -85,3 +91,16 @@ def test_a_file_that_is_not_what_its_format_says_gets_one_clear_message(app_env,
     assert not at.exception
     assert len(at.error) == 1
     assert "notes.csv" in at.error[0].value
+
+
+def test_a_file_of_unknown_format_is_told_in_the_pages_words(app_env, writable_db):
+    app_env(writable_db)
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.run()
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="data_upload").upload("notes.csv", b"hello,world\n1,2\n", "text/csv").run()
+    assert not at.exception
+    [error] = at.error
+    assert error.value.startswith("notes.csv: cannot tell the export format from its columns")
+    assert "choose a Format or a Column mapping above" in error.value
+    assert "--" not in error.value and "/tmp" not in error.value and "tmp" not in error.value
