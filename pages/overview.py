@@ -24,7 +24,7 @@ if not months:
     view.empty_state("No ticket results in the database yet.", "Import an export on the Data page.")
     st.stop()
 
-picker, download = st.columns([3, 2], vertical_alignment="bottom")
+picker, download = st.columns([2, 3], vertical_alignment="bottom")
 month = month_picker(picker, months, key="overview_month",
                      help="The months that have items. The Overview reports a whole month; the sidebar's date "
                           "range does not apply here. The month is kept on Trends and in the link.")

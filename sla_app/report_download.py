@@ -68,7 +68,7 @@ def offer_report_download(
         return report_pdf_bytes(build())
 
     label = f"{month_start(month):%B %Y}"
-    html_column, pdf_column = st.columns([3, 2])
+    html_column, pdf_column = st.columns([4, 1])
     html_column.download_button(
         f"Download the {label} report (HTML)",
         data=build,

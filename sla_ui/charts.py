@@ -139,6 +139,14 @@ def heatmap(frame: pl.DataFrame, rows: str, columns: str, title: str, objective:
         colorbar={"title": {"text": "%"}, "ticksuffix": "%"},
         hovertemplate=f"{rows} %{{y}}, {columns} %{{x}}: %{{z:.1f}}%<extra></extra>",
     ))
+    # Clickable cells: an all but invisible marker on every cell with a value (a click on it selects the
+    # team x channel pair, which the page turns into a drill-down).
+    cells = [(c, r) for r, z_row in zip(row_values, z, strict=True) for c, v in zip(col_values, z_row, strict=True)
+             if v is not None]
+    fig.add_trace(go.Scatter(
+        x=[c for c, _ in cells], y=[r for _, r in cells], mode="markers", name="cells", showlegend=False,
+        marker={"size": 30, "color": "rgba(0,0,0,0.01)", "symbol": "square"},
+        hovertemplate=f"{rows} %{{y}}, {columns} %{{x}}: click for its breached items<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category", automargin=True)
     fig.update_xaxes(type="category", automargin=True)
     title = f"{title} (objective {objectives_text(stated) if stated else objective_text(target / 100)})"

@@ -79,7 +79,7 @@ def test_paused_items_are_marked_and_counted(live_resolution, sql):
 
 def test_remaining_time_and_budget_used_come_right_after_the_item(live_resolution):
     savable, _ = tables(live_resolution)
-    assert list(savable.columns[:4]) == ["item_id", "metric", "remaining", "pct_used"]
+    assert list(savable.columns[:5]) == ["item_id", "link", "metric", "remaining", "pct_used"]
     assert savable["remaining"].str.endswith(" left").all()
     assert not savable["remaining"].str.contains(r"\dd\b").any()
 

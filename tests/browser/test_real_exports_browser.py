@@ -224,3 +224,15 @@ def test_the_toolbar_has_no_deploy_button(real_app, page):
     open_page(page, real_app, charts=1)
     assert page.get_by_role("button", name="Deploy").count() == 0
     assert page.get_by_text("Deploy", exact=True).count() == 0
+
+
+def test_clicking_a_heatmap_cell_lists_its_breached_items(real_app, tall):
+    open_page(tall, f"{real_app}/?month=2016-02", charts=1)
+    heat = traces(tall)[0]
+    team, channel = heat["y"][0], heat["x"][0]  # the worst team (top row), in its worst channel
+    area = tall.locator(".js-plotly-plot").first.locator(".nsewdrag").first.bounding_box()
+    rows, columns = len(heat["y"]), len(heat["x"])
+    tall.mouse.click(area["x"] + area["width"] / (2 * columns), area["y"] + area["height"] / (2 * rows))
+    wait_until_rendered(tall)
+    tall.get_by_text(f"items: team {team}, channel {channel}").wait_for(timeout=15_000)
+    shot(tall, "overview-heatmap-drill")
