@@ -116,7 +116,20 @@ def rejudge_import(con: duckdb.DuckDBPyConnection, history, now: datetime, impor
     """
     scope = ("SELECT source, item_id FROM items WHERE import_id = $import "
              "UNION SELECT source, item_id FROM events WHERE import_id = $import")
-    return _rejudge(con, history, now, scope, {"import": import_id})
+    params: dict = {"import": import_id}
+    if periodic := _periodic_metrics(history):
+        # A new period or gap begins with time alone (a missed week has no row in any export): every write
+        # also re-judges the few items that carry scheduled or between clocks, so their new instances appear.
+        scope += " UNION SELECT DISTINCT source, item_id FROM results WHERE metric IN (SELECT unnest($periodic))"
+        params["periodic"] = periodic
+    return _rejudge(con, history, now, scope, params)
+
+
+def _periodic_metrics(history) -> list[str]:
+    """Names of the schedule and between metrics in any version: their instances multiply as time passes."""
+    versions = getattr(history, "versions", (history,))
+    return sorted({name for policy in versions for name, metric in policy.metrics.items()
+                   if metric.kind in ("schedule", "between")})
 
 
 def rejudge_since(con: duckdb.DuckDBPyConnection, history, now: datetime, effective: date) -> int:

@@ -205,3 +205,29 @@ def test_a_rebuild_that_fails_after_committing_some_partitions_leaves_the_databa
     assert calls["n"] >= 6
     assert db.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_later_import_adds_the_periods_a_schedule_stream_has_entered_since(tmp_path, config):
+    # A weekly report stream delivers in its first week and then goes silent: no export ever has a row for
+    # the missed weeks, so only the passing of time can create them. An unrelated import three weeks later
+    # must bring the stream's results to what a full rebuild at that moment gives.
+    db = tmp_path / "sla.duckdb"
+    first_now = datetime(2026, 10, 8, 12, 0, tzinfo=UTC)
+    later_now = first_now + timedelta(weeks=3)
+    stream = tmp_path / "ops.csv"
+    stream.write_text("Case ID,Activity,Timestamp,Team,Process\n"
+                      "RPT-1,opened,2026-10-05 09:00,BI,scheduled_reports\n"
+                      "RPT-1,delivered,2026-10-07 10:00,BI,scheduled_reports\n")
+    for step, (first_id, now) in enumerate([(100_001, first_now), (200_001, later_now)]):
+        tickets, _ = _batch(first_id, 50, seed=3 + step)
+        write_ticket_csv(tickets, path := tmp_path / f"tickets_{step}.csv")
+        ingest(path, db=db, format_name="zendesk", config=config, now=now)
+        if step == 0:
+            ingest(stream, db=db, mapping=config / "mappings" / "events.yaml", config=config, now=first_now)
+
+    stored, items, events = _stored(db)
+    stream_rows = stored.filter(pl.col("item_id") == "RPT-1", pl.col("metric") == "weekly_report")
+    rebuilt = evaluate(items.filter(pl.col("item_id") == "RPT-1"), events.filter(pl.col("item_id") == "RPT-1"),
+                       load_policy_history(config), later_now).filter(pl.col("metric") == "weekly_report")
+    assert rebuilt.height == 4  # the weeks of 5, 12, 19 and 26 October
+    assert_frame_equal(stream_rows.select(RESULT_COLUMNS).sort(KEYS), rebuilt.sort(KEYS), check_dtypes=False)
