@@ -42,9 +42,12 @@ def test_page_renders_with_its_charts_and_no_errors(served_app, page, path, head
     open_page(page, f"{served_app}/{path}")
     page.get_by_role("heading", name=heading).first.wait_for(timeout=30_000)
     if charts:
-        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+        # charts arrive one by one as the page's reads finish: wait for all of them, each with a trace drawn
+        page.wait_for_function(
+            """n => document.querySelectorAll('.js-plotly-plot').length >= n
+                   && document.querySelectorAll('.js-plotly-plot .trace, .js-plotly-plot .hm').length >= n""",
+            arg=charts, timeout=30_000)
         assert page.locator(".js-plotly-plot").count() >= charts
-        # every chart drew a trace
         drawn = page.locator(".js-plotly-plot .trace, .js-plotly-plot .hm")
         assert drawn.count() >= charts
     assert page.locator("[data-testid='stException']").count() == 0
