@@ -92,6 +92,33 @@ def real_only_db(tmp_path_factory) -> Path:
 
 
 @contextlib.contextmanager
+def running_server(command: list[str], ready_url: str, log: Path, *, what: str, timeout_s: float,
+                   cwd: Path | None = None, env: dict | None = None) -> Iterator[None]:
+    """Run `command` (its output in `log`) until the block ends; ready once `ready_url` answers 200."""
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(ready_url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start ({ready_url}):\n{log.read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextlib.contextmanager
 def serve_app(db: Path, config: Path, log: Path, secrets: Path | None = None) -> Iterator[str]:
     """`streamlit run dashboard.py` on a free port over `db` and `config` (and the secrets file `secrets`, e.g.
     with an [auth] section; default: none, whatever .streamlit/secrets.toml holds); yields its base URL."""
@@ -101,28 +128,10 @@ def serve_app(db: Path, config: Path, log: Path, secrets: Path | None = None) ->
                "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
                "--secrets.files", str(secrets or log.parent / "no-secrets.toml")]
-    with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start on {url}:\n{log.read_text()[-2000:]}")
-            time.sleep(0.3)
+    with running_server(command, f"{url}/_stcore/health", log, what="streamlit", timeout_s=STARTUP_TIMEOUT_S,
+                        cwd=ROOT, env=env):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="session")

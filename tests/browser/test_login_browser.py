@@ -12,10 +12,7 @@ import contextlib
 import json
 import re
 import shutil
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +20,14 @@ import pytest
 import yaml
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser.conftest import ROOT, SCREENSHOTS, free_port, serve_app, wait_until_rendered
+from tests.browser.conftest import (
+    ROOT,
+    SCREENSHOTS,
+    free_port,
+    running_server,
+    serve_app,
+    wait_until_rendered,
+)
 from tests.browser.test_what_if_browser import _edit_cell
 
 pytestmark = pytest.mark.browser
@@ -49,28 +53,10 @@ def oidc_provider(log: Path) -> Iterator[str]:
     command = [sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port)]
     for user in USERS:
         command += ["--user-claims", json.dumps(user)]
-    with log.open("w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/.well-known/openid-configuration", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"oidc-provider-mock did not start on {url}:\n{log.read_text()[-2000:]}")
-            time.sleep(0.2)
+    with running_server(command, f"{url}/.well-known/openid-configuration", log, what="oidc-provider-mock",
+                        timeout_s=30):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture
