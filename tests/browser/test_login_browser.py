@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import (
     ROOT,
@@ -28,7 +27,7 @@ from tests.browser.conftest import (
     serve_app,
     wait_until_rendered,
 )
-from tests.browser.test_what_if_browser import _edit_cell
+from tests.browser.test_what_if_browser import edit_normal_resolution_budget
 
 pytestmark = pytest.mark.browser
 
@@ -112,21 +111,7 @@ def _log_in(page, url: str, who: str, shot: str) -> None:
 def _what_if_with_an_edit(page, config: Path) -> None:
     page.get_by_test_id("stSidebarNav").get_by_text("What-if").click()
     wait_until_rendered(page)
-    committed = yaml.safe_load((config / "sla.yaml").read_text())
-    row = next(i for i, t in enumerate(committed["targets"])
-               if t["metric"] == "resolution" and t.get("match", {}).get("priority") == "normal"
-               and "team" not in t.get("match", {}))
-    grid = page.locator(".st-key-whatif_targets [data-testid='stDataFrame']")
-    grid.wait_for()
-    code = page.get_by_test_id("stCode")
-    for _attempt in range(3):  # the canvas grid can drop keys typed while it is still laying out
-        _edit_cell(page, grid, row, 6, "30h")  # column 6 = within
-        wait_until_rendered(page)
-        try:
-            code.first.wait_for(timeout=5_000)
-            break
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
+    _, code = edit_normal_resolution_budget(page, config, "30h")
     assert "+  within: 30h" in code.first.inner_text()
 
 

@@ -30,6 +30,27 @@ def what_if_app(sample_db, tmp_path):
         yield url, config
 
 
+def edit_normal_resolution_budget(page, config, budget: str):
+    """On the What-if page, set the normal-priority resolution target's `within` to `budget`; returns that
+    target's row and the locator of the diff the commit section then shows."""
+    committed = yaml.safe_load((config / "sla.yaml").read_text())
+    row = next(i for i, t in enumerate(committed["targets"])
+               if t["metric"] == "resolution" and t.get("match", {}).get("priority") == "normal"
+               and "team" not in t.get("match", {}))
+    grid = page.locator(".st-key-whatif_targets [data-testid='stDataFrame']")
+    grid.wait_for()
+    code = page.locator("[data-testid='stCode']")
+    for _attempt in range(3):  # the canvas grid can drop keys typed while it is still laying out
+        _edit_cell(page, grid, row, 6, budget)  # column 6 = within
+        wait_until_rendered(page)
+        try:
+            code.first.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    return row, code
+
+
 def _edit_cell(page, grid, row: int, column: int, text: str) -> None:
     """Type into a cell of a Streamlit data editor (a canvas grid): select a cell, walk to the top-left one
     and from there to the wanted cell with the arrow keys, open its editor, replace the text."""
@@ -70,21 +91,7 @@ def test_edit_simulate_and_commit_in_the_browser(what_if_app, tall_page):
     wait_until_rendered(page)
     assert page.get_by_role("heading", name="What-if").is_visible()
 
-    committed = yaml.safe_load((config / "sla.yaml").read_text())
-    row = next(i for i, t in enumerate(committed["targets"])
-               if t["metric"] == "resolution" and t.get("match", {}).get("priority") == "normal"
-               and "team" not in t.get("match", {}))
-    grid = page.locator(".st-key-whatif_targets [data-testid='stDataFrame']")
-    grid.wait_for()
-    code = page.locator("[data-testid='stCode']")
-    for _attempt in range(3):  # the canvas grid can drop keys typed while it is still laying out
-        _edit_cell(page, grid, row, 6, "30h")  # column 6 = within
-        wait_until_rendered(page)
-        try:
-            code.first.wait_for(timeout=5_000)
-            break
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
+    row, code = edit_normal_resolution_budget(page, config, "30h")
     page.screenshot(path=str(SCREENSHOTS / "what-if-edited.png"))
     diff = code.first.inner_text()
     assert "+  within: 30h" in diff  # the commit section shows the edit as a diff
