@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
-from sla_core.policy import parse_policy  # noqa: E402
+from sla_core.policy_yaml import parse_policy  # noqa: E402
 from sla_store import queries  # noqa: E402
 from sla_store.compute import refresh_results  # noqa: E402
 from sla_store.db import write_transaction  # noqa: E402

@@ -32,7 +32,7 @@ from sla_core.clocks import evaluate  # noqa: E402
 sys.path.insert(0, str(ROOT / "bench"))
 from figures import figure, record  # noqa: E402
 
-from sla_core.policy import parse_policy  # noqa: E402
+from sla_core.policy_yaml import parse_policy  # noqa: E402
 from tests.unit.slow_reference import ReferenceCalendar  # noqa: E402
 
 UTC_US = pl.Datetime("us", "UTC")

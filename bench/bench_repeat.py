@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from figures import figure, record  # noqa: E402
 
 from sla_core.clocks import evaluate  # noqa: E402
-from sla_core.policy import parse_policy  # noqa: E402
+from sla_core.policy_yaml import parse_policy  # noqa: E402
 
 UTC_US = pl.Datetime("us", "UTC")
 START_US = int(datetime(2026, 1, 5, tzinfo=UTC).timestamp()) * 10**6

@@ -25,7 +25,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sla_core.policy import parse_policy, parse_policy_mapping  # noqa: E402
+from sla_core.policy_yaml import parse_policy, parse_policy_mapping  # noqa: E402
 from sla_core.simulate import simulate  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))

@@ -28,14 +28,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from sla_core.policy import (
-    PolicyError,
-    _clean_loc,
-    _Errors,
-    _node_lines,
-    _pydantic_message,
-    load_checked_yaml,
-)
+from sla_core.checked_yaml import KeyLines, first_problem, load_checked_yaml, pydantic_message
+from sla_core.policy import PolicyError
 
 
 class Role(IntEnum):
@@ -112,7 +106,7 @@ def parse_access(text: str, source: str = "access.yaml") -> AccessPolicy:
         data, root = load_checked_yaml(text, source, max_chars=MAX_ACCESS_CHARS, holds="an access file")
     except PolicyError as error:
         raise AccessError(error.source, error.line, error.path, error.message) from None
-    errors = _Errors(source, _node_lines(root))
+    errors = KeyLines(source, root)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -120,11 +114,9 @@ def parse_access(text: str, source: str = "access.yaml") -> AccessPolicy:
     try:
         spec = AccessSpec.model_validate(data)
     except ValidationError as failure:
-        found = [(error, _clean_loc(data, error["loc"], error["type"] == "missing")) for error in failure.errors()]
-        found.sort(key=lambda pair: errors.line(pair[1]) or 0)
-        first, loc = found[0]
+        first, loc = first_problem(failure, data, errors)
         allowed = tuple(AccessSpec.model_fields) if first["type"] == "extra_forbidden" and len(loc) == 1 else ()
-        raise _access_error(errors, loc, _pydantic_message(first, allowed)) from None
+        raise _access_error(errors, loc, pydantic_message(first, allowed)) from None
 
     def role(path: tuple, value: Any) -> Role:
         try:
@@ -150,7 +142,7 @@ def parse_access(text: str, source: str = "access.yaml") -> AccessPolicy:
     return AccessPolicy(users, groups, role(("default",), spec.default), spec.groups_claim)
 
 
-def _access_error(errors: _Errors, path: tuple, message: str) -> AccessError:
+def _access_error(errors: KeyLines, path: tuple, message: str) -> AccessError:
     plain = errors.error(path, message)
     return AccessError(plain.source, plain.line, plain.path, plain.message)
 

@@ -16,15 +16,10 @@ from typing import Any
 
 import polars as pl
 
-from sla_core.policy import (
-    ALWAYS,
-    Policy,
-    PolicyError,
-    format_duration,
-    parse_duration,
-    parse_policy_mapping,
-)
-from sla_core.policy import _share as objective_share  # the policy's own reading of 0.95 / "95%"
+from sla_core.durations import format_duration
+from sla_core.policy import Policy, PolicyError
+from sla_core.policy_spec import ALWAYS, parse_duration, parse_share
+from sla_core.policy_yaml import parse_policy_mapping
 
 EDITED_MATCH_KEYS = ("channel", "priority", "team", "process")
 TARGET_COLUMNS = ("metric", *EDITED_MATCH_KEYS, "other_match", "within", "calendar", "objective", "origin")
@@ -283,7 +278,7 @@ def _keep_unchanged(original: Mapping[str, Any], edited: dict[str, Any]) -> dict
     before, after = original.get("objective"), edited.get("objective")
     if after is None:
         target.pop("objective", None)
-    elif before is None or abs(objective_share(before) - after) > 1e-12:
+    elif before is None or abs(parse_share(before) - after) > 1e-12:
         target["objective"] = after
     return target
 

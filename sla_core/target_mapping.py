@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from sla_core.policy import DIMENSION_NAME, RESERVED_NAMES, Policy, PolicyHistory
+from sla_core.policy import Policy, PolicyHistory
+from sla_core.policy_spec import DIMENSION_NAME, RESERVED_NAMES
 
 KEYS = ["source", "item_id", "metric", "instance"]  # a result row: item, metric and clock instance
 ITEM_KEYS = ["source", "item_id", "metric"]

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 from sla_core.access import AccessError, AccessPolicy, parse_access
-from sla_core.policy import Policy, PolicyError, PolicyHistory, parse_policy
+from sla_core.policy import Policy, PolicyError, PolicyHistory
+from sla_core.policy_yaml import parse_policy
 
 DEFAULT_CONFIG = Path("config")
 

@@ -26,7 +26,8 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from sla_core.policy import Policy, PolicyError, parse_policy, parse_policy_mapping, policy_to_yaml
+from sla_core.policy import Policy, PolicyError
+from sla_core.policy_yaml import parse_policy, parse_policy_mapping, policy_to_yaml
 from sla_store.db import current_time, db_path, write_transaction
 from sla_store.policy_files import config_dir, load_policy_file, load_policy_history
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sla_core.policy import DIMENSION_NAME, RESERVED_NAMES
+from sla_core.policy_spec import DIMENSION_NAME, RESERVED_NAMES
 
 
 class FilterLike(Protocol):

@@ -10,8 +10,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from sla_core.durations import SHARE_DIGITS, display_name, format_share, remaining_text
-from sla_core.policy import format_duration
+from sla_core.durations import SHARE_DIGITS, display_name, format_duration, format_share, remaining_text
 from sla_core.safe_csv import frame_csv
 from sla_core.trends import MonthEndForecast
 

@@ -12,10 +12,8 @@ import polars as pl
 import streamlit as st
 
 from sla_core.budget import attainment, budget_consumed, weighted_objective
-from sla_core.policy import (
-    Policy,
-    format_duration,
-)
+from sla_core.durations import format_duration
+from sla_core.policy import Policy
 from sla_core.simulate import Simulation
 from sla_ui import charts, view
 from sla_ui.view import metric_label, plain

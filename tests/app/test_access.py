@@ -14,7 +14,7 @@ import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
-from sla_core.policy import parse_policy
+from sla_core.policy_yaml import parse_policy
 from sla_store.policy_store import version_history
 from tests.app.test_what_if import APP, LOCAL_AUTHOR, RESOLUTION_CATCH_ALL, _edit_targets, make_workspace
 from tests.unit.test_simulate_consistency import POLICY_V1

@@ -111,7 +111,7 @@ def test_what_if_can_move_a_schedule_due_time_and_simulate_it(env):
     proposed = load_policy_history(config).current
     raw = proposed.raw
     raw["metrics"]["weekly_report"]["schedule"]["due"] = "mon 09:00"
-    from sla_core.policy import parse_policy_mapping
+    from sla_core.policy_yaml import parse_policy_mapping
 
     policy = parse_policy_mapping(raw)
     con = duckdb.connect(str(db), read_only=True)

@@ -115,7 +115,7 @@ def test_metric_filter_switches_the_page_to_first_response(performance, sql):
 
 
 def test_slice_table_shows_the_median_of_decided_items_as_business_time(performance, sql):
-    from sla_core.policy import format_duration
+    from sla_core.durations import format_duration
 
     rows = sql(f"""
         SELECT channel, median(elapsed_s) FILTER (WHERE met IS NOT NULL) FROM results

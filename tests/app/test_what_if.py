@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sla_core.policy import parse_policy
+from sla_core.policy_yaml import parse_policy
 from sla_store.policy_files import load_policy_history
 from tests.integration.test_simulate_cli import build_database
 from tests.unit.test_simulate_consistency import NOW, POLICY_V1, raw_history

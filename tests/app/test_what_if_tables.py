@@ -7,7 +7,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from sla_core.policy import parse_policy
 from sla_core.policy_edit import (
     EditError,
     calendars_frame,
@@ -16,6 +15,7 @@ from sla_core.policy_edit import (
     proposed_policy,
     targets_frame,
 )
+from sla_core.policy_yaml import parse_policy
 from sla_store.policy_store import targets_diff
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "sla.yaml"

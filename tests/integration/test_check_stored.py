@@ -47,7 +47,7 @@ def test_a_check_in_the_past_or_under_another_policy_re_judges_raw_data(sample_d
         other = history.versions[0]
         raw = dict(other.raw)
         raw["objective"] = 0.5
-        from sla_core.policy import parse_policy_mapping
+        from sla_core.policy_yaml import parse_policy_mapping
 
         assert check.stored_results_as_of(con, parse_policy_mapping(raw, "edited"), NOW, horizon) is None
     finally:

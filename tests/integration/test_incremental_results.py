@@ -12,7 +12,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from sla_core.clocks import RESULT_COLUMNS, evaluate
-from sla_core.policy import parse_policy_mapping
+from sla_core.policy_yaml import parse_policy_mapping
 from sla_store.compute import ITEM_FIELDS
 from sla_store.db import connect_read_only
 from sla_store.ingest import ingest

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sla_core.clocks import evaluate
-from sla_core.policy import parse_policy, parse_policy_mapping, policy_to_yaml
+from sla_core.policy_yaml import parse_policy, parse_policy_mapping, policy_to_yaml
 from sla_store.cli import app
 from tests.integration.test_simulate_cli import build_database
 from tests.unit.test_simulate_consistency import NOW, POLICY_V1, raw_history

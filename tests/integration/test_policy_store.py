@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from sla_core.policy import parse_policy, parse_policy_mapping
+from sla_core.policy_yaml import parse_policy, parse_policy_mapping
 from sla_store.policy_files import load_policy_history
 from sla_store.policy_store import (
     BackdateRefused,

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sla_core.clocks import evaluate
-from sla_core.policy import parse_policy, parse_policy_mapping, policy_to_yaml
+from sla_core.policy_yaml import parse_policy, parse_policy_mapping, policy_to_yaml
 from sla_store.cli import app
 from sla_store.db import connect_read_only, write_transaction
 from tests.unit.test_simulate_consistency import NOW, POLICY_V1, raw_history

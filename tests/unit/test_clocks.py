@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 
 from sla_core.clocks import RESULT_SCHEMA, evaluate
-from sla_core.policy import PolicyHistory, parse_policy
+from sla_core.policy import PolicyHistory
+from sla_core.policy_yaml import parse_policy
 from tests.unit.clock_fixtures import at, event, events_frame, item, items_frame
 
 HOUR = 3600.0

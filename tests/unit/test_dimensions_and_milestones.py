@@ -8,7 +8,8 @@ import pytest
 
 from sla_core.attainment import attainment
 from sla_core.clocks import evaluate, evaluate_coverage, unrecorded_milestones
-from sla_core.policy import PolicyError, parse_policy
+from sla_core.policy import PolicyError
+from sla_core.policy_yaml import parse_policy
 from tests.unit.clock_fixtures import ITEM_SCHEMA, at, event, events_frame, item
 
 HOUR = 3600.0

@@ -16,7 +16,7 @@ from sla_core.durations import (
     format_duration,
     remaining_text,
 )
-from sla_core.policy import parse_duration
+from sla_core.policy_spec import parse_duration
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_no_formatter_writes_a_day_unit():
 
 def test_the_report_reads_a_schedule_target_as_its_deadline_not_as_a_zero_budget():
     from sla_core.durations import target_rows
-    from sla_core.policy import parse_policy
+    from sla_core.policy_yaml import parse_policy
 
     policy = parse_policy("""
 version: 1

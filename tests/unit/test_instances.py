@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 
 from sla_core.clocks import evaluate
-from sla_core.policy import PolicyError, parse_policy
+from sla_core.policy import PolicyError
+from sla_core.policy_yaml import parse_policy
 from tests.unit.clock_fixtures import at, event, events_frame, item, items_frame
 
 HOUR, DAY = 3600.0, 86400.0
@@ -231,7 +232,7 @@ def test_each_new_key_gets_a_one_line_error_with_line_and_key_path(metric, targe
 
 
 def test_the_issue_policy_parses_and_round_trips():
-    from sla_core.policy import policy_to_yaml
+    from sla_core.policy_yaml import policy_to_yaml
 
     again = parse_policy(policy_to_yaml(POLICY))
     assert again == POLICY

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sla_core.clocks import evaluate
-from sla_core.policy import parse_policy
+from sla_core.policy_yaml import parse_policy
 from tests.unit.clock_fixtures import event, events_frame, item, items_frame
 from tests.unit.test_clocks_properties import CALENDARS, STATUSES
 

@@ -11,15 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla_core.policy import (
-    PolicyError,
-    PolicyHistory,
-    format_duration,
-    parse_duration,
-    parse_policy,
-    parse_policy_mapping,
-    policy_to_yaml,
-)
+from sla_core.durations import format_duration
+from sla_core.policy import PolicyError, PolicyHistory
+from sla_core.policy_spec import parse_duration
+from sla_core.policy_yaml import parse_policy, parse_policy_mapping, policy_to_yaml
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "sla.yaml"
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sla_core.policy import MAX_POLICY_CHARS, PolicyError, parse_policy
+from sla_core.policy import PolicyError
+from sla_core.policy_yaml import MAX_POLICY_CHARS, parse_policy
 
 SHIPPED = (Path(__file__).resolve().parents[2] / "config" / "sla.yaml").read_text()
 MINIMAL = """\

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from sla_core.policy import as_history, parse_policy, parse_policy_mapping
+from sla_core.policy import as_history
+from sla_core.policy_yaml import parse_policy, parse_policy_mapping
 from sla_core.simulate import FLIP_TO_BREACHED, FLIP_TO_MET, advise, simulate
 from sla_core.target_mapping import SimulationInputError, target_mapping
 

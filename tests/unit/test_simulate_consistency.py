@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sla_core.clocks import evaluate
-from sla_core.policy import PolicyHistory, parse_policy, parse_policy_mapping
+from sla_core.policy import PolicyHistory
+from sla_core.policy_yaml import parse_policy, parse_policy_mapping
 from sla_core.simulate import simulate
 from sla_core.target_mapping import ITEM_ATTRIBUTES, JUDGEMENT, KEYS, RESULT_COLUMNS
 
