@@ -87,7 +87,7 @@ def export_1000(path: Path) -> Path:
 COMMIT = """
 import json, sys, time
 from datetime import date, datetime
-from sla_core.policy import parse_policy_mapping
+from sla_core.policy_yaml import parse_policy_mapping
 from sla_store.db import connect_read_only
 from sla_store.policy_store import commit_policy, load_committed
 config, db, now, effective = sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3]), date.fromisoformat(sys.argv[4])
