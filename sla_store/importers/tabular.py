@@ -27,13 +27,26 @@ MAX_MINUTES = 100 * 366 * 24 * 60
 
 
 
+def _trimmed(value: str) -> str:
+    """SQL for trim(value), computed only where it can change something.
+
+    DuckDB's trim strips spaces: U+0020 and the other Unicode space separators, never another ASCII
+    character. Most cells start and end with neither, and trimming every cell (a new string each) cost more
+    than reading the file; a cell that starts or ends with a space, or holds any non-ASCII character
+    (strlen counts bytes, length characters), is trimmed as before.
+    """
+    return (f"(CASE WHEN {value} LIKE ' %' OR {value} LIKE '% ' OR strlen({value}) <> length({value}) "
+            f"THEN trim({value}) ELSE {value} END)")
+
+
 def _clean(column: str, mapping: Mapping, markers_done: bool = False) -> str:
     """SQL for an export column as trimmed text with the missing markers turned into NULL."""
     value = f"CAST({ident(column)} AS VARCHAR)"
     if markers_done:
-        return f"nullif(trim({value}), '')"
+        return f"nullif({_trimmed(value)}, '')"
     markers = ", ".join(literal(marker) for marker in ["", *mapping.missing])
-    return f"(CASE WHEN trim({value}) IN ({markers}) THEN NULL ELSE trim({value}) END)"
+    trimmed = _trimmed(value)
+    return f"(CASE WHEN {trimmed} IN ({markers}) THEN NULL ELSE {trimmed} END)"
 
 
 def _canonical(mapping: Mapping, field: str, cleaned: str | None) -> str:
@@ -108,13 +121,16 @@ def stage(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable) -> No
                f"created + to_microseconds(CAST(round({field}_minutes * 60e6) AS BIGINT)) END) AS {field}"
                for field in mapping.minutes_after_created if field in cleaned_name]
     replace = f" REPLACE ({', '.join(offsets)})" if offsets else ""
+    # The texts and minutes only serve the reject reasons: they are not kept in the staged table.
+    scratch = [f"{staged_name(field)}_text" for field in TIME_FIELDS]
+    scratch += [f"{field}_minutes" for field in mapping.minutes_after_created if field in cleaned_name]
     con.execute("DROP TABLE IF EXISTS staged")
     con.execute(f"""
         CREATE TEMP TABLE staged AS
         WITH cleaned AS (SELECT {', '.join(cleaned)} FROM raw_rows),
              typed AS (SELECT {', '.join(select)} FROM cleaned),
              timed AS (SELECT *{replace} FROM typed)
-        SELECT *, {_reason_sql(mapping, cleaned_name)} AS reason FROM timed
+        SELECT * EXCLUDE ({', '.join(scratch)}), {_reason_sql(mapping, cleaned_name)} AS reason FROM timed
     """)
 
 
