@@ -83,7 +83,8 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(REPO))
-    from sla_store.sample import generate_tickets, write_ticket_csv
+    from sla_store.sample import write_ticket_csv
+    from sla_store.sample_tickets import generate_tickets
 
     tickets = args.tickets or (100_000 if args.quick else 1_000_000)
     out = REPO / "bench" / "out"

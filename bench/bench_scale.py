@@ -77,7 +77,8 @@ def build(tickets: int) -> tuple[Path, dict]:
 
 def export_1000(path: Path) -> Path:
     if not path.exists():
-        from sla_store.sample import generate_tickets, write_ticket_csv
+        from sla_store.sample import write_ticket_csv
+        from sla_store.sample_tickets import generate_tickets
 
         frame, _ = generate_tickets(1000, seed=7, now=NOW, first_id=90_000_001)
         write_ticket_csv(frame, path)

@@ -213,7 +213,7 @@ def from_the_store(results: pl.DataFrame, committed, proposed, repeat: int) -> N
 def calendar_change(committed, tickets: int, repeat: int) -> None:
     """A calendar change recomputes business time for the rows on that calendar only."""
     from sla_core.clocks import evaluate
-    from sla_store.sample import generate_tickets
+    from sla_store.sample_tickets import generate_tickets
 
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
     exported, status = generate_tickets(tickets, seed=42, now=now)

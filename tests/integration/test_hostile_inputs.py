@@ -393,7 +393,8 @@ def test_the_next_write_waits_for_a_running_writer_and_keeps_its_copy(db, tmp_pa
 def large_export(tmp_path_factory) -> Path:
     from datetime import UTC, datetime
 
-    from sla_store.sample import generate_tickets, write_ticket_csv
+    from sla_store.sample import write_ticket_csv
+    from sla_store.sample_tickets import generate_tickets
 
     path = tmp_path_factory.mktemp("large") / "tickets.csv"
     frame, _ = generate_tickets(40_000, seed=7, now=datetime(2026, 3, 31, tzinfo=UTC))

@@ -18,7 +18,8 @@ from sla_store.db import connect_read_only
 from sla_store.ingest import ingest
 from sla_store.policy_files import load_policy_history
 from sla_store.policy_store import commit_policy, load_committed
-from sla_store.sample import generate_tickets, write_ticket_csv
+from sla_store.sample import write_ticket_csv
+from sla_store.sample_tickets import generate_tickets
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)

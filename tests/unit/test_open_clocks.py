@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 from sla_core.clocks import RESULT_COLUMNS, evaluate
 from sla_core.open_clocks import advance, breached_by_now
 from sla_core.policy_yaml import parse_policy
-from sla_store.sample import generate_tickets
+from sla_store.sample_tickets import generate_tickets
 
 POLICY = (__import__("pathlib").Path(__file__).resolve().parents[2] / "config" / "sla.yaml").read_text()
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
