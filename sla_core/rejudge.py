@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import polars as pl
 
@@ -38,8 +39,9 @@ from sla_core.target_mapping import (
 # ---------------------------------------------------------------------------------------- re-judging
 
 
-def _after_from_budget(frame: pl.DataFrame, pause_statuses: dict[str, list[str]]) -> pl.DataFrame:
-    """Judge rows whose elapsed time is reused against their new budget (vectorized).
+def _after_from_budget(frame: pl.LazyFrame, pause_statuses: dict[str, list[str]]) -> pl.LazyFrame:
+    """Judge rows whose elapsed time is reused against their new budget (vectorized, lazily: a caller that
+    needs only some columns, such as the comparison, computes only those).
 
     Same rules as clocks.evaluate: over = elapsed > within; a stopped clock is achieved unless over; a
     running clock past its budget is breached. A running clock that was breached and is within the new
@@ -48,15 +50,20 @@ def _after_from_budget(frame: pl.DataFrame, pause_statuses: dict[str, list[str]]
     elapsed, within = pl.col("elapsed_s"), pl.col("within_s_after")
     stopped = pl.col("stop").is_not_null()
     over = elapsed > within
-    judged = frame.with_columns(
-        met_after=pl.when(stopped).then(~over).when(over).then(pl.lit(False)).otherwise(pl.lit(None)),
-        state_after=pl.when(stopped & ~over)
+    settled = (
+        pl.when(stopped & ~over)
         .then(pl.lit("achieved"))
         .when(over)
         .then(pl.lit("breached"))
         .when(pl.col("state") == "breached")
         .then(pl.lit(None, pl.String))  # running, no longer over: paused or active, settled below
-        .otherwise(pl.col("state")),
+        .otherwise(pl.col("state"))
+    )
+    return frame.with_columns(
+        met_after=pl.when(stopped).then(~over).when(over).then(pl.lit(False)).otherwise(pl.lit(None)),
+        state_after=pl.when(settled.is_null())
+        .then(pl.when(_pauses(pause_statuses)).then(pl.lit("paused")).otherwise(pl.lit("active")))
+        .otherwise(settled),
         elapsed_s_after=elapsed,
         paused_s_after=pl.col("paused_s"),
         remaining_s_after=within - elapsed,
@@ -66,16 +73,13 @@ def _after_from_budget(frame: pl.DataFrame, pause_statuses: dict[str, list[str]]
         start_after=pl.col("start"),
         stop_after=pl.col("stop"),
     )
-    unsettled = judged["state_after"].is_null()
-    if not unsettled.any():
-        return judged
-    rows = unsettled.arg_true()
-    some = judged[rows].select("metric", "status")
-    paused = pl.Series(
-        [status in pause_statuses.get(metric, ()) for metric, status in some.iter_rows()], dtype=pl.Boolean
-    )
-    states = pl.select(pl.when(paused).then(pl.lit("paused")).otherwise(pl.lit("active"))).to_series()
-    return judged.with_columns(judged["state_after"].scatter(rows, states))
+
+
+def _pauses(pause_statuses: dict[str, list[str]]) -> pl.Expr:
+    """True where the row's status (as stored, exactly) is one of its metric's pause statuses."""
+    chosen = [(pl.col("metric") == metric) & pl.col("status").is_in(statuses)
+              for metric, statuses in pause_statuses.items() if statuses]
+    return pl.any_horizontal(chosen).fill_null(False) if chosen else pl.lit(False)
 
 
 def _due_at_after(frame: pl.DataFrame, proposed: Policy) -> pl.DataFrame:
@@ -115,9 +119,9 @@ UTC_US = pl.Datetime("us", "UTC")
 _INSTANTS = ("created", "start", "stop", "due_at")
 
 
-def _normalized(results: pl.DataFrame) -> pl.DataFrame:
+def _normalized(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     """Instants as Datetime(us, UTC) (DuckDB may hand them over as Etc/UTC) and int32 version keys."""
-    schema = results.schema
+    schema = results.collect_schema()
     fixes = [
         pl.col(column).dt.convert_time_zone("UTC").dt.cast_time_unit("us")
         if isinstance(schema[column], pl.Datetime) and schema[column].time_zone
@@ -141,13 +145,24 @@ class Rejudged:
 
     `paired` has the result columns of the committed judgement (contract names; null for rows only the
     proposed policy judges) and the proposed judgement as `<column>_after` (null for rows it drops).
+    It is computed from `plan` when first asked for; summaries that need a few of its columns read
+    `lazy()` instead, so only those columns are computed.
     """
 
-    paired: pl.DataFrame
+    plan: pl.LazyFrame
     reused_rows: int
     recomputed_rows: int
     new_rows: int
     dropped_rows: int
+
+    @cached_property
+    def paired(self) -> pl.DataFrame:
+        return self.plan.collect()
+
+    def lazy(self) -> pl.LazyFrame:
+        """The paired frame as a plan (the computed frame once `paired` was asked for)."""
+        computed = self.__dict__.get("paired")
+        return computed.lazy() if computed is not None else self.plan
 
 
 # Called with the (source, item_id) keys whose raw rows are needed, or None for every item in the history.
@@ -179,7 +194,21 @@ def rejudge(
     if "instance" not in results.columns:  # results of plain clocks only: every row is instance 1
         results = results.with_columns(pl.lit(1, pl.Int32).alias("instance"))
     dimensions = dimension_columns(results, committed, proposed)
-    results = _normalized(results.select(*RESULT_COLUMNS, *dimensions))
+    results = results.select(*RESULT_COLUMNS, *dimensions)
+    columns = [*RESULT_COLUMNS, *dimensions, *AFTER]
+    mapping = target_mapping(committed, proposed)
+    pause_statuses = {name: list(metric.pause_when_status) for name, metric in proposed.metrics.items()}
+    if _only_budgets(results, committed, proposed, mapping):
+        # Every row keeps its elapsed time: one plan over the stored rows, nothing computed before it is read.
+        reuse = _after_from_budget(_joined_mapping(_normalized(results.lazy()), mapping), pause_statuses)
+        reuse = reuse.with_columns(policy_version_after=pl.lit(proposed.version, pl.Int32))
+        if with_due_at:
+            reuse = _due_at_after(reuse.collect(), proposed).lazy()
+        else:
+            reuse = reuse.with_columns(due_at_after=pl.lit(None, UTC_US))
+        return Rejudged(reuse.select(columns), reused_rows=results.height, recomputed_rows=0, new_rows=0,
+                        dropped_rows=0)
+    results = _normalized(results)
     raw: list[pl.DataFrame] = [items, events] if items is not None and events is not None else []
 
     def raw_data(why: str, keys: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -189,7 +218,7 @@ def rejudge(
             raw.extend(load_raw(keys))
         return raw[0], raw[1]
 
-    frame = _joined_mapping(results, target_mapping(committed, proposed))
+    frame = _joined_mapping(results, mapping)
     codes = frame["_action"]
     if codes.min() == codes.max() == ACTION_CODES[REUSE]:
         reuse, dropped = frame, frame.clear()
@@ -202,8 +231,7 @@ def rejudge(
         dropped = frame.filter(action == ACTION_CODES[DROP])
         recompute_keys = frame.filter(action == ACTION_CODES[RECOMPUTE]).select(KEYS)
 
-    pause_statuses = {name: list(metric.pause_when_status) for name, metric in proposed.metrics.items()}
-    reuse = _after_from_budget(reuse, pause_statuses).with_columns(
+    reuse = _after_from_budget(reuse.lazy(), pause_statuses).collect().with_columns(
         policy_version_after=pl.lit(proposed.version, pl.Int32)
     )
     if with_due_at:
@@ -246,7 +274,6 @@ def rejudge(
             parts.append(fresh)
     parts.append(dropped)
     parts = [part for part in parts if part.height] or [reuse]
-    columns = [*RESULT_COLUMNS, *dimensions, *AFTER]
     if len(parts) == 1:
         paired = parts[0].select(columns)
     else:
@@ -254,7 +281,7 @@ def rejudge(
             [part.select([c for c in columns if c in part.columns]) for part in parts], how="diagonal_relaxed"
         ).select(columns)
     return Rejudged(
-        paired=paired,
+        paired.lazy(),
         reused_rows=reuse.height,
         recomputed_rows=recompute_keys.height,
         new_rows=new_rows,
@@ -262,19 +289,56 @@ def rejudge(
     )
 
 
-def _joined_mapping(results: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
-    """results + the proposed target of each row, joined on one integer key (version, target index)."""
-    key = pl.col("policy_version").cast(pl.Int64) * 1_000_000 + pl.col("target_index").cast(pl.Int64)
-    lookup = mapping.select(
-        key.alias("_key"),
-        pl.col("action").replace_strict(ACTION_CODES, return_dtype=pl.Int8).alias("_action"),
-        pl.col("new_target_index").alias("target_index_after"),
-        pl.col("new_calendar").alias("calendar_after"),
-        pl.col("new_within_s").alias("within_s_after"),
-        pl.col("new_objective").alias("objective_after"),
+def _only_budgets(results: pl.DataFrame, committed: PolicyHistory, proposed: Policy, mapping: pl.DataFrame) -> bool:
+    """True when every stored row keeps its elapsed time (its target is reused) and no item can newly match."""
+    if results.is_empty() or open_metrics(committed, proposed, list(history_policies(committed))):
+        return False
+    reused = _mapping_lookup(mapping)["_action"] == ACTION_CODES[REUSE]
+    return bool(results.select(reused.fill_null(False).all()).item())
+
+
+# Proposed-target columns of the target mapping, by their name next to the results.
+_LOOKUP = {"_action": "action", "target_index_after": "new_target_index", "calendar_after": "new_calendar",
+           "within_s_after": "new_within_s", "objective_after": "new_objective"}
+_DENSE_LIMIT = 1 << 20  # (version, target index) slots of a dense lookup table
+
+
+def _mapping_lookup(mapping: pl.DataFrame) -> dict[str, pl.Expr]:
+    """Per result row, its (policy_version, target_index)'s entry in the target mapping (null where none).
+
+    Looked up by position in a table with a slot per (version, target index) of the mapping's range, so a
+    million rows cost one gather each; a range too wide for such a table uses a hash lookup instead.
+    """
+    table = mapping.select(
+        pl.col("policy_version").cast(pl.Int64),
+        pl.col("target_index").cast(pl.Int64),
+        *[(pl.col(source).replace_strict(ACTION_CODES, return_dtype=pl.Int8) if name == "_action"
+           else pl.col(source)).alias(name) for name, source in _LOOKUP.items()],
     )
-    joined = results.with_columns(key.alias("_key")).join(lookup, on="_key", how="left")
-    return joined.drop("_key").with_columns(pl.col("_action").fill_null(ACTION_CODES[DROP]))
+    if table.is_empty():
+        return {name: pl.lit(None, table.schema[name]) for name in _LOOKUP}
+    version, target = pl.col("policy_version").cast(pl.Int64), pl.col("target_index").cast(pl.Int64)
+    low, high = table["policy_version"].min(), table["policy_version"].max()
+    span = max(table["target_index"].max() + 1, 1)
+    slots = (high - low + 1) * span
+    if table["target_index"].min() < 0 or slots > _DENSE_LIMIT:
+        key = version * 1_000_000 + target
+        keys = table.select(pl.col("policy_version") * 1_000_000 + pl.col("target_index")).to_series()
+        return {name: key.replace_strict(keys, table[name], default=None, return_dtype=table.schema[name])
+                for name in _LOOKUP}
+    slot = (pl.col("policy_version") - low) * span + pl.col("target_index")
+    dense = pl.DataFrame({"_slot": pl.arange(0, slots, eager=True)}).join(
+        table.with_columns(slot.alias("_slot")), on="_slot", how="left").sort("_slot")
+    inside = version.is_between(low, high) & target.is_between(0, span - 1)
+    position = pl.when(inside).then((version - low) * span + target)
+    return {name: pl.lit(dense[name]).gather(position) for name in _LOOKUP}
+
+
+def _joined_mapping(results: pl.DataFrame | pl.LazyFrame, mapping: pl.DataFrame) -> pl.DataFrame | pl.LazyFrame:
+    """results + the proposed target of each row (null where the mapping has none: the row is dropped)."""
+    return results.with_columns(
+        expression.alias(name) for name, expression in _mapping_lookup(mapping).items()
+    ).with_columns(pl.col("_action").fill_null(ACTION_CODES[DROP]))
 
 
 def _rematch(frame: pl.DataFrame, committed: PolicyHistory, proposed: Policy) -> pl.DataFrame:

@@ -63,7 +63,11 @@ COMPARISON_FIGURES = (
 )
 
 
-def compare(paired: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
+_COUNTS = ("items_before", "met_before", "breached_before", "items_after", "met_after", "breached_after",
+           "met_to_breached", "breached_to_met")
+
+
+def compare(paired: pl.DataFrame | pl.LazyFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     """Per slice (metric + `by`): attainment, error budget and flips under both policies.
 
     attainment, error_budget and budget_consumed as in sla_core.budget, with the objective the mean over
@@ -71,19 +75,22 @@ def compare(paired: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     """
     keys = _slice_keys(by)
     met_b, met_a = pl.col("met"), pl.col("met_after")
-    # sums of booleans skip nulls: met.sum() counts met items, (~met).sum() breached ones
-    table = paired.group_by(keys).agg(
-        items_before=pl.col("policy_version").count(),
-        met_before=met_b.sum(),
-        breached_before=(~met_b).sum(),
-        items_after=pl.col("policy_version_after").count(),
-        met_after=met_a.sum(),
-        breached_after=(~met_a).sum(),
-        met_to_breached=(met_b & ~met_a).sum(),
-        breached_to_met=(~met_b & met_a).sum(),
-        objective_before=pl.when(met_b.is_not_null()).then(pl.col("objective")).mean(),
-        objective_after=pl.when(met_a.is_not_null()).then(pl.col("objective_after")).mean(),
+    # One flag per row and figure, then plain sums and means per slice (polars' fast aggregations). Sums of
+    # booleans skip nulls: met counts met items, ~met breached ones; an objective counts where decided.
+    flags = paired.lazy().select(
+        *keys,
+        items_before=pl.col("policy_version").is_not_null(),
+        met_before=met_b,
+        breached_before=~met_b,
+        items_after=pl.col("policy_version_after").is_not_null(),
+        met_after=met_a,
+        breached_after=~met_a,
+        met_to_breached=met_b & ~met_a,
+        breached_to_met=~met_b & met_a,
+        objective_before=pl.when(met_b.is_not_null()).then(pl.col("objective")),
+        objective_after=pl.when(met_a.is_not_null()).then(pl.col("objective_after")),
     )
+    table = flags.group_by(keys).agg(pl.col(*_COUNTS).sum(), pl.col("objective_before", "objective_after").mean())
     return (
         table.with_columns(
             attainment_before=attainment_expr(pl.col("met_before"), pl.col("breached_before")),
@@ -100,6 +107,7 @@ def compare(paired: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
         )
         .select(*keys, *COMPARISON_FIGURES)
         .sort(keys, nulls_last=True)
+        .collect()
     )
 
 
@@ -113,10 +121,10 @@ _FLIP_COLUMNS = (
 )
 
 
-def flips(paired: pl.DataFrame) -> pl.DataFrame:
+def flips(paired: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """Items whose verdict changes: met -> breached and breached -> met, with both budgets and elapsed."""
     met_b, met_a = pl.col("met"), pl.col("met_after")
-    changed = paired.select(*_FLIP_COLUMNS).filter(
+    changed = paired.lazy().select(*_FLIP_COLUMNS).filter(
         ((met_b == True) & (met_a == False)) | ((met_b == False) & (met_a == True))  # noqa: E712
     )
     return changed.select(
@@ -133,17 +141,17 @@ def flips(paired: pl.DataFrame) -> pl.DataFrame:
         "calendar_after",
         "within_s_after",
         "elapsed_s_after",
-    ).sort("flip", "metric", "created")
+    ).sort("flip", "metric", "created").collect()
 
 
-def weekly(paired: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
+def weekly(paired: pl.DataFrame | pl.LazyFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     """Weekly attainment under both policies: period (Monday of the item's created week, UTC), policy
     ("committed" | "proposed"), *by, decided, met, attainment = met / decided."""
     keys = list(by)
     days = pl.col("created").dt.epoch("d")
     # 1970-01-01 was a Thursday: (days + 3) % 7 is the weekday with Monday = 0
     period = (days - (days + 3) % 7).cast(pl.Int32).cast(pl.Date).alias("period")
-    counts = paired.select("created", "met", "met_after", *keys).group_by(period, *keys).agg(
+    counts = paired.lazy().select("created", "met", "met_after", *keys).group_by(period, *keys).agg(
         decided_committed=pl.col("met").is_not_null().sum(),
         met_committed=pl.col("met").sum(),
         decided_proposed=pl.col("met_after").is_not_null().sum(),
@@ -160,11 +168,11 @@ def weekly(paired: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
         for label in ("committed", "proposed")
     ]
     table = pl.concat(sides, how="vertical_relaxed").with_columns(attainment=pl.col("met") / pl.col("decided"))
-    return table.sort("period", "policy", *keys)
+    return table.sort("period", "policy", *keys).collect()
 
 
 def advise(
-    paired: pl.DataFrame, objective: float, by: Sequence[str] = (), per_target: bool = True
+    paired: pl.DataFrame | pl.LazyFrame, objective: float, by: Sequence[str] = (), per_target: bool = True
 ) -> pl.DataFrame:
     """Per slice (metric + `by`, and the proposed target unless `per_target` is false): the tightest
     budget that would have met `objective` over the period.
@@ -176,6 +184,7 @@ def advise(
     if not 0 < objective <= 1:
         raise SimulationInputError(f"objective {objective} must be in (0, 1]")
     keys = _slice_keys(by)
+    paired = paired.lazy()
     if per_target:
         paired = paired.with_columns(target=pl.col("target_index_after"))
         keys = [keys[0], "target", *keys[1:]]
@@ -206,6 +215,7 @@ def advise(
             "advised_within_s",
         )
         .sort(keys, nulls_last=True)
+        .collect()
     )
 
 
@@ -221,21 +231,22 @@ class Simulation:
     def paired(self) -> pl.DataFrame:
         return self.rejudged.paired
 
+    # Each summary reads only the columns it needs from the re-judging plan.
     @cached_property
     def comparison(self) -> pl.DataFrame:
-        return compare(self.paired, self.by)
+        return compare(self.rejudged.lazy(), self.by)
 
     @cached_property
     def flips(self) -> pl.DataFrame:
-        return flips(self.paired)
+        return flips(self.rejudged.lazy())
 
     @cached_property
     def weekly(self) -> pl.DataFrame:
-        return weekly(self.paired, ["metric"])
+        return weekly(self.rejudged.lazy(), ["metric"])
 
     @cached_property
     def advice(self) -> pl.DataFrame:
-        return advise(self.paired, self.advice_objective, self.by)
+        return advise(self.rejudged.lazy(), self.advice_objective, self.by)
 
 
 def simulate(

@@ -9,7 +9,9 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
+import sla_core.rejudge as rejudge_module
 from sla_core.clocks import evaluate
 from sla_core.policy import PolicyHistory
 from sla_core.policy_yaml import parse_policy, parse_policy_mapping
@@ -280,3 +282,63 @@ def test_any_mix_of_budget_and_calendar_changes_equals_a_full_evaluation(
     expected = evaluate(items, events, PolicyHistory([proposed]), NOW).sort("source", "item_id", "metric")
     assert got.select(*COMPARED, "due_at").equals(expected.select(*COMPARED, "due_at"))
     assert (got["elapsed_s"] - expected["elapsed_s"]).abs().max() < 1e-6
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    budgets=st.lists(st.sampled_from(BUDGETS), min_size=4, max_size=4),
+    objective=st.sampled_from((0.8, 0.9, 0.95)),
+    with_due_at=st.booleans(),
+)
+def test_budget_changes_judged_as_one_plan_equal_the_step_by_step_judgement(
+    history, small_stored, monkeypatch, budgets, objective, with_due_at
+):
+    def change(raw):
+        raw["objective"] = objective
+        for target, within in zip(raw["targets"], budgets, strict=True):
+            target["within"] = within
+
+    proposed = _edit(history, change)
+    planned = simulate(small_stored, history, proposed, NOW, with_due_at=with_due_at)
+    with monkeypatch.context() as patched:
+        patched.setattr(rejudge_module, "_only_budgets", lambda *args: False)
+        stepwise = simulate(small_stored, history, proposed, NOW, with_due_at=with_due_at)
+    assert planned.rejudged.reused_rows == stepwise.rejudged.reused_rows == small_stored.height
+    order = ["source", "item_id", "metric", "instance"]
+    assert_frame_equal(planned.paired.sort(order), stepwise.paired.sort(order))
+    assert_frame_equal(planned.comparison, stepwise.comparison)
+    assert_frame_equal(planned.flips, stepwise.flips)
+
+
+def test_the_comparison_counts_each_slice_as_a_row_by_row_tally(history, stored):
+    proposed = _edit(history, _tighten_email)
+    simulation = simulate(stored, history, proposed, NOW, by=["team"])
+    comparison = {(row["metric"], row["team"]): row for row in simulation.comparison.iter_rows(named=True)}
+    tally: dict = {}
+    for row in simulation.paired.iter_rows(named=True):
+        slot = tally.setdefault((row["metric"], row["team"]), dict.fromkeys(
+            ("items_before", "items_after", "met_before", "breached_before", "met_after", "breached_after",
+             "met_to_breached", "breached_to_met"), 0) | {"objectives_before": [], "objectives_after": []})
+        before, after = row["met"], row["met_after"]
+        slot["items_before"] += row["policy_version"] is not None
+        slot["items_after"] += row["policy_version_after"] is not None
+        slot["met_before"] += before is True
+        slot["breached_before"] += before is False
+        slot["met_after"] += after is True
+        slot["breached_after"] += after is False
+        slot["met_to_breached"] += before is True and after is False
+        slot["breached_to_met"] += before is False and after is True
+        if before is not None:
+            slot["objectives_before"].append(row["objective"])
+        if after is not None:
+            slot["objectives_after"].append(row["objective_after"])
+    assert set(comparison) == set(tally)
+    for key, expected in tally.items():
+        got = comparison[key]
+        for name in ("items_before", "items_after", "met_before", "breached_before", "met_after", "breached_after",
+                     "met_to_breached", "breached_to_met"):
+            assert got[name] == expected[name], (key, name)
+        assert got["objective_before"] == pytest.approx(sum(expected["objectives_before"])
+                                                        / len(expected["objectives_before"]))
+        assert got["objective_after"] == pytest.approx(sum(expected["objectives_after"])
+                                                       / len(expected["objectives_after"]))
