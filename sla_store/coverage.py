@@ -60,8 +60,7 @@ def unrecorded(con: duckdb.DuckDBPyConnection, milestones: Sequence[str]) -> tup
                                                     strict=True) if count}
                for row in counted}
     events: dict[str, set[str]] = {source: set() for source in columns}
-    for source, name in con.sql("SELECT DISTINCT source, kind FROM events UNION "
-                                "SELECT DISTINCT source, value FROM events WHERE kind = 'status'").fetchall():
+    for source, name in event_names(con):
         events.setdefault(source, set()).add(name)
     mapped: dict[str, set[str]] = {}
     for source, field in con.sql("SELECT source, field FROM source_fields").fetchall():
@@ -70,6 +69,45 @@ def unrecorded(con: duckdb.DuckDBPyConnection, milestones: Sequence[str]) -> tup
     no_column = {source: {f for f in ("created", "first_response", "resolved", "closed")
                           if source in mapped and f not in mapped[source]} for source in columns}
     return never, no_column
+
+
+_NAMES_SQL = ("SELECT DISTINCT source, kind AS name FROM {table} UNION "
+              "SELECT DISTINCT source, value FROM {table} WHERE kind = 'status'")
+
+
+def event_names(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(source, name) of every event kind and status value stored, from the `event_names` summary.
+
+    The summary records how many events it describes; when that is not the table's row count (a file
+    written before the summary existed, rows written around the importers) the names are read from the
+    events themselves, and on a write connection the summary is rebuilt from them."""
+    try:
+        described = con.sql("SELECT coalesce(max(events), 0), count(*) FROM event_names").fetchall()[0]
+    except duckdb.CatalogException:  # a file made before the summary, opened read-only
+        return con.sql(_NAMES_SQL.format(table="events")).fetchall()
+    stored = con.sql("SELECT count(*) FROM events").fetchall()[0][0]
+    if described[0] == stored and (described[1] > 0) == (stored > 0):
+        return con.sql("SELECT source, name FROM event_names").fetchall()
+    names = con.sql(_NAMES_SQL.format(table="events")).fetchall()
+    try:
+        con.execute("DELETE FROM event_names")
+        con.executemany("INSERT INTO event_names VALUES (?, ?, ?)", [[*row, stored] for row in names])
+    except duckdb.Error:  # read-only: answer without keeping the summary
+        pass
+    return names
+
+
+def note_event_names(con: duckdb.DuckDBPyConnection, table: str, before: int, added: int) -> None:
+    """After `added` rows of `table` went into events (which held `before`): add their names to the
+    summary, if it described the events before them (else the next reader rebuilds it)."""
+    described = con.sql("SELECT max(events) FROM event_names").fetchall()[0][0]
+    if (described if described is not None else 0) != before or not added:
+        return
+    con.execute(f"""
+        INSERT INTO event_names
+        SELECT source, name, ? FROM ({_NAMES_SQL.format(table=ident(table))})
+        EXCEPT SELECT source, name, ? FROM event_names""", [before, before])
+    con.execute("UPDATE event_names SET events = ?", [before + added])
 
 
 def coverage_fingerprint(never: dict[str, set[str]], no_column: dict[str, set[str]]) -> str:

@@ -96,6 +96,14 @@ CREATE TABLE IF NOT EXISTS source_fields (
     field  VARCHAR NOT NULL
 );
 
+-- Every event kind and status value each source has stored, and how many events that describes
+-- (sla_store.coverage.event_names): what a source records is read from here, not from the whole events table.
+CREATE TABLE IF NOT EXISTS event_names (
+    source VARCHAR NOT NULL,
+    name   VARCHAR NOT NULL,
+    events BIGINT NOT NULL
+);
+
 -- Item x metric pairs a target matched but the item's source cannot measure (rebuilt with `results`; the
 -- results table also gains one VARCHAR column per policy dimension, added when a policy declares it).
 CREATE TABLE IF NOT EXISTS not_measured (

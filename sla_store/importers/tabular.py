@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from sla_store.coverage import note_event_names
 from sla_store.importers.mapping import LOWERED_FIELDS, OFFSET_FORMATS, TIME_FIELDS, Mapping
 from sla_store.importers.reading import LINE, RawTable
 from sla_store.sql import ident, literal, literal_list
@@ -305,12 +306,19 @@ def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, impor
 
 
 def _insert_events(con: duckdb.DuckDBPyConnection) -> int:
+    """Add the unseen rows of new_events to events; the number added.
+
+    Events are unique on (source, item_id, occurred_at, kind, value). Only the stored events of the file's
+    items are compared (a semi join on the few keys, which DuckDB prunes by its zone maps), not the whole
+    history; the names the new events bring are added to the coverage summary (sla_store.coverage)."""
     before = con.sql("SELECT count(*) FROM events").fetchall()[0][0]
-    # Events are unique on (source, item_id, occurred_at, kind, value): only unseen ones are added.
-    con.execute("""
+    added = con.execute("""
         INSERT INTO events
-        SELECT n.* FROM new_events n ANTI JOIN events e
+        SELECT n.* FROM new_events n ANTI JOIN (
+            SELECT e.* FROM events e SEMI JOIN (SELECT DISTINCT source, item_id FROM new_events) k
+                ON e.source = k.source AND e.item_id = k.item_id) e
             ON e.source = n.source AND e.item_id = n.item_id AND e.occurred_at = n.occurred_at
                AND e.kind = n.kind AND e.value = n.value
-    """)
-    return con.sql("SELECT count(*) FROM events").fetchall()[0][0] - before
+    """).fetchall()[0][0]
+    note_event_names(con, "new_events", before, added)
+    return added
