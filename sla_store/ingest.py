@@ -117,16 +117,17 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping,
     importer = importer_for(mapping.format)
     check_columns(path, mapping, importer.columns(con, path))
     report("reading", 0.15)
-    # The file's hash is computed while DuckDB reads it (hashlib releases the GIL on large chunks).
+    # The file's hash is computed while DuckDB reads it (hashlib releases the GIL on large chunks); a CSV
+    # file is read by the staging pass itself.
     with ThreadPoolExecutor(max_workers=1) as hasher:
         digest_future = hasher.submit(file_sha256, path)
         raw = importer.read(con, path, mapping)
+        check_columns(path, mapping, raw.columns)
+        report("checking rows", 0.45)
+        staged = stage(con, mapping, raw)
         digest = digest_future.result()
-    check_columns(path, mapping, raw.columns)
-    report("checking rows", 0.45)
-    stage(con, mapping, raw)
     total = raw.rows + raw.broken_rows
-    if total and con.sql("SELECT count(*) FROM staged WHERE reason IS NULL").fetchall()[0][0] == 0:
+    if total and staged.rows == staged.rejected:
         line, reason = con.sql(
             "SELECT __line, reason FROM staged WHERE reason IS NOT NULL UNION ALL "
             "SELECT __line, reason FROM raw_rejects ORDER BY 1 LIMIT 1").fetchall()[0]
@@ -134,7 +135,7 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping,
         raise ImportRefused(f"{path}: none of {total} rows could be loaded (line {line}: {reason}){hint}")
     report("storing", 0.6)
     import_id = con.sql("SELECT nextval('import_seq')").fetchall()[0][0]
-    loaded = store(con, mapping, raw, import_id)
+    loaded = store(con, mapping, raw, import_id, staged)
     con.execute(
         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [import_id, file_label or str(path), digest, mapping.format, mapping.name, loaded.rows_read, loaded.rows_loaded,

@@ -74,72 +74,114 @@ def header_delimiter(path: Path, encoding: str = "utf-8") -> str:
 
 @dataclass
 class RawTable:
-    """The file's rows in temp table raw_rows (all VARCHAR for CSV, plus __line) and structural rejects."""
+    """The file's rows in temp table (or view) raw_rows (all VARCHAR for CSV, plus __line) and structural
+    rejects.
+
+    A CSV file is not copied into a table first: raw_rows is a view over DuckDB's CSV reader numbering the
+    records as it reads them, so the one pass that stages the rows also reads the file. Its `rows` and
+    `broken_rows` are known once that pass ran (`settle`)."""
 
     columns: list[str]
     rows: int
     broken_rows: int
     markers_done: bool = False  # missing markers already NULL (the CSV reader applied them)
+    path: Path | None = None    # set while raw_rows is still a view over this CSV file (not yet read)
+    mapping: Mapping | None = None
+
+
+def _csv_source(path: Path, mapping: Mapping | None) -> str:
+    encoding = text_encoding(path, mapping.encoding if mapping else "utf-8")
+    return (f"read_csv({literal(str(path))}, all_varchar = true, header = true, store_rejects = true,"
+            f" delim = {literal(header_delimiter(path, encoding))}, quote = '\"', escape = '\"',"
+            f" nullstr = {literal_list(['', *(mapping.missing if mapping else [])])},"
+            f" encoding = {literal(encoding)},"
+            " rejects_table = 'csv_rejects', rejects_scan = 'csv_scans')")
+
+
+def unreadable(path: Path, error: duckdb.Error) -> ImportRefused:
+    """The one-line refusal for a file DuckDB could not read as a table."""
+    if "Maximum line size" in str(error):
+        return ImportRefused(_overlong_line(path))
+    message = str(error).strip().splitlines()[0]
+    return ImportRefused(f"{path}: cannot be read as a table ({message})")
 
 
 def read_raw(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping | None = None,
-             relation_sql: str | None = None) -> RawTable:
-    """Load a CSV / Parquet file (or a prepared relation) into temp table raw_rows.
+             relation_sql: str | None = None, materialize: bool = False) -> RawTable:
+    """Make raw_rows for a CSV / Parquet file (or a prepared relation).
 
-    For CSV the reader itself turns the mapping's missing markers into NULL (the cheapest place to do it).
-    """
+    For CSV the reader itself turns the mapping's missing markers into NULL (the cheapest place to do it),
+    and raw_rows stays a view over the reader unless `materialize` (see RawTable)."""
     suffix = path.suffix.lower()
-    drop_temp(con, "raw_rows", "raw_data", "raw_rejects")
+    is_csv = relation_sql is None and suffix != ".parquet"
+    drop_temp(con, "raw_rows", "raw_data", "raw_rejects", "csv_rejects", "csv_scans")
     con.execute(f"CREATE TEMP TABLE raw_rejects ({LINE} BIGINT, raw VARCHAR, reason VARCHAR)")
     try:
+        if is_csv and not materialize:
+            # Records numbered in the order the reader yields them, which is the file's order (DuckDB
+            # preserves insertion order; the rowid numbering below relies on the same).
+            con.execute(f"CREATE TEMP VIEW raw_rows AS SELECT row_number() OVER () + 1 AS {LINE}, * "
+                        f"FROM {_csv_source(path, mapping)}")
+            columns = [row[0] for row in con.sql("DESCRIBE raw_rows").fetchall() if row[0] != LINE]
+            if not columns:
+                raise ImportRefused(f"{path}: no columns found")
+            return RawTable(columns=columns, rows=0, broken_rows=0, markers_done=True, path=path, mapping=mapping)
         if relation_sql is not None:
             source = relation_sql
         elif suffix == ".parquet":
             source = f"(SELECT * FROM read_parquet({literal(str(path))}))"
         else:
-            encoding = text_encoding(path, mapping.encoding if mapping else "utf-8")
-            source = (f"read_csv({literal(str(path))}, all_varchar = true, header = true, store_rejects = true,"
-                      f" delim = {literal(header_delimiter(path, encoding))}, quote = '\"', escape = '\"',"
-                      f" nullstr = {literal_list(['', *(mapping.missing if mapping else [])])},"
-                      f" encoding = {literal(encoding)},"
-                      " rejects_table = 'csv_rejects', rejects_scan = 'csv_scans')")
+            source = _csv_source(path, mapping)
         # CSV rows are numbered by file line (the header is line 1); JSON and Parquet records from 1.
-        first_line = 2 if relation_sql is None and suffix != ".parquet" else 1
+        first_line = 2 if is_csv else 1
         con.execute(f"CREATE TEMP TABLE raw_data AS SELECT * FROM {source}")
         numbered = numbered_columns(con, first_line)
         con.execute(f"CREATE TEMP VIEW raw_rows AS SELECT {numbered} FROM raw_data")
     except duckdb.Error as exc:
-        if "Maximum line size" in str(exc):
-            raise ImportRefused(_overlong_line(path)) from None
-        message = str(exc).strip().splitlines()[0]
-        raise ImportRefused(f"{path}: cannot be read as a table ({message})") from exc
-    broken = 0
-    if relation_sql is None and suffix != ".parquet":
-        con.execute(
-            "INSERT INTO raw_rejects SELECT line, any_value(csv_line), 'malformed CSV row: ' || min(error_message) "
-            "FROM csv_rejects GROUP BY line"
-        )
-        broken = con.sql("SELECT count(*) FROM raw_rejects").fetchall()[0][0]
-        if broken:
-            # Rowids count good rows only: shift each row past the broken lines before it.
-            con.execute("DROP VIEW raw_rows")
-            con.execute(f"CREATE TEMP TABLE raw_rows AS SELECT {numbered} FROM raw_data")
-            con.execute("DROP TABLE raw_data")
-            con.execute(f"""
-                UPDATE raw_rows SET {LINE} = {LINE} + (
-                    SELECT count(*) FROM (
-                        SELECT {LINE} - (row_number() OVER (ORDER BY {LINE}) - 1) AS threshold
-                        FROM raw_rejects) t
-                    WHERE t.threshold <= raw_rows.{LINE})
-            """)
-        con.execute("DROP TABLE IF EXISTS csv_rejects")
-        con.execute("DROP TABLE IF EXISTS csv_scans")
+        raise unreadable(path, exc) from exc
+    broken = _broken_rows(con) if is_csv else 0
+    if broken:
+        # Rowids count good rows only: shift each row past the broken lines before it.
+        con.execute("DROP VIEW raw_rows")
+        con.execute(f"CREATE TEMP TABLE raw_rows AS SELECT {numbered} FROM raw_data")
+        con.execute("DROP TABLE raw_data")
+        con.execute(f"""
+            UPDATE raw_rows SET {LINE} = {LINE} + (
+                SELECT count(*) FROM (
+                    SELECT {LINE} - (row_number() OVER (ORDER BY {LINE}) - 1) AS threshold
+                    FROM raw_rejects) t
+                WHERE t.threshold <= raw_rows.{LINE})
+        """)
     columns = [row[0] for row in con.sql("DESCRIBE raw_rows").fetchall() if row[0] != LINE]
     if not columns:
         raise ImportRefused(f"{path}: no columns found")
     rows = con.sql("SELECT count(*) FROM raw_rows").fetchall()[0][0]
-    markers_done = relation_sql is None and suffix != ".parquet"
-    return RawTable(columns=columns, rows=rows, broken_rows=broken, markers_done=markers_done)
+    return RawTable(columns=columns, rows=rows, broken_rows=broken, markers_done=is_csv)
+
+
+def _broken_rows(con: duckdb.DuckDBPyConnection) -> int:
+    """Move the CSV reader's rejects (one row per broken line) into raw_rejects; how many there are."""
+    found = con.sql("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'csv_rejects'")
+    if found.fetchall()[0][0]:
+        con.execute(
+            "INSERT INTO raw_rejects SELECT line, any_value(csv_line), 'malformed CSV row: ' || min(error_message) "
+            "FROM csv_rejects GROUP BY line"
+        )
+    drop_temp(con, "csv_rejects", "csv_scans")
+    return con.sql("SELECT count(*) FROM raw_rejects").fetchall()[0][0]
+
+
+def settle(con: duckdb.DuckDBPyConnection, raw: RawTable, staged_rows: int) -> bool:
+    """After the staging pass read a CSV view: count its rows and broken lines. Returns False when lines
+    were broken: the reader's numbering skipped them, so the file must be read again into a table that
+    numbers every row by its file line (read_raw(materialize=True)) and staged again."""
+    if raw.path is None:
+        return True
+    broken = _broken_rows(con)
+    if broken:
+        return False
+    raw.rows, raw.broken_rows = staged_rows, 0
+    return True
 
 
 MAX_LINE_BYTES = 2_000_000  # DuckDB's read_csv limit for one row

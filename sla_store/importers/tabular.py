@@ -13,7 +13,7 @@ import duckdb
 
 from sla_store.coverage import note_event_names
 from sla_store.importers.mapping import LOWERED_FIELDS, OFFSET_FORMATS, TIME_FIELDS, Mapping
-from sla_store.importers.reading import LINE, RawTable
+from sla_store.importers.reading import LINE, RawTable, read_raw, settle, unreadable
 from sla_store.sql import ident, literal, literal_list
 
 # A trailing UTC offset after a time of day: "... 09:12:33Z", "...09:12+02:00", "... 09:12:33 +0200".
@@ -87,8 +87,39 @@ def staged_name(field: str) -> str:
 TEXT_OUTPUTS = ("item_id", "channel", "team", "priority", "agent", "status", "subject", "process", "activity")
 
 
-def stage(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable) -> None:
-    """Create temp table `staged`: one row per raw row with canonical, typed fields and a reject reason."""
+@dataclass
+class Staged:
+    """Counts over the staged table, taken in one pass: all rows, rejected ones, distinct ids of the good."""
+
+    rows: int
+    rejected: int
+    distinct_good: int
+
+
+def stage(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable) -> Staged:
+    """Create temp table `staged`: one row per raw row with canonical, typed fields and a reject reason.
+
+    When raw_rows is a view over a CSV file this pass is the one that reads the file; a file with broken
+    lines is read again into a table that numbers its rows by file line (sla_store.importers.reading.settle).
+    """
+    try:
+        con.execute(_stage_sql(mapping, raw))
+    except duckdb.Error as exc:
+        if raw.path is None:
+            raise
+        raise unreadable(raw.path, exc) from exc
+    rows, rejected, distinct = con.sql(
+        "SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL), "
+        "count(DISTINCT item_id) FILTER (WHERE reason IS NULL) FROM staged").fetchall()[0]
+    if not settle(con, raw, rows):
+        again = read_raw(con, raw.path, raw.mapping, materialize=True)
+        raw.rows, raw.broken_rows, raw.path = again.rows, again.broken_rows, None
+        return stage(con, mapping, raw)
+    return Staged(rows=rows, rejected=rejected, distinct_good=distinct)
+
+
+def _stage_sql(mapping: Mapping, raw: RawTable) -> str:
+    """The CREATE statement of `staged` (long: one select item per mapped field and check)."""
     present = set(raw.columns)
     cleaned: list[str] = [LINE]
     cleaned_name: dict[str, str] = {}
@@ -125,14 +156,13 @@ def stage(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable) -> No
     # The texts and minutes only serve the reject reasons: they are not kept in the staged table.
     scratch = [f"{staged_name(field)}_text" for field in TIME_FIELDS]
     scratch += [f"{field}_minutes" for field in mapping.minutes_after_created if field in cleaned_name]
-    con.execute("DROP TABLE IF EXISTS staged")
-    con.execute(f"""
-        CREATE TEMP TABLE staged AS
+    return f"""
+        CREATE OR REPLACE TEMP TABLE staged AS
         WITH cleaned AS (SELECT {', '.join(cleaned)} FROM raw_rows),
              typed AS (SELECT {', '.join(select)} FROM cleaned),
              timed AS (SELECT *{replace} FROM typed)
         SELECT * EXCLUDE ({', '.join(scratch)}), {_reason_sql(mapping, cleaned_name)} AS reason FROM timed
-    """)
+    """
 
 
 def _reason_sql(mapping: Mapping, cleaned_name: dict[str, str]) -> str:
@@ -180,25 +210,25 @@ class Loaded:
     events: int
 
 
-def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, import_id: int) -> Loaded:
+def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, import_id: int,
+          staged: Staged) -> Loaded:
     """Move the staged rows into items / events / rejected_rows for this import.
 
     Long: one SQL statement per step of the write, in the order they must run in the import's transaction."""
-    con.execute(f"""
-        INSERT INTO rejected_rows
-        SELECT ?, s.{LINE}, json_merge_patch(to_json(r), '{{"{LINE}": null}}')::VARCHAR, s.reason
-        FROM staged s JOIN raw_rows r ON r.{LINE} = s.{LINE}
-        WHERE s.reason IS NOT NULL
-    """, [import_id])
+    rejected = staged.rejected
+    if rejected:  # the join reads raw_rows (a CSV file's view reads the file again): only for rejects
+        con.execute(f"""
+            INSERT INTO rejected_rows
+            SELECT ?, s.{LINE}, json_merge_patch(to_json(r), '{{"{LINE}": null}}')::VARCHAR, s.reason
+            FROM (SELECT {LINE}, reason FROM staged WHERE reason IS NOT NULL) s JOIN raw_rows r ON r.{LINE} = s.{LINE}
+        """, [import_id])
     con.execute(f"INSERT INTO rejected_rows SELECT ?, {LINE}, raw, reason FROM raw_rejects", [import_id])
-    rejected = con.sql("SELECT count(*) FROM staged WHERE reason IS NOT NULL").fetchall()[0][0]
     source, kind = literal(mapping.source), literal(mapping.kind)
     items = events = 0
 
     if mapping.rows in ("items", "updates"):
         # Overlapping exports: the latest row of an item wins, in the file and over what was stored.
-        rows, distinct = con.sql(
-            "SELECT count(*), count(DISTINCT item_id) FROM staged WHERE reason IS NULL").fetchall()[0]
+        rows, distinct = staged.rows - rejected, staged.distinct_good
         latest_only = (f"QUALIFY row_number() OVER (PARTITION BY item_id ORDER BY {LINE} DESC) = 1"
                        if rows != distinct else "")
         con.execute("DELETE FROM items WHERE source = ? AND item_id IN "
