@@ -153,6 +153,26 @@ def remove_stale_copies(live: Path) -> list[Path]:
     return removed
 
 
+FICLONE = 0x40049409  # Linux ioctl: share the source's blocks copy-on-write (btrfs, XFS, bcachefs)
+
+
+def copy_database_file(source: Path, target: Path) -> str:
+    """Copy `source` to a new `target`; returns "clone" or "copy".
+
+    Where the filesystem can clone (btrfs, XFS with reflink), the writer's private copy costs no time or space
+    whatever the history's size: blocks are shared until the writer changes them. Elsewhere (ext4, tmpfs) the
+    kernel copies the bytes (copy_file_range, about 1 s for the 2.4 GB of a 10M-ticket file, bench_scale).
+    """
+    with open(source, "rb") as src, open(target, "xb") as dst:
+        try:
+            fcntl.ioctl(dst.fileno(), FICLONE, src.fileno())
+            return "clone"
+        except OSError:
+            pass  # no clone support here (EOPNOTSUPP, EXDEV, EINVAL, ENOTTY): copy the bytes instead
+    shutil.copyfile(source, target)
+    return "copy"
+
+
 def _write_locked(live: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{live.name}.", suffix=".tmp", dir=live.parent)
@@ -165,7 +185,7 @@ def _write_locked(live: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con = None
         try:
             if live.exists():
-                shutil.copyfile(live, tmp)
+                copy_database_file(live, tmp)
             con = _prepare(duckdb.connect(str(tmp)))
             # Bounded: a write of any size spills to disk instead of growing with the history.
             con.execute(f"SET memory_limit = '{WRITE_MEMORY}'")

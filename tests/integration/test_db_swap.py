@@ -3,7 +3,7 @@
 import duckdb
 import pytest
 
-from sla_store.db import LiveDatabase, connect_read_only, file_identity, write_transaction
+from sla_store.db import LiveDatabase, connect_read_only, copy_database_file, file_identity, write_transaction
 
 
 def _count(path) -> int:
@@ -97,3 +97,15 @@ def test_two_writers_at_once_both_land(tmp_path):
 def _write_one(db, import_id: int) -> None:
     with write_transaction(db) as con:
         _add_import(con, import_id)
+
+
+def test_a_writers_private_copy_is_byte_identical_and_never_overwrites_a_file(tmp_path):
+    live = tmp_path / "live.duckdb"
+    with write_transaction(live) as con:
+        con.execute("CREATE TABLE t AS SELECT range AS n FROM range(50000)")
+    copy = tmp_path / "copy.duckdb"
+    how = copy_database_file(live, copy)
+    assert how in ("clone", "copy")
+    assert copy.read_bytes() == live.read_bytes()
+    with pytest.raises(FileExistsError):
+        copy_database_file(live, copy)
