@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from sla_store import queries, reads
+from sla_store import queries, reads, rollup
 from sla_store.db import LiveDatabase, db_path
 from sla_store.queries import Selection
 from sla_ui.view import plain
@@ -45,16 +45,29 @@ def database_ready() -> bool:
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def rollup_database(path: str, identity: tuple[int, int] | None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB holding the daily rollup of one version of the database file (built once per
-    ingest; a few thousand rows however many items there are)."""
+def _memory_rollup(path: str, identity: tuple[int, int] | None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB holding the daily rollup of a database file written before the store kept one
+    (built once per version of the file)."""
     frame = reads.rollup(live_database(path).cursor())
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.register("rollup_frame", frame)
-    con.execute("CREATE TABLE rollup AS SELECT * FROM rollup_frame")
+    con.execute(f"CREATE TABLE {rollup.ROLLUP_TABLE} AS SELECT * FROM rollup_frame")
     con.unregister("rollup_frame")
     return con
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _keeps_rollup(path: str, identity: tuple[int, int] | None) -> bool:
+    return rollup.kept(live_database(path).cursor())
+
+
+def rollup_cursor(path: str, identity: tuple[int, int] | None) -> duckdb.DuckDBPyConnection:
+    """A cursor on the daily rollup (table `daily_rollup`): the one the store keeps in the file, written with
+    every import (a few thousand rows however many items there are)."""
+    if _keeps_rollup(path, identity):
+        return live_database(path).cursor()
+    return _memory_rollup(path, identity).cursor()
 
 
 Extra = tuple[tuple[str, str], ...]  # (column, value) pairs: hashable, so they can key the cache
@@ -75,7 +88,7 @@ def _attainment(path: str, identity: tuple[int, int] | None, filters: Selection,
                 extra: Extra, percentiles: bool, with_total: bool, use_dates: bool,
                 use_metric: bool) -> pl.DataFrame:
     if queries.rollup_covers(by, dict(extra), percentiles, with_total) and not queries.selection_needs_results(filters):
-        return reads.rollup_attainment(rollup_database(path, identity).cursor(), filters, by, kind=kind,
+        return reads.rollup_attainment(rollup_cursor(path, identity), filters, by, kind=kind,
                                          use_dates=use_dates, use_metric=use_metric, extra=dict(extra))
     return reads.attainment(live_database(path).cursor(), filters, by, kind=kind, use_dates=use_dates,
                               use_metric=use_metric, extra=dict(extra), percentiles=percentiles,
@@ -106,7 +119,7 @@ def burn_down(filters: Selection, first_day: dt.date, last_day: dt.date, *, kind
 
 @_cached
 def _months(path: str, identity: tuple[int, int] | None, kind: str | None) -> pl.DataFrame:
-    return reads.months(rollup_database(path, identity).cursor(), kind, table="rollup")
+    return reads.months(rollup_cursor(path, identity), kind, table=rollup.ROLLUP_TABLE)
 
 
 def months(*, kind: str | None = "ticket") -> list[dt.date]:
@@ -116,7 +129,7 @@ def months(*, kind: str | None = "ticket") -> list[dt.date]:
 
 @_cached
 def _filter_options(path: str, identity: tuple[int, int] | None, kind: str | None) -> pl.DataFrame:
-    return reads.filter_options(rollup_database(path, identity).cursor(), kind, table="rollup")
+    return reads.filter_options(rollup_cursor(path, identity), kind, table=rollup.ROLLUP_TABLE)
 
 
 def filter_options(*, kind: str | None = "ticket") -> pl.DataFrame:
@@ -190,17 +203,16 @@ def dimension_values(*, kind: str | None = "ticket") -> dict[str, list[str]]:
 
 
 @_cached
-def _data_notes(path: str, identity: tuple[int, int] | None) -> pl.DataFrame:
-    return reads.data_notes(live_database(path).cursor())
+def _data_notes(path: str, identity: tuple[int, int] | None, topic: str | None, within: Selection | None,
+                kind: str | None) -> pl.DataFrame:
+    return reads.data_notes(live_database(path).cursor(), topic, within, kind)
 
 
-def data_notes(topic: str | None = None) -> list[str]:
+def data_notes(topic: str | None = None, within: Selection | None = None, *, kind: str | None = "ticket") -> list[str]:
     """What is wrong with the data or setup, one line each (sla_store.coverage): not-measured metrics,
-    sources no target matches, items older than the first policy version."""
-    notes = _data_notes(*_file())
-    if topic is not None:
-        notes = notes.filter(pl.col("topic") == topic)
-    return notes["message"].to_list()
+    sources no target matches, items older than the first policy version. With `within` (the selection a page
+    shows), a note about items a source cannot measure only when such items are in it."""
+    return _data_notes(*_file(), topic, within, kind if within is not None else None)["message"].to_list()
 
 
 @_cached

@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
+from sla_store import rollup
 from sla_store.coverage import (
     coverage_fingerprint,
     dimension_select,
@@ -100,6 +101,7 @@ def refresh_results(con: duckdb.DuckDBPyConnection, history, now: datetime) -> i
     coverage = _Coverage(con, history)
     ensure_dimension_columns(con, coverage.dimensions)
     con.execute("DELETE FROM results")
+    rollup.clear(con)
     con.execute("DELETE FROM not_measured")
     items = con.sql("SELECT count(*) FROM items").fetchall()[0][0]
     count = _judge_partitions(con, coverage, now, items, scoped=False)
@@ -166,8 +168,8 @@ def _rejudge(con: duckdb.DuckDBPyConnection, history, now: datetime, scope: str,
     try:
         keys = con.sql("SELECT count(*) FROM rejudge_keys").fetchall()[0][0]
         if keys:
-            for table in ("results", "not_measured"):
-                con.execute(f"DELETE FROM {table} WHERE (source, item_id) IN (SELECT source, item_id FROM rejudge_keys)")
+            rollup.delete_results(con, "rejudge_keys")  # and what the daily rollup and open clocks kept of them
+            con.execute("DELETE FROM not_measured WHERE (source, item_id) IN (SELECT source, item_id FROM rejudge_keys)")
         count = _judge_partitions(con, coverage, now, keys, scoped=True) if keys else 0
     finally:
         con.execute("DROP TABLE IF EXISTS rejudge_keys")
@@ -228,6 +230,7 @@ def _judge_partitions(con: duckdb.DuckDBPyConnection, coverage: _Coverage, now: 
             try:
                 con.execute("INSERT INTO results BY NAME SELECT *, ?::TIMESTAMPTZ AS computed_at "
                             "FROM computed_results", [now])
+                rollup.add(con, "computed_results", now)
             finally:
                 con.unregister("computed_results")
         written += results.height

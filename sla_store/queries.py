@@ -2,8 +2,9 @@
 sla_store.selection, whose names are importable from here too).
 
 Builders return ``(sql, params)``: values are always bound parameters, identifiers (group-by columns) come
-from the DIMENSIONS whitelist. Readers take a DuckDB cursor and return polars frames. Aggregation runs in
-DuckDB over the ``results`` table so a page costs about the same on 10,000 or 1,000,000 items.
+from the DIMENSIONS whitelist; sla_store.reads runs them. Aggregation runs in DuckDB; counts without
+percentiles come from the daily rollup and the live queue from the stored open clocks (sla_store.rollup),
+so a page costs what it shows, not the history.
 """
 
 from __future__ import annotations
@@ -13,53 +14,23 @@ from collections.abc import Mapping, Sequence
 
 from sla_core.clocks import ITEM_COLUMNS, RESULT_SCHEMA
 from sla_store import measures as M
-from sla_store.selection import (
-    DIMENSIONS as DIMENSIONS,
-)
-from sla_store.selection import (
-    EVENT_COLUMNS as EVENT_COLUMNS,
-)
-from sla_store.selection import (
-    ROLLUP_DIMENSIONS as ROLLUP_DIMENSIONS,
-)
-from sla_store.selection import (
-    ROLLUP_SLICES as ROLLUP_SLICES,
-)
-from sla_store.selection import (
-    FilterLike as FilterLike,
-)
-from sla_store.selection import (
-    Query as Query,
-)
-from sla_store.selection import (
-    Selection as Selection,
-)
-from sla_store.selection import (
-    _day_start as _day_start,
-)
-from sla_store.selection import (
-    _in_list as _in_list,
-)
-from sla_store.selection import (
-    _time_dimensions as _time_dimensions,
-)
-from sla_store.selection import (
-    dimension as dimension,
-)
-from sla_store.selection import (
-    is_policy_dimension as is_policy_dimension,
-)
-from sla_store.selection import (
-    rollup_covers as rollup_covers,
-)
-from sla_store.selection import (
-    selection_needs_results as selection_needs_results,
-)
-from sla_store.selection import (
-    utc_day as utc_day,
-)
-from sla_store.selection import (
-    where_clause as where_clause,
+from sla_store.selection import (  # noqa: F401
+    DIMENSIONS,
+    EVENT_COLUMNS,
+    ROLLUP_DIMENSIONS,
+    ROLLUP_SLICES,
+    FilterLike,
+    Query,
+    Selection,
+    _day_start,
+    _in_list,
+    _time_dimensions,
+    dimension,
+    is_policy_dimension,
+    rollup_covers,
+    selection_needs_results,
+    utc_day,
+    where_clause,
 )
 from sla_store.sql import ident as quoted
 
@@ -70,9 +41,9 @@ FILTER_COLUMNS = ("channel", "team", "priority", "metric")
 
 SOURCES = {  # table -> (first day, last day) expressions
     "results": (utc_day("min(created)"), utc_day("max(created)")),
-    "rollup": ("min(day)", "max(day)"),
+    "daily_rollup": ("min(day)", "max(day)"),
 }
-DAY_OF = {"results": utc_day("created"), "rollup": "day"}  # table -> the UTC created day of a row
+DAY_OF = {"results": utc_day("created"), "daily_rollup": "day"}  # table -> the UTC created day of a row
 DATA_DAYS_WINDOW = 90  # the sidebar's default: the latest 90 days that have data
 
 
@@ -103,46 +74,6 @@ def date_bounds_sql(kind: str | None = "ticket", table: str = "results",
                                       ORDER BY day DESC LIMIT ?)) AS window_day
         FROM {table} WHERE {where}"""
     return sql, [*params, int(data_days), *params]
-
-
-def rollup_sql() -> Query:
-    """Daily rollup of `results`: counts per UTC created day and slice. Every attainment figure without
-    agent or percentiles is a sum over it, so pages read thousands of rows instead of millions."""
-    sql = f"""
-        SELECT {', '.join(ROLLUP_SLICES)}, {utc_day('created')} AS day,
-               {M.SLICE_COUNTS},
-               {M.ACTIVE} AS active
-        FROM results
-        GROUP BY ALL"""
-    return sql, []
-
-
-def rollup_attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind: str | None = "ticket",
-                          use_dates: bool = True, use_metric: bool = True,
-                          extra: Mapping[str, str] | None = None) -> Query:
-    """attainment_sql's figures (without percentiles) summed from the daily rollup table `rollup`."""
-    keys = [f"{dimension(name, rollup=True)} AS {name}" for name in by]
-    where, params = where_clause(filters, kind=kind, use_dates=use_dates, use_metric=use_metric, extra=extra,
-                                 rollup=True)
-    select_keys = (", ".join(keys) + ",") if keys else ""
-    group = f"GROUP BY {', '.join(str(i + 1) for i in range(len(by)))}" if by else ""
-    order = f"ORDER BY {', '.join(str(i + 1) for i in range(len(by)))}" if by else ""
-    sql = f"""
-        SELECT {select_keys}
-            CAST(coalesce(sum(items), 0) AS BIGINT) AS items,
-            CAST(coalesce(sum(met), 0) AS BIGINT) AS met,
-            CAST(coalesce(sum(breached), 0) AS BIGINT) AS breached,
-            CAST(coalesce(sum(active), 0) AS BIGINT) AS active,
-            {M.attainment_of_counts("met", "breached")} AS attainment,
-            coalesce(sum(objective_decided_sum) / nullif(sum(met) + sum(breached), 0),
-                     sum(objective_sum) / nullif(sum(items), 0)) AS objective,
-            min(objective_min) AS objective_min,
-            max(objective_max) AS objective_max
-        FROM rollup
-        WHERE {where}
-        {group}
-        {order}"""
-    return sql, params
 
 
 def attainment_sql(filters: FilterLike | None, by: Sequence[str], *, kind: str | None = "ticket",
@@ -324,6 +255,13 @@ def open_results_sql(filters: FilterLike | None, *, kind: str | None = "ticket")
     return sql, params
 
 
+def open_clocks_sql(filters: FilterLike | None, *, kind: str | None = "ticket") -> Query:
+    """open_results_sql's rows from the stored open clocks (sla_store.rollup): a few rows, not every result."""
+    where, params = where_clause(filters, kind=kind, use_dates=False)
+    return (f"SELECT * EXCLUDE (subject), subject FROM open_clocks WHERE {where} "
+            "ORDER BY due_at, source, item_id, metric", params)
+
+
 def breached_by_now_sql(filters: FilterLike | None, now: dt.datetime, *, kind: str | None = "ticket") -> Query:
     """How many open clocks are breached by `now`: decided breached, or running (not paused) past their due
     instant. A query over the stored clocks, nothing is re-judged."""
@@ -420,9 +358,20 @@ def dimension_values_sql(name: str, kind: str | None = "ticket") -> Query:
             "ORDER BY 1 LIMIT 500", params)
 
 
-def data_notes_sql(topic: str | None = None) -> Query:
-    """What is wrong with the data or the setup (see sla_store.coverage): topic, source, metric, items, message."""
-    if topic is None:
-        return "SELECT topic, source, metric, items, message FROM data_notes ORDER BY topic, source, metric", []
-    return ("SELECT topic, source, metric, items, message FROM data_notes WHERE topic = ? "
-            "ORDER BY source, metric", [topic])
+def data_notes_sql(topic: str | None = None, within: FilterLike | None = None, *, kind: str | None = None) -> Query:
+    """What is wrong with the data or the setup (see sla_store.coverage): topic, source, metric, items, message.
+
+    With `within` (a selection: dates, channels, teams, priorities, metric, policy dimensions), a note about
+    items a source cannot measure is kept only when such items are in the selection: a note about one source
+    does not follow every page and month that shows none of its items."""
+    conditions, params = ["TRUE"], []
+    if topic is not None:
+        conditions.append("n.topic = ?")
+        params.append(topic)
+    if within is not None:
+        where, chosen = where_clause(within, kind=kind, alias="m")
+        conditions.append(f"""(n.topic <> 'not_measured' OR EXISTS (
+            SELECT 1 FROM not_measured m WHERE m.source = n.source AND m.metric = n.metric AND {where}))""")
+        params += chosen
+    return (f"SELECT topic, source, metric, items, message FROM data_notes n WHERE {' AND '.join(conditions)} "
+            "ORDER BY topic, source, metric", params)

@@ -26,15 +26,15 @@ from sla_store.queries import (
     filter_values_sql,
     imports_sql,
     months_sql,
+    open_clocks_sql,
     open_events_sql,
     open_items_sql,
     open_results_sql,
     rejected_rows_sql,
-    rollup_attainment_sql,
-    rollup_sql,
     scheduled_instances_sql,
     table_counts_sql,
 )
+from sla_store.rollup import kept, rollup_attainment_sql, rollup_sql
 
 
 def read(cur: duckdb.DuckDBPyConnection, query: Query) -> pl.DataFrame:
@@ -60,13 +60,15 @@ def filter_options(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket",
 
 
 def rollup(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The daily rollup computed from the results table (what `daily_rollup` keeps)."""
     return read(cur, rollup_sql())
 
 
 def rollup_attainment(rollup_cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, by: Sequence[str],
                       kind: str | None = "ticket", use_dates: bool = True, use_metric: bool = True,
                       extra: Mapping[str, str] | None = None) -> pl.DataFrame:
-    """attainment() over a connection holding the rollup as table `rollup`."""
+    """attainment() over a connection holding the rollup as table `daily_rollup` (the database file itself
+    when it keeps one, see sla_store.rollup)."""
     return read(rollup_cur, rollup_attainment_sql(filters, by, kind=kind, use_dates=use_dates,
                                                   use_metric=use_metric, extra=extra))
 
@@ -111,8 +113,9 @@ def open_items(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None,
 
 def open_results(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None,
                  kind: str | None = "ticket") -> pl.DataFrame:
-    """Stored running clocks with their subject (sla_core.open_clocks.advance brings them to now)."""
-    return read(cur, open_results_sql(filters, kind=kind))
+    """Stored running clocks with their subject (sla_core.open_clocks.advance brings them to now): from the
+    kept open clocks, or from every result in a database written before they were kept."""
+    return read(cur, open_clocks_sql(filters, kind=kind) if kept(cur) else open_results_sql(filters, kind=kind))
 
 
 def breached_by_now(cur: duckdb.DuckDBPyConnection, filters: FilterLike | None, now: dt.datetime,
@@ -148,10 +151,12 @@ def dimension_values(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket"
     return {name: read(cur, dimension_values_sql(name, kind))["value"].to_list() for name in dimension_names(cur)}
 
 
-def data_notes(cur: duckdb.DuckDBPyConnection, topic: str | None = None) -> pl.DataFrame:
-    """The data notes; an empty frame for a database made before notes were kept."""
+def data_notes(cur: duckdb.DuckDBPyConnection, topic: str | None = None, within: FilterLike | None = None,
+               kind: str | None = None) -> pl.DataFrame:
+    """The data notes (those about items in the selection `within`, when given); an empty frame for a
+    database made before notes were kept."""
     try:
-        return read(cur, data_notes_sql(topic))
+        return read(cur, data_notes_sql(topic, within, kind=kind))
     except duckdb.CatalogException:
         return pl.DataFrame(schema={"topic": pl.String, "source": pl.String, "metric": pl.String,
                                     "items": pl.Int64, "message": pl.String})

@@ -46,8 +46,8 @@ def utc_day(column: str) -> str:
     return f"(DATE '1970-01-01' + CAST(epoch_us({column}) // 86400000000 AS INTEGER))"
 
 
-# The slice columns the daily rollup keeps (rollup_sql): agent and calendar are read from `results` only.
-ROLLUP_SLICES = ("metric", "kind", "process", "channel", "team", "priority")
+# The slice columns the daily rollup keeps (sla_store.rollup): agent and calendar are read from `results` only.
+ROLLUP_SLICES = ("metric", "kind", "process", "channel", "team", "priority", "source")
 
 
 def _time_dimensions(day: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from sla_store import rollup
 from sla_store.db import write_transaction
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
@@ -247,4 +248,5 @@ def build_synthetic_db(path: Path, tickets: int = 3000, seed: int = 42, now: dt.
         con.execute("INSERT INTO items BY NAME SELECT *, ? AS import_id FROM item_frame", [tickets_import])
         con.execute("INSERT INTO events BY NAME SELECT *, ? AS import_id FROM event_frame", [events_import])
         con.execute("INSERT INTO results BY NAME SELECT * FROM result_frame")
+        rollup.rebuild(con)  # what the store keeps beside the results, as every write leaves it
     return path

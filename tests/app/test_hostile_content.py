@@ -14,6 +14,7 @@ from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
 from sla_core.safe_csv import formula_cells, frame_csv, neutralize, rows_csv
+from sla_store import rollup
 from sla_ui.view import plain
 from tests.app.conftest import DASHBOARD
 
@@ -39,6 +40,7 @@ def hostile_db(writable_db) -> Path:
     con.execute("UPDATE results SET team = ? WHERE team = 'tech' AND met AND channel = 'email'", [MET_TEAM])
     con.execute("UPDATE items SET subject = ?", [HOSTILE_SUBJECT])
     con.execute("UPDATE rejected_rows SET reason = reason || ' ' || ?", [IMAGE_TEAM])
+    rollup.rebuild(con)
     con.close()
     return writable_db
 

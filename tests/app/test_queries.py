@@ -54,7 +54,7 @@ def test_the_daily_rollup_gives_the_same_figures_as_the_results_table(fixture_db
     con = duckdb.connect(str(fixture_db), read_only=True)
     rollup = duckdb.connect()
     rollup.register("frame", reads.rollup(con.cursor()))
-    rollup.execute("CREATE TABLE rollup AS SELECT * FROM frame")
+    rollup.execute("CREATE TABLE daily_rollup AS SELECT * FROM frame")
     filters = Filters(date_from=dt.date(2026, 9, 3), date_to=dt.date(2026, 10, 17), channels=("chat", "email"),
                       metric="resolution" if kind == "ticket" else None)
     for chosen in (filters, Filters(), None):
@@ -76,10 +76,10 @@ def test_filter_options_and_months_from_the_rollup_equal_those_from_the_results(
     con = duckdb.connect(str(fixture_db), read_only=True)
     rollup = duckdb.connect()
     rollup.register("frame", reads.rollup(con.cursor()))
-    rollup.execute("CREATE TABLE rollup AS SELECT * FROM frame")
-    assert_frame_equal(reads.filter_options(rollup.cursor(), kind, table="rollup"),
+    rollup.execute("CREATE TABLE daily_rollup AS SELECT * FROM frame")
+    assert_frame_equal(reads.filter_options(rollup.cursor(), kind, table="daily_rollup"),
                        reads.filter_options(con.cursor(), kind))
-    assert_frame_equal(reads.months(rollup.cursor(), kind, table="rollup"), reads.months(con.cursor(), kind))
+    assert_frame_equal(reads.months(rollup.cursor(), kind, table="daily_rollup"), reads.months(con.cursor(), kind))
     with pytest.raises(ValueError, match="unknown table"):
         queries.months_sql(kind, table="items; DROP TABLE results")
     con.close()

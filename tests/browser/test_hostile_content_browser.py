@@ -8,6 +8,7 @@ import shutil
 import duckdb
 import pytest
 
+from sla_store import rollup
 from tests.browser.conftest import ROOT, SCREENSHOTS, serve_app, wait_until_rendered
 
 pytestmark = pytest.mark.browser
@@ -25,6 +26,7 @@ def hostile_app(sample_db, tmp_path_factory):
     con = duckdb.connect(str(db))
     con.execute("UPDATE results SET team = ? WHERE team = 'Onboarding' AND met AND metric = 'resolution'",
                 [IMAGE_TEAM])
+    rollup.rebuild(con)
     con.close()
     with serve_app(db, ROOT / "config", folder / "streamlit.log") as url:
         yield url

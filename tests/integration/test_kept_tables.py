@@ -1,0 +1,103 @@
+"""The daily rollup and the open clocks the store keeps (sla_store.rollup) always equal what the results table
+gives when they are computed from it again, after any sequence of writes."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from sla_store import rollup
+from sla_store.db import connect_read_only, write_transaction
+from sla_store.ingest import ingest
+from sla_store.policy_store import commit_policy
+from sla_store.queries import open_clocks_sql, open_results_sql
+from tests.integration.test_incremental_results import NOW, _batch, _import, _tightened
+from tests.integration.test_incremental_results import config as config  # noqa: F401  (the fixture)
+
+OPS_LOG = ("Case ID,Activity,Timestamp,Team,Process\n"
+           "RPT-1,opened,2026-10-05 09:00,BI,scheduled_reports\n"
+           "RPT-1,delivered,2026-10-07 10:00,BI,scheduled_reports\n"
+           "LEAD-1,form_submitted,2026-11-20 09:00,Sales,leads\n")
+
+
+def _assert_kept_tables_match_the_results(db: Path) -> None:
+    con = connect_read_only(db)
+    try:
+        assert rollup.kept(con)
+        keys = list(rollup.ROLLUP_KEYS)
+        kept = con.sql(f"SELECT * FROM {rollup.ROLLUP_TABLE}").pl().sort(keys, nulls_last=True)
+        fresh = con.sql(rollup.rollup_sql()[0]).pl().sort(keys, nulls_last=True)
+        assert kept.height == fresh.height
+        assert_frame_equal(kept, fresh.select(kept.columns), check_dtypes=False)
+        sql, params = open_clocks_sql(None, kind=None)
+        stored = con.sql(sql, params=params).pl()
+        sql, params = open_results_sql(None, kind=None)
+        scanned = con.sql(sql, params=params).pl()
+    finally:
+        con.close()
+    order = ["source", "item_id", "metric", "instance"]
+    assert stored.height == scanned.height
+    assert_frame_equal(stored.sort(order), scanned.select(stored.columns).sort(order), check_dtypes=False)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_kept_rollup_and_open_clocks_follow_every_write(tmp_path, config, seed):  # noqa: F811
+    rng = random.Random(seed)
+    db = tmp_path / "sla.duckdb"
+    (log := tmp_path / "ops.csv").write_text(OPS_LOG)
+    ingest(log, db=db, mapping=config / "mappings" / "events.yaml", config=config, now=NOW)
+    _assert_kept_tables_match_the_results(db)
+    batches: list[tuple[int, int]] = []
+    next_id, effective = 500_000, date(2026, 8, 1)
+    for step in range(6):
+        action = "import" if not batches else rng.choice(["import", "reimport", "events", "commit"])
+        if action == "import":
+            count = rng.randint(20, 120)
+            tickets, events = _batch(next_id, count, seed=rng.randrange(10_000))
+            _import(tmp_path, db, config, step, tickets, events)
+            batches.append((next_id, count))
+            next_id += count
+        elif action in ("reimport", "events"):
+            first, count = rng.choice(batches)
+            tickets, events = _batch(first, count, seed=rng.randrange(10_000))
+            keep = rng.sample(range(count), k=max(1, count // 3))
+            tickets = tickets[keep]
+            events = events.filter(pl.col("item_id").is_in(tickets["item_id"].implode()))
+            _import(tmp_path, db, config, step, tickets if action == "reimport" else None, events)
+        else:
+            effective += timedelta(days=rng.randint(0, 40))
+            committed, proposed = _tightened(config, rng)
+            commit_policy(proposed, committed.version, "tester", "tighter target", effective_from=effective,
+                          config=config, db=db, now=NOW, allow_backdate=True)
+        _assert_kept_tables_match_the_results(db)
+
+
+def test_a_database_written_before_the_tables_were_kept_fills_them_at_its_next_write(tmp_path, config):  # noqa: F811
+    db = tmp_path / "sla.duckdb"
+    tickets, events = _batch(500_000, 80, seed=12)
+    _import(tmp_path, db, config, 0, tickets, events)
+    with write_transaction(db) as con:
+        con.execute(f"DROP TABLE {rollup.ROLLUP_TABLE}")
+        con.execute(f"DROP TABLE {rollup.OPEN_TABLE}")
+    assert not rollup.kept(connect_read_only(db))
+    more, more_events = _batch(600_000, 10, seed=13)
+    _import(tmp_path, db, config, 1, more, more_events)
+    _assert_kept_tables_match_the_results(db)
+
+
+def test_a_rebuild_in_small_partitions_keeps_the_same_tables(tmp_path, config, monkeypatch):  # noqa: F811
+    from sla_store import compute
+    from sla_store.policy_files import load_policy_history
+
+    db = tmp_path / "sla.duckdb"
+    tickets, events = _batch(500_000, 90, seed=14)
+    _import(tmp_path, db, config, 0, tickets, events)
+    monkeypatch.setattr(compute, "PARTITION_ITEMS", 11)
+    with write_transaction(db) as con:
+        compute.refresh_results(con, load_policy_history(config), NOW)
+    _assert_kept_tables_match_the_results(db)
