@@ -35,10 +35,15 @@ if not data.require_database():
     st.stop()
 
 
-def queue_table(rows: pl.DataFrame, title: str, key: str, caption: str) -> None:
-    shown = rows.head(TABLE_ROWS).with_columns(metric=pl.col("metric").map_elements(metric_label,
-                                                                                     return_dtype=pl.String))
-    view.table(shown.select(*FIRST_COLUMNS, *MORE_COLUMNS), title, key=key,
+def shown(rows: pl.DataFrame, now) -> pl.DataFrame:
+    """Readable columns for the rows on screen only (formatting is per row: the queue may hold thousands)."""
+    return view.with_links(live.for_display(rows, now), item_links())
+
+
+def queue_table(rows: pl.DataFrame, title: str, key: str, caption: str, now) -> None:
+    shown_rows = shown(rows.head(TABLE_ROWS), now).with_columns(
+        metric=pl.col("metric").map_elements(metric_label, return_dtype=pl.String))
+    view.table(shown_rows.select(*FIRST_COLUMNS, *MORE_COLUMNS), title, key=key,
                download=rows.select(DOWNLOAD_COLUMNS), column_config=COLUMN_CONFIG,
                caption=caption + (f" The first {TABLE_ROWS} of {rows.height:,} are listed; the CSV has all."
                                   if rows.height > TABLE_ROWS else ""))
@@ -62,8 +67,7 @@ def queue() -> None:
         view.empty_state(f"No open {metric_label(metric or 'items').lower()} clocks right now.",
                          "Everything is answered - or clear some filters in the sidebar.")
         return
-    shown = view.with_links(live.for_display(clocks, now), item_links())
-    savable, breached = live.split_queue(shown)
+    savable, breached = live.split_queue(clocks)
     counts = st.columns(5)
     counts[0].metric("Open clocks", f"{clocks.height:,}")
     counts[1].metric("At risk (50% or more used)", f"{savable.filter(pl.col('pct_used') >= 50).height:,}")
@@ -75,19 +79,19 @@ def queue() -> None:
     if savable.is_empty():
         st.info("Every open clock is already past its target: see the breached items below.", icon=":material/info:")
     else:
-        closest = savable.head(CHART_ROWS)
+        closest = shown(savable.head(CHART_ROWS), now)
         st.plotly_chart(live.savable_chart(closest, f"The {closest.height} open clocks closest to breach: "
                                                     "business time left and % of target used"),
                         key="live_chart")
         queue_table(savable, "live queue within target", "live_table",
-                    "Paused clocks (waiting on the customer) use no business time until they resume.")
+                    "Paused clocks (waiting on the customer) use no business time until they resume.", now)
 
     st.subheader(f"Already breached ({breached.height:,})")
     if breached.is_empty():
         st.success("No open clock is past its target.", icon=":material/check_circle:")
     else:
         queue_table(breached, "live queue breached", "live_breached",
-                    "Past target and still open, most recently breached first.")
+                    "Past target and still open, most recently breached first.", now)
 
 
 queue()

@@ -98,7 +98,9 @@ def table(frame: pl.DataFrame, title: str, *, key: str, column_config: Mapping[s
     long list whose first rows are shown)."""
     config: dict[str, Any] = {}
     shown = frame
-    for name, dtype in frame.schema.items():
+    if LINK in frame.columns and frame[LINK].null_count() == frame.height:
+        shown = shown.drop(LINK)  # no row links anywhere (no source has a url_template): no column of "None"
+    for name, dtype in shown.schema.items():
         if name.endswith("elapsed_s") and dtype.is_numeric():
             # Business durations read as "3h 20m" on screen; the CSV keeps the seconds.
             shown = shown.with_columns(pl.col(name).map_elements(duration, return_dtype=pl.String))
@@ -158,6 +160,7 @@ def with_links(frame: pl.DataFrame, templates: Mapping[str, str]) -> pl.DataFram
         if r["source"] in templates else None, return_dtype=pl.String))
 
 
+LINK = "link"
 LINK_COLUMN = st.column_config.LinkColumn("open", display_text="open ↗", help="The item in its source system")
 
 

@@ -49,5 +49,6 @@ def test_the_live_queue_links_open_nyc_requests_to_their_record(monkeypatch, tmp
     assert not at.exception
     breached = at.dataframe[-1].value
     assert len(breached) > 400  # NYC's still-open requests
+    assert list(breached.columns[:2]) == ["item_id", "link"]
     assert all(link == f"https://data.cityofnewyork.us/resource/erm2-nwe9.json?unique_key={item}"
                for item, link in zip(breached["item_id"], breached["link"], strict=True))

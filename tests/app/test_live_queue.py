@@ -79,9 +79,15 @@ def test_paused_items_are_marked_and_counted(live_resolution, sql):
 
 def test_remaining_time_and_budget_used_come_right_after_the_item(live_resolution):
     savable, _ = tables(live_resolution)
-    assert list(savable.columns[:5]) == ["item_id", "link", "metric", "remaining", "pct_used"]
+    assert list(savable.columns[:4]) == ["item_id", "metric", "remaining", "pct_used"]
     assert savable["remaining"].str.endswith(" left").all()
     assert not savable["remaining"].str.contains(r"\dd\b").any()
+
+
+def test_no_link_column_when_no_source_links_its_items(live_resolution):
+    """The fixture's sources have no url_template: a column of empty links would read "None" on every row."""
+    for table in tables(live_resolution):
+        assert "link" not in table.columns
 
 
 def test_due_at_is_shown_in_the_calendars_time_zone_and_levels_follow_the_budget_used(live_resolution, sql):
@@ -131,12 +137,14 @@ def test_every_open_clock_includes_internal_operations(app_env, writable_db, fix
     import duckdb
     from streamlit.testing.v1 import AppTest
 
+    from sla_store import rollup
     from tests.app.conftest import DASHBOARD
 
     con = duckdb.connect(str(writable_db))
     item = con.sql("SELECT item_id FROM items WHERE kind = 'ops' ORDER BY created DESC LIMIT 1").fetchall()[0][0]
     con.execute("DELETE FROM events WHERE item_id = ? AND kind IN ('scored', 'routed')", [item])
     con.execute("UPDATE results SET stop = NULL, met = NULL, state = 'active' WHERE item_id = ?", [item])
+    rollup.rebuild(con)
     con.close()
     app_env(writable_db)
     at = AppTest.from_file(DASHBOARD, default_timeout=30)
