@@ -42,7 +42,7 @@ if not headlines:
     st.stop()
 
 st.subheader(f"{view.month_label(month)}: attainment against objective")
-view.data_notes(data.data_notes("not_measured"), key="overview_notes")
+view.data_notes(data.data_notes("not_measured", month_filters.with_metric(None)), key="overview_notes")
 for headline, column in zip(headlines, st.columns(len(headlines)), strict=True):
     with column.container(border=True):
         below = below_objective(headline.attainment, headline.objective)

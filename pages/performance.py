@@ -38,7 +38,7 @@ if metric is None or by_slice.is_empty():
     view.empty_state("No items match the sidebar filters.")
     st.stop()
 
-view.data_notes(data.data_notes("not_measured"), key="perf_notes")
+view.data_notes(data.data_notes("not_measured", filters.with_metric(None)), key="perf_notes")  # both metrics shown
 totals = spread.filter(pl.col("total")).row(0, named=True)
 cards = st.columns(4)
 cards[0].metric(view.plain(f"{metric_label(metric)} attainment"), view.pct(totals["attainment"]),

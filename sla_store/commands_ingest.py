@@ -154,6 +154,7 @@ def attainment_command(
     Long: the command's typer options are declared in its signature."""
     from sla_store import reads
     from sla_store.db import connect_read_only
+    from sla_store.selection import Selection
 
     first, last = _parse_day(date_from, "--from"), _parse_day(date_to, "--to")
     if month is not None:
@@ -182,9 +183,8 @@ def attainment_command(
             if metric not in known_metrics:
                 raise fail(f"--metric {metric}: no results for it (known: {', '.join(known_metrics) or 'none'})")
         table = reads.counts(con, keys, metric=metric, date_from=first, date_to=last)
-        notes = reads.data_notes(con)
-        if metric is not None:
-            notes = notes.filter(notes["metric"].is_null() | (notes["metric"] == metric))
+        # Notes about the items counted: a source's note only when its items are in the days asked for.
+        notes = reads.data_notes(con, within=Selection(date_from=first, date_to=last, metric=metric))
         messages = notes["message"].to_list()
     finally:
         con.close()

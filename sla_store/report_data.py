@@ -20,6 +20,7 @@ from sla_core.budget import attainment_expr, burn_rate_expr
 from sla_core.safe_csv import rows_csv
 from sla_store import measures as M
 from sla_store.reads import data_notes
+from sla_store.selection import Selection
 
 MIN_SLICE_DECIDED = 10
 WORST_SLICES = 5
@@ -306,7 +307,8 @@ def build_report(con: duckdb.DuckDBPyConnection, month: date, generated_at: date
         weekly=weekly_compliance(in_month, first, end),
         weekly_series=period_attainment(weekly_window, "1w"),
         monthly_series=period_attainment(history, "1mo"),
-        notes=tuple(data_notes(con)["message"].to_list()),
+        notes=tuple(data_notes(con, within=Selection(date_from=first, date_to=end - timedelta(days=1)))["message"]
+                    .to_list()),
         policies=policies_in_force(con, policy_history, first, end),
     )
 
