@@ -25,12 +25,26 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+DEFAULT_PATH = "home"  # the default page is served at "/" only; its own url path must differ from the alias
+
+
+def _opens(page) -> None:
+    """A hidden page at the default page's name (/overview): Streamlit serves the default page at "/" only, so
+    a link to /overview would say "Page not found". It switches to the default page, keeping the link's
+    query parameters: the sidebar's widgets keep theirs (bound to the URL, they are session state already),
+    the others (?month=) are passed on with every value."""
+    st.switch_page(page, query_params={key: st.query_params.get_all(key) for key in st.query_params
+                                       if key not in st.session_state})
+
+
 def navigation(root: Path = APP_ROOT):
     pages = [
-        st.Page(root / path, title=title, icon=icon, url_path=url, default=(i == 0))
+        st.Page(root / path, title=title, icon=icon, url_path=DEFAULT_PATH if i == 0 else url, default=(i == 0))
         for i, (path, title, icon, url) in enumerate(PAGES)
     ]
-    return st.navigation(pages)
+    default_url = PAGES[0][3]
+    alias = st.Page(lambda: _opens(pages[0]), title=PAGES[0][1], url_path=default_url, visibility="hidden")
+    return st.navigation([*pages, alias])
 
 
 @contextmanager

@@ -57,6 +57,16 @@ def test_page_renders_with_its_charts_and_no_errors(served_app, page, path, head
     page.screenshot(path=str(SCREENSHOTS / f"page-{path or 'overview'}.png"), full_page=True)
 
 
+def test_the_default_page_opens_by_its_name_too_with_the_links_filters(served_app, page):
+    open_page(page, f"{served_app}/overview?channel=chat&month=2026-10")
+    page.get_by_role("heading", name="Overview").first.wait_for(timeout=30_000)
+    assert page.get_by_text("Page not found").count() == 0
+    page.get_by_text("October 2026: attainment against objective").wait_for(timeout=30_000)
+    assert "chat" in page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").first.inner_text()
+    assert page.get_by_text("October 2026: attainment against objective").count() == 1
+    page.screenshot(path=str(SCREENSHOTS / "page-overview-by-name.png"), full_page=True)
+
+
 def test_choosing_a_channel_in_the_sidebar_filters_the_page_and_the_url(served_app, page):
     open_page(page, f"{served_app}/performance")
     sidebar = page.locator("[data-testid='stSidebar']")
