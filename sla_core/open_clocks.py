@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from sla_core.calendar import US
-from sla_core.policy import Policy, PolicyHistory
+from sla_core.policy import Policy, PolicyHistory, as_history
 
 
 def _wall_us(start_us: np.ndarray, end_us: np.ndarray) -> np.ndarray:
@@ -44,7 +44,7 @@ def _deadline_row(policy: Policy, metric: str | None, target_index: int | None) 
 def advance(results: pl.DataFrame, policy: Policy | PolicyHistory, now: datetime) -> pl.DataFrame:
     """`results` rows (with `computed_at`) as of `now`: running clocks gain the business time since their
     computation; paused ones keep theirs. Same columns, same order of rows."""
-    history = policy if isinstance(policy, PolicyHistory) else PolicyHistory([policy])
+    history = as_history(policy)
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
     if results.is_empty():
         return results
@@ -52,16 +52,12 @@ def advance(results: pl.DataFrame, policy: Policy | PolicyHistory, now: datetime
     open_clock = results["stop"].is_null().fill_null(False).to_numpy()
     # A breached clock without a stop keeps running (a pause that began after it breached is not known here).
     paused = open_clock & (results["state"] == "paused").fill_null(False).to_numpy()
-    running = open_clock & ~paused
-    computed_us = results["computed_at"].dt.convert_time_zone("UTC").dt.cast_time_unit("us").to_physical()
-    computed_us = computed_us.fill_null(now_us).to_numpy()
-    start_us = results["start"].dt.convert_time_zone("UTC").dt.cast_time_unit("us").to_physical()
-    start_us = start_us.fill_null(now_us).to_numpy()
+    computed_us = _micros(results["computed_at"]).fill_null(now_us).to_numpy()
+    start_us = _micros(results["start"]).fill_null(now_us).to_numpy()
     # Integer microseconds, as evaluate counts them, so the figures match it exactly.
-    elapsed_us = np.round(results["elapsed_s"].fill_null(0).to_numpy() * US).astype(np.int64)
-    paused_us = np.round(results["paused_s"].fill_null(0).to_numpy() * US).astype(np.int64)
-    within_us = np.round(results["within_s"].fill_null(0).to_numpy() * US).astype(np.int64)
-    due_us = results["due_at"].dt.convert_time_zone("UTC").dt.cast_time_unit("us").to_physical().to_numpy().copy()
+    elapsed_us, paused_us, within_us = (np.round(results[name].fill_null(0).to_numpy() * US).astype(np.int64)
+                                        for name in ("elapsed_s", "paused_s", "within_s"))
+    due_us = _micros(results["due_at"]).to_numpy().copy()
     keys = results.select(
         pl.col("policy_version").cast(pl.Int64), pl.col("calendar").cast(pl.String), pl.col("metric").cast(pl.String),
         pl.col("target_index").cast(pl.Int64),
@@ -85,12 +81,24 @@ def advance(results: pl.DataFrame, policy: Policy | PolicyHistory, now: datetime
         if len(moved):
             due_us[moved] = (start_us[moved] + within_us[moved] + paused_us[moved] if measure is _wall_us
                              else calendar.due_us(start_us[moved], within_us[moved] + paused_us[moved]))
+    over = open_clock & ~paused & (elapsed_us > within_us)
+    return _with_advanced(results, open_clock, over, elapsed_us, paused_us, within_us, due_us)
+
+
+def _micros(instants: pl.Series) -> pl.Series:
+    """UTC microseconds since the epoch (Int64, nulls kept)."""
+    return instants.dt.convert_time_zone("UTC").dt.cast_time_unit("us").to_physical()
+
+
+def _with_advanced(results: pl.DataFrame, open_clock: np.ndarray, over: np.ndarray, elapsed_us: np.ndarray,
+                   paused_us: np.ndarray, within_us: np.ndarray, due_us: np.ndarray) -> pl.DataFrame:
+    """The open rows' figures replaced by the advanced ones; `over` rows become breached."""
     with np.errstate(divide="ignore", invalid="ignore"):
         pct_used = np.where(within_us > 0, 100.0 * elapsed_us / np.maximum(within_us, 1),
                             np.where(elapsed_us > 0, np.inf, 0.0))
     elapsed_s = elapsed_us / US
     updated = pl.Series(open_clock)
-    over = pl.Series(running & (elapsed_us > within_us))
+    breached = pl.Series(over)
     due_at = pl.Series(due_us, dtype=pl.Int64).cast(pl.Datetime("us", "UTC"))
     return results.with_columns(
         pl.when(updated).then(pl.Series(elapsed_s)).otherwise(pl.col("elapsed_s")).alias("elapsed_s"),
@@ -99,8 +107,8 @@ def advance(results: pl.DataFrame, policy: Policy | PolicyHistory, now: datetime
         .alias("remaining_s"),
         pl.when(updated).then(pl.Series(pct_used)).otherwise(pl.col("pct_used")).alias("pct_used"),
         pl.when(updated).then(due_at.cast(results.schema["due_at"])).otherwise(pl.col("due_at")).alias("due_at"),
-        pl.when(over).then(pl.lit("breached")).otherwise(pl.col("state")).alias("state"),
-        pl.when(over).then(pl.lit(False)).otherwise(pl.col("met")).alias("met"),
+        pl.when(breached).then(pl.lit("breached")).otherwise(pl.col("state")).alias("state"),
+        pl.when(breached).then(pl.lit(False)).otherwise(pl.col("met")).alias("met"),
     )
 
 

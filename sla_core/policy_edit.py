@@ -179,16 +179,27 @@ def proposed_raw(committed: Policy, targets: Any, calendars: Any, objective: flo
     for row in _records(schedules) if schedules is not None else []:
         spec = raw.get("metrics", {}).get(row.get("metric"))
         if isinstance(spec, dict) and isinstance(spec.get("schedule"), dict):
-            spec["schedule"] = {"every": "" if _blank(row.get("every")) else str(row["every"]).strip(),
-                                "due": "" if _blank(row.get("due")) else str(row["due"]).strip()}
+            spec["schedule"] = {"every": _text(row, "every"), "due": _text(row, "due")}
     scheduled = {name for name, spec in raw.get("metrics", {}).items()
                  if isinstance(spec, Mapping) and spec.get("schedule") is not None}
-    committed_targets = raw.get("targets", [])
-    committed_calendars = raw.get("calendars", {})
+    raw["calendars"] = _edited_calendars(_records(calendars), raw.get("calendars", {}))
+    raw["targets"] = _edited_targets(_records(targets), raw.get("targets", []), scheduled)
+    if objective is not None:
+        raw["objective"] = float(objective)
+    return raw
+
+
+def _text(row: Mapping[str, Any], column: str) -> str:
+    """A cell as stripped text ("" when blank)."""
+    return "" if _blank(row.get(column)) else str(row[column]).strip()
+
+
+def _edited_calendars(rows: list[dict[str, Any]], committed: Mapping[str, Any]) -> dict[str, Any]:
+    """The Calendars table as the policy's `calendars`; a row unchanged keeps its committed spelling."""
     new_calendars: dict[str, Any] = {}
-    for number, row in enumerate(_records(calendars), start=1):
+    for number, row in enumerate(rows, start=1):
         where = f"Calendars row {number}"
-        name = "" if _blank(row.get("name")) else str(row["name"]).strip()
+        name = _text(row, "name")
         if not name:
             raise EditError(f"{where}, name: a calendar needs a name")
         if name in new_calendars:
@@ -196,12 +207,12 @@ def proposed_raw(committed: Policy, targets: Any, calendars: Any, objective: flo
         if row.get("always_open"):
             new_calendars[name] = ALWAYS
             continue
-        before = committed_calendars.get(name)
+        before = committed.get(name)
         if isinstance(before, Mapping) and _same_calendar_row(before, row):
             new_calendars[name] = copy.deepcopy(before)
             continue
         spec: dict[str, Any] = {
-            "timezone": "" if _blank(row.get("timezone")) else str(row["timezone"]).strip(),
+            "timezone": _text(row, "timezone"),
             "hours": parse_hours("" if _blank(row.get("hours")) else row["hours"], f"{where}, hours"),
         }
         if not spec["timezone"]:
@@ -209,10 +220,16 @@ def proposed_raw(committed: Policy, targets: Any, calendars: Any, objective: flo
         if isinstance(before, Mapping) and before.get("holidays"):
             spec["holidays"] = copy.deepcopy(before["holidays"])  # holidays are kept as committed
         new_calendars[name] = spec
+    return new_calendars
+
+
+def _edited_targets(rows: list[dict[str, Any]], committed: list[Any], scheduled: set[str]) -> list[dict[str, Any]]:
+    """The Targets table as the policy's `targets`, in row order; a row's `origin` names the committed target
+    whose spelling (and fields the table does not show) it keeps where unchanged."""
     new_targets = []
-    for number, row in enumerate(_records(targets), start=1):
+    for number, row in enumerate(rows, start=1):
         where = f"Targets row {number}"
-        metric = "" if _blank(row.get("metric")) else str(row["metric"]).strip()
+        metric = _text(row, "metric")
         for column in ("metric", "within", "calendar"):
             if column == "within" and metric in scheduled:
                 continue  # a scheduled metric's due time is its budget
@@ -220,26 +237,22 @@ def proposed_raw(committed: Policy, targets: Any, calendars: Any, objective: flo
                 raise EditError(f"{where}, {column}: required")
         match = {key: _split_values(row[key]) for key in EDITED_MATCH_KEYS if not _blank(row.get(key))}
         match.update(_parse_other_match(row.get("other_match"), f"{where}, other_match"))
-        edited: dict[str, Any] = {"metric": str(row["metric"]).strip()}
+        edited: dict[str, Any] = {"metric": metric}
         if match:
             edited["match"] = {k: (v[0] if len(v) == 1 else v) for k, v in match.items()}
-        budget = "" if _blank(row.get("within")) else str(row["within"]).strip()
+        budget = _text(row, "within")
         if budget:
             edited["by" if _DEADLINE_TEXT.match(budget) else "within"] = budget
-        edited["calendar"] = str(row["calendar"]).strip()
+        edited["calendar"] = _text(row, "calendar")
         if not _blank(row.get("objective")):
             edited["objective"] = float(row["objective"])
         origin = row.get("origin")
-        if not _blank(origin) and 0 <= int(origin) < len(committed_targets):
-            edited = _keep_unchanged(committed_targets[int(origin)], edited)
+        if not _blank(origin) and 0 <= int(origin) < len(committed):
+            edited = _keep_unchanged(committed[int(origin)], edited)
         new_targets.append(edited)
     if not new_targets:
         raise EditError("Targets: a policy needs at least one target")
-    raw["calendars"] = new_calendars
-    raw["targets"] = new_targets
-    if objective is not None:
-        raw["objective"] = float(objective)
-    return raw
+    return new_targets
 
 
 def _match_key(match: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:

@@ -9,18 +9,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
-from sla_store.sample_draws import (
-    HISTORY_DAYS,
-    US,
-    ZONE,
-    arrivals,
-    desk_calendars,
-    hour_curve,
-    lognormal,
-    micros,
-    utc,
-    whole_seconds,
-)
+from sla_store import sample_draws as draw
+from sla_store.sample_draws import HISTORY_DAYS, US, ZONE
 
 # id, team, the week missed (weeks before the current one), delivery window (hours after Monday 00:00 local)
 SCHEDULED_STREAMS = (("KPI-WEEKLY", "BI", 5, (24 + 9, 48 + 15)), ("FINANCE-WEEKLY", "Finance", 11, (48 + 11, 48 + 16.5)))
@@ -79,13 +69,13 @@ def generate_ops(seed: int = 42, now: datetime | None = None, leads: int = 2500)
     """The internal-ops event log: case, activity, UTC time, team, process."""
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     rng = np.random.default_rng(seed + 1)
-    desk, _ = desk_calendars()
-    submitted_us = np.sort(arrivals(rng, leads, now, now - timedelta(days=45), hour_curve(1.4, 0.15),
+    desk, _ = draw.desk_calendars()
+    submitted_us = np.sort(draw.arrivals(rng, leads, now, now - timedelta(days=45), draw.hour_curve(1.4, 0.15),
                                      weekend_share=0.45))
-    scored_us = submitted_us + (lognormal(rng, np.full(leads, 15 * 60.0), np.full(leads, 0.9)) * US).astype(np.int64)
-    routing_s = lognormal(rng, np.full(leads, 30 * 60.0), np.full(leads, 0.9))
-    scored_us = whole_seconds(scored_us)
-    routed_us = whole_seconds(micros(desk.due_at(utc(scored_us), pl.Series(routing_s))))
+    scored_us = submitted_us + (draw.lognormal(rng, np.full(leads, 15 * 60.0), np.full(leads, 0.9)) * US).astype(np.int64)
+    routing_s = draw.lognormal(rng, np.full(leads, 30 * 60.0), np.full(leads, 0.9))
+    scored_us = draw.whole_seconds(scored_us)
+    routed_us = draw.whole_seconds(draw.micros(desk.due_at(draw.utc(scored_us), pl.Series(routing_s))))
     lead_ids = np.array([f"LEAD-{i:05d}" for i in range(1, leads + 1)])
     lead_events = pl.concat([
         pl.DataFrame({"case": lead_ids, "activity": "submitted", "at": submitted_us}),
@@ -102,7 +92,7 @@ def generate_ops(seed: int = 42, now: datetime | None = None, leads: int = 2500)
     delivery_h = rng.uniform(20, 52, weeks)
     late = rng.choice(weeks - 1, size=3, replace=False)
     delivery_h[late] = rng.uniform(76, 110, 3)
-    delivered_us = whole_seconds(requested_us + (delivery_h * 3600 * US).astype(np.int64))
+    delivered_us = draw.whole_seconds(requested_us + (delivery_h * 3600 * US).astype(np.int64))
     report_ids = np.array([f"RPT-{moment:%G-W%V}" for moment in requested])
     report_events = pl.concat([
         pl.DataFrame({"case": report_ids, "activity": "requested", "at": requested_us}),

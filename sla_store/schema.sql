@@ -106,23 +106,13 @@ CREATE TABLE IF NOT EXISTS event_names (
 
 -- Item x metric pairs a target matched but the item's source cannot measure (rebuilt with `results`; the
 -- results table also gains one VARCHAR column per policy dimension, added when a policy declares it).
-CREATE TABLE IF NOT EXISTS not_measured (
-    source         VARCHAR NOT NULL,
-    item_id        VARCHAR NOT NULL,
-    metric         VARCHAR NOT NULL,
-    kind           VARCHAR,
-    process        VARCHAR,
-    channel        VARCHAR,
-    team           VARCHAR,
-    priority       VARCHAR,
-    agent          VARCHAR,
-    status         VARCHAR,
-    created        TIMESTAMPTZ,
-    policy_version INTEGER,
-    target_index   INTEGER,
-    missing        VARCHAR,                   -- the milestone(s) the source never records
-    reason         VARCHAR                    -- no column | never recorded
-);
+-- The item columns are the results' own (declared once, above), with what is missing instead of a verdict.
+CREATE TABLE IF NOT EXISTS not_measured AS
+    SELECT source, item_id, metric, kind, process, channel, team, priority, agent, status, created,
+           policy_version, target_index,
+           NULL::VARCHAR AS missing,              -- the milestone(s) the source never records
+           NULL::VARCHAR AS reason                -- no column | never recorded
+    FROM results LIMIT 0;
 
 -- What is wrong with the data or the setup, one line each, rebuilt with `results` (Data page, CLI, report).
 CREATE TABLE IF NOT EXISTS data_notes (
