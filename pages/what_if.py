@@ -120,7 +120,7 @@ simulate_clicked = controls[2].button("Simulate", type="primary", icon=":materia
                                       key="whatif_simulate", width="stretch")
 
 try:
-    proposed = edit.proposed_policy(committed, targets, calendars, schedules=schedules)
+    proposed = runner.proposal(committed, targets, calendars, schedules)
 except edit.EditError as error:
     proposed = None
     st.error(view.plain(error), icon=":material/edit_off:")

@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from sla_app import access, data, policies
+from sla_core import policy_edit as edit
 from sla_core.policy import Policy, PolicyError, PolicyHistory
 from sla_core.simulate import Simulation
 from sla_store.db import current_time
@@ -34,6 +35,31 @@ def run(committed_history: PolicyHistory, proposed: Policy, filters: Selection, 
                           advice_objective=advice_objective, now=moment, results=results)
 
 
+def proposal(committed: Policy, targets: Any, calendars: Any, schedules: Any = None) -> Policy:
+    """The edited tables as a validated Policy (EditError with a row/column message otherwise). Parsed once per
+    distinct edit: a rerun without a new edit finds it in the cache, keyed on the edited mapping itself."""
+    found = _validated(edit.proposed_raw(committed, targets, calendars, schedules=schedules), committed)
+    if isinstance(found, edit.EditError):
+        raise found
+    return found
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _validated(raw: dict, _committed: Policy) -> Policy | edit.EditError:
+    """edit.validated, its error kept as the answer too (an invalid edit is not parsed again on every rerun).
+    The key is the mapping alone: it carries the committed version's number and dates."""
+    try:
+        return edit.validated(_committed, raw)
+    except edit.EditError as error:
+        return error
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _targets_diff(committed_fingerprint: str, proposed_fingerprint: str, _committed: Policy,
+                  _proposed: Policy) -> str:
+    return policies.targets_diff(_committed, _proposed)
+
+
 def forget_stored_results() -> None:
     """Drop cached result frames (after a commit rebuilt them)."""
     _stored_results.clear()
@@ -48,7 +74,7 @@ def commit_section(committed: Policy, proposed: Policy | None, base: int) -> Non
     if proposed is None:
         st.caption("Fix the table first.")
         return
-    diff = policies.targets_diff(committed, proposed)
+    diff = _targets_diff(committed.fingerprint, proposed.fingerprint, committed, proposed)
     if not diff:
         st.caption("The proposal equals the committed policy: nothing to commit.")
         return

@@ -320,7 +320,14 @@ def friendly_error(error: PolicyError) -> str:
 def proposed_policy(committed: Policy, targets: Any, calendars: Any, objective: float | None = None,
                     schedules: Any = None) -> Policy:
     """The edited tables as a validated Policy; raises EditError with a row/column message."""
-    raw = proposed_raw(committed, targets, calendars, objective, schedules)
+    return validated(committed, proposed_raw(committed, targets, calendars, objective, schedules))
+
+
+def validated(committed: Policy, raw: Mapping[str, Any]) -> Policy:
+    """A proposal mapping (proposed_raw) as a Policy: `committed` itself when nothing was changed, else
+    parsed once; raises EditError with a row/column message."""
+    if raw == committed.raw:
+        return committed
     try:
         return parse_policy_mapping(raw, "proposed")
     except PolicyError as error:

@@ -90,11 +90,13 @@ def targets_diff(old: Policy, new: Policy) -> str:
     return unified_diff(_rules_yaml(old), _rules_yaml(new), f"version {old.version}", "proposed")
 
 
+_METADATA = ("version", "effective_from", "author", "reason", "committed_at")
+
+
 def _rules_yaml(policy: Policy) -> str:
-    raw = yaml.safe_load(policy_to_yaml(policy)) or {}
-    for key in ("version", "effective_from", "author", "reason", "committed_at"):
-        raw.pop(key, None)
-    return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
+    """The policy's rules as YAML: its validated mapping without the version metadata, dumped once."""
+    rules = {key: value for key, value in policy.raw.items() if key not in _METADATA}
+    return yaml.safe_dump(rules, sort_keys=False, allow_unicode=True)
 
 
 def build_version(

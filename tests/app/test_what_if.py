@@ -210,3 +210,37 @@ def test_the_policy_history_page_with_one_version_says_how_to_start_the_history(
     assert listing["version"].tolist() == [1] and listing["committed_at"].tolist() == ["–"]
     assert "Only one version so far" in at.info[0].value
     assert not at.code
+
+
+def test_a_rerun_without_a_new_edit_neither_parses_nor_reads_the_policy_history_again(workspace, monkeypatch):
+    import yaml
+
+    from sla_store import policy_files, simulation
+
+    at = _open()
+    _edit_targets(at, {RESOLUTION_CATCH_ALL: {"within": "2d"}})
+    at.button(key="whatif_simulate").click()
+    at.run()
+    assert not at.exception
+    calls: dict[str, int] = {}
+
+    def counting(module, name):
+        real = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] = calls.get(name, 0) + 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    for name in ("compose", "dump", "safe_dump", "safe_load"):
+        counting(yaml, name)
+    counting(policy_files, "load_policy_history")
+    counting(simulation, "load_results")
+    for _ in range(2):
+        at.run()
+        assert not at.exception
+    changed = [line for line in at.code[0].value.splitlines() if line[:1] in "+-" and line[:3] not in ("---", "+++")]
+    assert changed == ["-  within: 3d", "+  within: 2d"]  # the proposal is still there, and still simulated
+    assert any(m.label == "Attainment, proposed" for m in at.metric)
+    assert calls == {}
