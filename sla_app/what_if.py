@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
@@ -10,6 +10,7 @@ import streamlit as st
 
 from sla_app import access, data, policies
 from sla_core import policy_edit as edit
+from sla_core.access import Rights
 from sla_core.policy import Policy, PolicyError, PolicyHistory
 from sla_core.simulate import Simulation
 from sla_store.db import current_time
@@ -106,22 +107,27 @@ def commit_section(committed: Policy, proposed: Policy | None, base: int) -> Non
             submitted, effective, reason = True, pending["effective"], pending["reason"]
     if submitted:
         st.session_state.pop("whatif_backdate", None)
-        try:
-            with st.spinner("Writing the version and rebuilding results..."):
-                result = policies.commit_policy(proposed, base, rights.author, reason, effective,
-                                                config=policies.config_dir(), db=data.database_path(),
-                                                allow_backdate=rights.can_backdate)
-        except (policies.CommitRefused, PolicyError) as error:
-            st.error(plain(error), icon=":material/block:")
-        else:
-            st.cache_data.clear()
-            forget_stored_results()
-            for key in ("whatif_base_version", "whatif_targets", "whatif_calendars", "whatif_schedules", "whatif_sim",
-                        "whatif_reason"):
-                st.session_state.pop(key, None)
-            st.session_state["whatif_flash"] = (
-                f"Committed version {result.version}, effective {result.effective_from:%d %b %Y}; version "
-                f"{result.version - 1} is kept in history. "
-                + ("Results were rebuilt." if result.results_refreshed else "")
-            )
-            st.rerun()
+        _commit(proposed, base, rights, reason, effective)
+
+
+def _commit(proposed: Policy, base: int, rights: Rights, reason: str, effective: date) -> None:
+    """Write the version and rebuild results, then start the page over from it (or say why it was refused)."""
+    try:
+        with st.spinner("Writing the version and rebuilding results..."):
+            result = policies.commit_policy(proposed, base, rights.author, reason, effective,
+                                            config=policies.config_dir(), db=data.database_path(),
+                                            allow_backdate=rights.can_backdate)
+    except (policies.CommitRefused, PolicyError) as error:
+        st.error(plain(error), icon=":material/block:")
+        return
+    st.cache_data.clear()
+    forget_stored_results()
+    for key in ("whatif_base_version", "whatif_targets", "whatif_calendars", "whatif_schedules", "whatif_sim",
+                "whatif_reason"):
+        st.session_state.pop(key, None)
+    st.session_state["whatif_flash"] = (
+        f"Committed version {result.version}, effective {result.effective_from:%d %b %Y}; version "
+        f"{result.version - 1} is kept in history. "
+        + ("Results were rebuilt." if result.results_refreshed else "")
+    )
+    st.rerun()

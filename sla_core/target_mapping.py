@@ -11,12 +11,13 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from sla_core.clocks import COPIED_COLUMNS
 from sla_core.policy import Policy, PolicyHistory
 from sla_core.policy_spec import DIMENSION_NAME, RESERVED_NAMES
 
 KEYS = ["source", "item_id", "metric", "instance"]  # a result row: item, metric and clock instance
 ITEM_KEYS = ["source", "item_id", "metric"]
-ITEM_ATTRIBUTES = ["kind", "process", "channel", "team", "priority", "agent", "status", "created"]
+ITEM_ATTRIBUTES = list(COPIED_COLUMNS)  # the item columns a result row carries (sla_core.clocks)
 JUDGEMENT = [
     "policy_version",
     "target_index",

@@ -84,9 +84,9 @@ class _Coverage:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, history):
         from sla_core.clocks import metric_milestones
-        from sla_core.policy import PolicyHistory
+        from sla_core.policy import as_history
 
-        self.history = history if isinstance(history, PolicyHistory) else PolicyHistory([history])
+        self.history = as_history(history)
         self.dimensions = self.history.dimensions
         self.never, self.no_column = unrecorded(con, metric_milestones(self.history))
         self.fingerprint = ":" + coverage_fingerprint(self.never, self.no_column)

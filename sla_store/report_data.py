@@ -142,7 +142,7 @@ def status_at_breach(con: duckdb.DuckDBPyConnection, breached: pl.DataFrame) -> 
     return frame
 
 
-def _top_share(frame: pl.DataFrame, column: str) -> tuple[str, float] | None:
+def _most_common(frame: pl.DataFrame, column: str) -> tuple[str, float] | None:
     """The most common non-null value among the rows and its share of all rows (None: nothing known)."""
     counts = (frame.filter(pl.col(column).is_not_null()).group_by(column).len()
               .sort(["len", column], descending=[True, False]))
@@ -190,7 +190,7 @@ def worst_slices(con: duckdb.DuckDBPyConnection, daily: pl.DataFrame, first: dat
         )
         reasons = []
         for label, column in (("priority", "priority"), ("agent", "agent"), ("status at breach", "status_at_breach")):
-            top = _top_share(mine, column)
+            top = _most_common(mine, column)
             if top is not None:
                 reasons.append((label, top[0], top[1]))
         paused_share = mine.filter(pl.col("paused_s") > 0).height / mine.height

@@ -66,7 +66,7 @@ PERCENT_COLUMNS = {
 } | {"change": st.column_config.NumberColumn("change (pp)", format="%+.1f")}
 
 
-def share(rows: pl.DataFrame, side: str) -> float | None:
+def slices_attainment(rows: pl.DataFrame, side: str) -> float | None:
     """Attainment of several compared slices together (budget.attainment of their summed counts)."""
     return attainment(int(rows[f"met_{side}"].sum()), int(rows[f"breached_{side}"].sum()))
 
@@ -158,8 +158,8 @@ def show_headlines(table: pl.DataFrame, metrics: list[str]) -> None:
     """Per metric: attainment committed vs proposed, the flips and the error budget used."""
     for metric in metrics:
         rows = table.filter(pl.col("metric") == metric)
-        before = share(rows, "before")
-        after = share(rows, "after")
+        before = slices_attainment(rows, "before")
+        after = slices_attainment(rows, "after")
         st.markdown(f"#### {plain(metric_label(metric))}")
         cols = st.columns(5)
         cols[0].metric("Attainment, committed", view.pct(before))
