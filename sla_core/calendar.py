@@ -285,21 +285,25 @@ class Calendar:
             return np.zeros(0, dtype=np.int64)
         return self._covering_instants(int(t_us.min()), int(t_us.max())).position(t_us)
 
+    def positions_us(self, start_us: np.ndarray, end_us: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(B(start), B(end)) in microseconds for int64 UTC microsecond instants (no nulls)."""
+        if self.always:
+            return start_us, end_us
+        if len(start_us) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        table = self._covering_instants(int(min(start_us.min(), end_us.min())), int(max(start_us.max(), end_us.max())))
+        return table.position(start_us), table.position(end_us)
+
     def business_us(self, start_us: np.ndarray, end_us: np.ndarray) -> np.ndarray:
         """Business microseconds in [start, end] per row; 0 where end <= start."""
-        if self.always:
-            return np.maximum(end_us - start_us, 0)
-        if len(start_us) == 0:
-            return np.zeros(0, dtype=np.int64)
-        table = self._covering_instants(
-            int(min(start_us.min(), end_us.min())), int(max(start_us.max(), end_us.max()))
-        )
-        return np.maximum(table.position(end_us) - table.position(start_us), 0)
+        begin, end = self.positions_us(start_us, end_us)
+        return np.maximum(end - begin, 0)
 
-    def due_us(self, start_us: np.ndarray, need_us: np.ndarray) -> np.ndarray:
+    def due_us(self, start_us: np.ndarray, need_us: np.ndarray, start_position: np.ndarray | None = None) -> np.ndarray:
         """The instant at which `need` business microseconds have passed since `start`.
 
-        A zero (or negative) budget is due at the start itself, even outside business hours.
+        A zero (or negative) budget is due at the start itself, even outside business hours. `start_position`,
+        when the caller has it, is B(start) (from `positions_us`): it is not looked up again.
         """
         need_us = np.maximum(np.broadcast_to(np.asarray(need_us, dtype=np.int64), start_us.shape), 0)
         if self.always:
@@ -307,7 +311,7 @@ class Calendar:
         if len(start_us) == 0:
             return np.zeros(0, dtype=np.int64)
         table = self._covering_instants(int(start_us.min()), int(start_us.max()))
-        target = table.position(start_us) + need_us
+        target = (table.position(start_us) if start_position is None else start_position) + need_us
         extended = 0
         while not len(table.open) or target.max() > table.cum_end[-1]:
             shortfall = target.max() - (table.cum_end[-1] if len(table.open) else 0)

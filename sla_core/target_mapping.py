@@ -196,3 +196,53 @@ def open_metrics(committed: PolicyHistory, proposed: Policy, versions: Sequence[
     ]
 
 
+def only_budgets(results: pl.DataFrame, committed: PolicyHistory, proposed: Policy, mapping: pl.DataFrame) -> bool:
+    """True when every stored row keeps its elapsed time (its target is reused) and no item can newly match."""
+    if results.is_empty() or open_metrics(committed, proposed, list(history_policies(committed))):
+        return False
+    reused = mapping_lookup(mapping)["_action"] == ACTION_CODES[REUSE]
+    return bool(results.select(reused.fill_null(False).all()).item())
+
+
+# Proposed-target columns of the target mapping, by their name next to the results.
+_LOOKUP = {"_action": "action", "target_index_after": "new_target_index", "calendar_after": "new_calendar",
+           "within_s_after": "new_within_s", "objective_after": "new_objective"}
+_DENSE_LIMIT = 1 << 20  # (version, target index) slots of a dense lookup table
+
+
+def mapping_lookup(mapping: pl.DataFrame) -> dict[str, pl.Expr]:
+    """Per result row, its (policy_version, target_index)'s entry in the target mapping (null where none).
+
+    Looked up by position in a table with a slot per (version, target index) of the mapping's range, so a
+    million rows cost one gather each; a range too wide for such a table uses a hash lookup instead.
+    """
+    table = mapping.select(
+        pl.col("policy_version").cast(pl.Int64),
+        pl.col("target_index").cast(pl.Int64),
+        *[(pl.col(source).replace_strict(ACTION_CODES, return_dtype=pl.Int8) if name == "_action"
+           else pl.col(source)).alias(name) for name, source in _LOOKUP.items()],
+    )
+    if table.is_empty():
+        return {name: pl.lit(None, table.schema[name]) for name in _LOOKUP}
+    version, target = pl.col("policy_version").cast(pl.Int64), pl.col("target_index").cast(pl.Int64)
+    low, high = table["policy_version"].min(), table["policy_version"].max()
+    span = max(table["target_index"].max() + 1, 1)
+    slots = (high - low + 1) * span
+    if table["target_index"].min() < 0 or slots > _DENSE_LIMIT:
+        key = version * 1_000_000 + target
+        keys = table.select(pl.col("policy_version") * 1_000_000 + pl.col("target_index")).to_series()
+        return {name: key.replace_strict(keys, table[name], default=None, return_dtype=table.schema[name])
+                for name in _LOOKUP}
+    slot = (pl.col("policy_version") - low) * span + pl.col("target_index")
+    dense = pl.DataFrame({"_slot": pl.arange(0, slots, eager=True)}).join(
+        table.with_columns(slot.alias("_slot")), on="_slot", how="left").sort("_slot")
+    inside = version.is_between(low, high) & target.is_between(0, span - 1)
+    position = pl.when(inside).then((version - low) * span + target)
+    return {name: pl.lit(dense[name]).gather(position) for name in _LOOKUP}
+
+
+def with_mapping(results: pl.DataFrame | pl.LazyFrame, mapping: pl.DataFrame) -> pl.DataFrame | pl.LazyFrame:
+    """results + the proposed target of each row (null where the mapping has none: the row is dropped)."""
+    return results.with_columns(
+        expression.alias(name) for name, expression in mapping_lookup(mapping).items()
+    ).with_columns(pl.col("_action").fill_null(ACTION_CODES[DROP]))

@@ -301,7 +301,7 @@ def test_budget_changes_judged_as_one_plan_equal_the_step_by_step_judgement(
     proposed = _edit(history, change)
     planned = simulate(small_stored, history, proposed, NOW, with_due_at=with_due_at)
     with monkeypatch.context() as patched:
-        patched.setattr(rejudge_module, "_only_budgets", lambda *args: False)
+        patched.setattr(rejudge_module, "only_budgets", lambda *args: False)
         stepwise = simulate(small_stored, history, proposed, NOW, with_due_at=with_due_at)
     assert planned.rejudged.reused_rows == stepwise.rejudged.reused_rows == small_stored.height
     order = ["source", "item_id", "metric", "instance"]

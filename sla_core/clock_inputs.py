@@ -1,0 +1,151 @@
+"""What metric clocks read, in the shape the vectorized judging wants: items and events with contract
+columns and UTC microsecond instants, milestones as int64 arrays per item row, and every status event as
+numpy arrays (StatusIntervals).
+
+Instants are int64 microseconds since the epoch; NEVER (the largest int64) stands for "none" (null), so the
+first of several milestones is a plain minimum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
+
+import numpy as np
+import polars as pl
+
+ITEM_COLUMNS = ("source", "item_id", "kind", "process", "channel", "team", "priority", "agent", "status",
+                "subject", "created", "first_response", "resolved", "closed")
+ITEM_TIMES = ("created", "first_response", "resolved", "closed")
+UTC_US = pl.Datetime("us", "UTC")
+NEVER = np.iinfo(np.int64).max
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def matches_any(value: str, patterns: Sequence[str]) -> bool:
+    """Case-insensitive glob match ("wait*" matches "Wait - User")."""
+    lowered = value.lower()
+    return any(fnmatchcase(lowered, pattern.lower()) for pattern in patterns)
+
+
+def matching_values(values: Sequence[str | None], patterns: Sequence[str]) -> list[str]:
+    """The values (as given) that match any of the glob patterns, case-insensitively."""
+    return [value for value in values if value is not None and matches_any(value, patterns)]
+
+
+def _as_utc(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if isinstance(dtype, pl.Datetime):
+        expr = expr.dt.replace_time_zone("UTC") if dtype.time_zone is None else expr.dt.convert_time_zone("UTC")
+        return expr.dt.cast_time_unit("us")
+    if dtype == pl.Null:
+        return expr.cast(UTC_US)
+    if dtype == pl.Date:
+        return expr.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    raise TypeError(f"expected datetimes, got {dtype}")
+
+
+def normalize_items(items: pl.DataFrame, dimensions: Sequence[str] = ()) -> pl.DataFrame:
+    """All contract columns present; timestamps as Datetime(us, UTC); text columns as strings.
+
+    Dimension columns (the policy's declared attributes) go along as strings, null where absent.
+    """
+    wanted = (*ITEM_COLUMNS, *dimensions)
+    missing = [pl.lit(None, pl.String).alias(c) for c in wanted if c not in items.columns and c not in ITEM_TIMES]
+    missing += [pl.lit(None, UTC_US).alias(c) for c in ITEM_TIMES if c not in items.columns]
+    if missing:
+        items = items.with_columns(missing)
+    # Only the contract's columns (and dimensions, whose names the policy keeps apart from helper names) go
+    # on: extra columns (attributes, import ids) cannot clash with the helper columns added later.
+    return items.select(
+        _as_utc(pl.col(c), items.schema[c]).alias(c) if c in ITEM_TIMES else pl.col(c).cast(pl.String)
+        for c in wanted
+    )
+
+
+def normalize_events(events: pl.DataFrame | None) -> pl.DataFrame:
+    schema = {"source": pl.String, "item_id": pl.String, "occurred_at": UTC_US, "kind": pl.String, "value": pl.String}
+    if events is None or events.is_empty():
+        return pl.DataFrame(schema=schema)
+    return events.select(
+        pl.col("source").cast(pl.String),
+        pl.col("item_id").cast(pl.String),
+        _as_utc(pl.col("occurred_at"), events.schema["occurred_at"]).alias("occurred_at"),
+        pl.col("kind").cast(pl.String),
+        pl.col("value").cast(pl.String).fill_null(""),
+    )
+
+
+def utc_now(now: datetime) -> datetime:
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
+def epoch_us(moment: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime, exactly."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def instants(series: pl.Series) -> np.ndarray:
+    """A Datetime(us, UTC) series as int64 microseconds, NEVER where null."""
+    return series.to_physical().fill_null(NEVER).to_numpy()
+
+
+def as_datetimes(name: str, values: np.ndarray) -> pl.Series:
+    """int64 microseconds (NEVER = null) as a Datetime(us, UTC) series."""
+    series = pl.Series(name, values, dtype=pl.Int64).cast(UTC_US)
+    missing = np.flatnonzero(values == NEVER)
+    return series.scatter(missing, None) if len(missing) else series
+
+
+def first_events(events: pl.DataFrame, kinds: Sequence[str], item_count: int) -> dict[str, np.ndarray]:
+    """"event:<kind>" -> per item row, its first event of that kind or first status event with that value
+    (case-insensitive; a kind may be a glob pattern), NEVER where it has none. Events carry `_row`."""
+    if not kinds:
+        return {}
+    lowered_kind = pl.col("kind").str.to_lowercase()
+    known_kinds = events.get_column("kind").unique().to_list()
+    known_status = events.filter(pl.col("kind") == "status").get_column("value").unique().to_list()
+    out = {}
+    for kind in kinds:
+        by_kind = matching_values(known_kinds, [kind])
+        by_status = matching_values(known_status, [kind])
+        chosen = pl.col("kind").is_in(by_kind) | ((lowered_kind == "status") & pl.col("value").is_in(by_status))
+        first = events.filter(chosen).group_by("_row").agg(pl.col("occurred_at").min())
+        values = np.full(item_count, NEVER, dtype=np.int64)
+        values[first["_row"].cast(pl.Int64).to_numpy()] = instants(first["occurred_at"])
+        out[f"event:{kind}"] = values
+    return out
+
+
+class StatusIntervals:
+    """Every status event as numpy arrays: item row, instant, next status instant of the same item."""
+
+    NEVER = NEVER
+
+    def __init__(self, events: pl.DataFrame, item_count: int):
+        status = (
+            events.filter(pl.col("kind") == "status")
+            .select("_row", "occurred_at", pl.col("value").str.to_lowercase().alias("value"))
+            .sort("_row", "occurred_at", "value")
+            .with_columns(
+                pl.when(pl.col("_row").shift(-1) == pl.col("_row")).then(pl.col("occurred_at").shift(-1)).alias("next_at")
+            )
+        )
+        self.values = status["value"]
+        self.item = status["_row"].cast(pl.Int64).to_numpy()
+        self.at_us = status["occurred_at"].to_physical().to_numpy()
+        next_at = status["next_at"].to_physical()
+        self.still_open = next_at.is_null().to_numpy()
+        self.next_us = next_at.fill_null(self.NEVER).to_numpy()
+        self.item_count = item_count
+        self._masks: dict[tuple[str, ...], np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.item)
+
+    def in_status(self, patterns: tuple[str, ...]) -> np.ndarray:
+        """Which status events match any of the (lower-case, glob) patterns."""
+        if patterns not in self._masks:
+            chosen = matching_values(self.values.unique().to_list(), patterns)
+            self._masks[patterns] = self.values.is_in(chosen).to_numpy()
+        return self._masks[patterns]
