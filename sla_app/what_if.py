@@ -29,10 +29,21 @@ def _stored_results(path: str, identity: Any, selection: Selection) -> tuple[pl.
 
 def run(committed_history: PolicyHistory, proposed: Policy, filters: Selection, by: str,
         advice_objective: float) -> Simulation:
-    """Simulate `proposed` on the stored history inside the sidebar filters."""
+    """Simulate `proposed` on the stored history inside the sidebar filters. The same run again on the same
+    database file (its identity), versions and proposal is answered from the cache."""
     path = str(data.database_path().resolve())
-    results, moment = _stored_results(path, data.live_database(path).identity, filters)
-    return run_simulation(data.cursor(), committed_history, proposed, filters, by=[by],
+    versions = tuple(policy.fingerprint for policy in committed_history)
+    return _simulated(path, data.live_database(path).identity, versions, proposed.fingerprint, filters, by,
+                      advice_objective, committed_history, proposed)
+
+
+@st.cache_resource(ttl=600, max_entries=4, show_spinner=False)
+def _simulated(path: str, identity: Any, versions: tuple[str, ...], proposal: str, filters: Selection, by: str,
+               advice_objective: float, _history: PolicyHistory, _proposed: Policy) -> Simulation:
+    """One simulation, keyed on what decides it: the database file, the versions' and the proposal's
+    fingerprints, the selection, the slicing and the advice's objective."""
+    results, moment = _stored_results(path, identity, filters)
+    return run_simulation(data.cursor(), _history, _proposed, filters, by=[by],
                           advice_objective=advice_objective, now=moment, results=results)
 
 
@@ -62,8 +73,9 @@ def _targets_diff(committed_fingerprint: str, proposed_fingerprint: str, _commit
 
 
 def forget_stored_results() -> None:
-    """Drop cached result frames (after a commit rebuilt them)."""
+    """Drop cached result frames and simulations (after a commit rebuilt them)."""
     _stored_results.clear()
+    _simulated.clear()
 
 
 def commit_section(committed: Policy, proposed: Policy | None, base: int) -> None:

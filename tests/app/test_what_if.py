@@ -212,9 +212,10 @@ def test_the_policy_history_page_with_one_version_says_how_to_start_the_history(
     assert not at.code
 
 
-def test_a_rerun_without_a_new_edit_neither_parses_nor_reads_the_policy_history_again(workspace, monkeypatch):
+def test_a_rerun_without_a_new_edit_neither_parses_nor_reads_nor_simulates_again(workspace, monkeypatch):
     import yaml
 
+    from sla_app import what_if as runner
     from sla_store import policy_files, simulation
 
     at = _open()
@@ -237,9 +238,13 @@ def test_a_rerun_without_a_new_edit_neither_parses_nor_reads_the_policy_history_
         counting(yaml, name)
     counting(policy_files, "load_policy_history")
     counting(simulation, "load_results")
+    counting(runner, "run_simulation")
     for _ in range(2):
         at.run()
         assert not at.exception
+    at.button(key="whatif_simulate").click()  # the same simulation again: answered from the cache
+    at.run()
+    assert not at.exception
     changed = [line for line in at.code[0].value.splitlines() if line[:1] in "+-" and line[:3] not in ("---", "+++")]
     assert changed == ["-  within: 3d", "+  within: 2d"]  # the proposal is still there, and still simulated
     assert any(m.label == "Attainment, proposed" for m in at.metric)
