@@ -7,7 +7,7 @@ from sla_app import data, policies
 from sla_app.filters import Filters, current_filters
 from sla_app.navigation import ensure_app_frame
 from sla_core.policy import PolicyError
-from sla_ui import charts, summary, view
+from sla_ui import charts, summary, time_charts, view
 from sla_ui.view import metric_label
 
 ensure_app_frame()
@@ -49,12 +49,15 @@ if periods.height:
                "deadline), missing (nothing delivered), or due (the deadline is still ahead).")
     for metric in periods["metric"].unique(maintain_order=True).to_list():
         counts = periods.filter(pl.col("metric") == metric)["status"].value_counts()
-        st.plotly_chart(charts.deliverable_strip(periods.filter(pl.col("metric") == metric),
+        st.plotly_chart(time_charts.deliverable_strip(periods.filter(pl.col("metric") == metric),
                                                  f"{metric_label(metric)} per stream"),
                         key=f"ops_strip_{metric}")
         st.caption(" · ".join(f"{row['status']}: {row['count']}" for row in counts.sort("status").iter_rows(named=True)))
 
-st.plotly_chart(charts.attainment_bars(by_metric, "metric", "Attainment per internal process step",
+named = by_metric.with_columns(step=pl.col("metric").map_elements(metric_label, return_dtype=pl.String))
+if named["step"].n_unique() < named.height:  # one step name in two processes: say which is which
+    named = named.with_columns(step=pl.col("step") + " (" + pl.col("process").fill_null("–") + ")")
+st.plotly_chart(charts.attainment_bars(named, "step", "Attainment per internal process step",
                                        summary.overall_objective(by_metric)), key="ops_bars")
 view.table(by_metric.with_columns(decided=pl.col("met") + pl.col("breached")).select(
     "process", "metric", "items", "decided", "met", "breached", "active", "attainment", "objective",
@@ -67,7 +70,7 @@ metric = st.selectbox("Process step", metrics, format_func=metric_label, key="op
 step = filters.with_metric(metric)
 
 weekly = data.attainment(step, ("week",), kind="ops")
-st.plotly_chart(charts.trend_lines(weekly, "week", None, f"{metric_label(metric)} attainment per week",
+st.plotly_chart(time_charts.trend_lines(weekly, "week", None, f"{metric_label(metric)} attainment per week",
                                    summary.overall_objective(weekly)), key="ops_trend")
 
 histogram = data.elapsed_histogram(step, kind="ops")
@@ -80,9 +83,14 @@ st.subheader(view.plain(f"Breached {metric_label(metric).lower()} items"))
 if breached.is_empty():
     st.success("Nothing breached in this date range.")
 else:
+    # Repeating clocks (between, schedule) breach once per period: the period tells the rows of one item apart.
+    instance = ["instance"] if breached["item_id"].n_unique() < breached.height else []
     view.table(breached.with_columns(
         elapsed=pl.col("elapsed_s").map_elements(view.duration, return_dtype=pl.String),
         target=pl.col("within_s").map_elements(view.duration, return_dtype=pl.String),
-    ).select("item_id", "subject", "process", "team", "created", "state", "elapsed", "target", "pct_used"),
+    ).select("item_id", *instance, "subject", "process", "team", "created", "state", "elapsed", "target",
+             "pct_used"),
         f"breached {metric}", key="ops_breached",
-        column_config={"pct_used": st.column_config.NumberColumn("% of target used", format="%.0f%%")})
+        column_config={"pct_used": st.column_config.NumberColumn("% of target used", format="%.0f%%"),
+                       "instance": st.column_config.NumberColumn("period", help="The clock's period (1, 2, ...): "
+                                                                 "a repeating clock can breach in each one")})

@@ -79,7 +79,7 @@ for name, column in zip(shown, places, strict=True):
             st.session_state[seen_key] = clicked
             drill_to(clicked)
 if rows_count := by_slice.height:
-    st.caption(f"{rows_count:,} {dimension} values, worst first by the gap to their objective"
+    st.caption(f"{rows_count:,} {dimension} value{'' if rows_count == 1 else 's'}, worst first by the gap to their objective"
                + (f"; beyond the worst {charts.MAX_BARS} they are pooled as \"others\"."
                   if rows_count > charts.MAX_BARS + 1 else ".") + " Click a bar to see its breached items.")
 

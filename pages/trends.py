@@ -8,7 +8,7 @@ from sla_app.filters import current_filters, month_picker
 from sla_app.navigation import ensure_app_frame
 from sla_core.budget import weighted_objective
 from sla_core.trends import burn_down
-from sla_ui import charts, summary, view
+from sla_ui import summary, time_charts, view
 from sla_ui.view import metric_label
 
 ensure_app_frame()
@@ -31,7 +31,7 @@ if frame.is_empty() or metric is None:
 
 objective = summary.overall_objective(frame)
 title = f"{metric_label(metric)} attainment per {period}" + ("" if series == "all" else f" and {series}")
-st.plotly_chart(charts.trend_lines(frame, period, None if series == "all" else series, title, objective,
+st.plotly_chart(time_charts.trend_lines(frame, period, None if series == "all" else series, title, objective,
                                    summary.policy_objectives(frame)), key="trend_chart")
 
 flagged = summary.below_objective(frame)
@@ -64,7 +64,7 @@ if daily.is_empty():
 else:
     month_objective = weighted_objective(daily["objective"], daily["decided"])
     burn = burn_down(daily, month, month_objective)
-    st.plotly_chart(charts.burn_down(burn, f"{metric_label(metric)}: error budget left for items created in "
+    st.plotly_chart(time_charts.burn_down(burn, f"{metric_label(metric)}: error budget left for items created in "
                                            f"{view.month_label(month)} (objective "
                                            f"{view.pct(month_objective, 0)})"), key="trend_burn")
     view.table(burn, f"burn-down {metric} {month:%Y-%m}", key="trend_burn_table",

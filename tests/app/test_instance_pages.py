@@ -158,3 +158,29 @@ def test_internal_ops_cards_come_at_most_three_to_a_row_so_their_labels_read_who
     cards = [column for column in at.columns if len(column.metric)]
     assert len(cards) == len(labels)
     assert all(abs(column.weight - 1 / 3) < 1e-9 for column in cards)  # five in a row cut their labels
+
+
+def _chart(at: AppTest, title: str) -> dict:
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if title in json.dumps(spec["layout"].get("title", "")):
+            return spec
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+def test_internal_ops_bars_read_the_step_names_not_their_keys(env):
+    at = _open("internal_ops")
+    bars = _chart(at, "Attainment per internal process step")["data"][0]
+    labels = bars["y"] if bars.get("orientation") == "h" else bars["x"]
+    assert "Weekly report" in labels and "Campaign freshness" in labels
+    assert not [label for label in labels if "_" in label]
+
+
+def test_breached_periods_of_a_repeating_clock_are_told_apart_by_their_period(env):
+    at = _open("internal_ops")
+    at.selectbox(key="ops_metric").set_value("campaign_freshness").run()
+    assert not at.exception
+    table = at.dataframe[-1].value
+    assert table["item_id"].duplicated().any()  # a campaign breached in more than one period
+    assert "instance" in table.columns
+    assert not table[["item_id", "instance"]].duplicated().any()

@@ -123,3 +123,10 @@ def test_slice_table_shows_the_median_of_decided_items_as_business_time(performa
     table = performance.dataframe[0].value
     shown = dict(zip(table["channel"], table["median_elapsed_s"], strict=True))
     assert shown == {channel: format_duration(seconds) for channel, seconds in rows}
+
+
+@pytest.mark.parametrize(("channels", "count"), [(["chat"], "1 channel value,"), (["chat", "email"], "2 channel values,")])
+def test_the_caption_counts_values_in_the_singular_for_one(performance, channels, count):
+    performance.multiselect(key="channel").set_value(channels).run()
+    assert not performance.exception
+    assert any(caption.value.startswith(count) for caption in performance.caption)
