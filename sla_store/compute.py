@@ -171,10 +171,12 @@ def _rejudge(con: duckdb.DuckDBPyConnection, history, now: datetime, scope: str,
             rollup.delete_results(con, "rejudge_keys")  # and what the daily rollup and open clocks kept of them
             con.execute("DELETE FROM not_measured WHERE (source, item_id) IN (SELECT source, item_id FROM rejudge_keys)")
         count = _judge_partitions(con, coverage, now, keys, scoped=True) if keys else 0
+        # An import (same policy history) changes the notes of its items' sources only; a commit may change
+        # the wording of every note (the version it names).
+        refresh_notes(con, coverage.history, "rejudge_keys" if previous is None else None)
     finally:
         con.execute("DROP TABLE IF EXISTS rejudge_keys")
     _set_basis(con, history, now, coverage.fingerprint)
-    refresh_notes(con, coverage.history)
     return count
 
 

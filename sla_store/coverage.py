@@ -149,26 +149,38 @@ def store_not_measured(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame,
         con.unregister("computed_not_measured")
 
 
-def refresh_notes(con: duckdb.DuckDBPyConnection, history) -> None:
-    """Rebuild `data_notes` from items, results and not_measured."""
-    con.execute("DELETE FROM data_notes")
-    con.execute("""
-        INSERT INTO data_notes
-        SELECT 'not_measured', source, metric, count(*),
-               replace(metric, '_', ' ') || ': not measured for ' || source || ' (' || any_value(reason) || '); '
-               || count(*) || ' items without ' || any_value(missing)
-        FROM not_measured GROUP BY source, metric ORDER BY source, metric""")
+NOT_MEASURED_NOTES = """
+    INSERT INTO data_notes
+    SELECT 'not_measured', source, metric, count(*),
+           replace(metric, '_', ' ') || ': not measured for ' || source || ' (' || any_value(reason) || '); '
+           || count(*) || ' items without ' || any_value(missing)
+    FROM not_measured {where} GROUP BY source, metric ORDER BY source, metric"""
+UNMATCHED_NOTE = ("'no target of policy version ' || ? || ' matches any of the ' || count(*) || ' items of ' "
+                  "|| i.source || ' (targets match on ' || ? || ')'")
+
+
+def refresh_notes(con: duckdb.DuckDBPyConnection, history, touched: str | None = None) -> None:
+    """Rebuild `data_notes` from items, results and not_measured.
+
+    With `touched` - a table of the (source, item_id) a write just re-judged under an unchanged policy
+    history - only the notes of those items' sources are rebuilt: the items, results and not-measured rows
+    of every other source are as they were, and so are their notes."""
+    if touched is not None:
+        _refresh_source_notes(con, history, touched)
+    else:
+        con.execute("DELETE FROM data_notes")
+        con.execute(NOT_MEASURED_NOTES.format(where=""))
+        con.execute(f"""
+            INSERT INTO data_notes
+            SELECT 'unmatched_source', i.source, NULL, count(*), {UNMATCHED_NOTE}
+            FROM items i
+            WHERE i.source NOT IN (SELECT DISTINCT source FROM results)
+              AND i.source NOT IN (SELECT DISTINCT source FROM not_measured)
+            GROUP BY i.source ORDER BY i.source""",
+                    [history.current.version, _match_summary(history.current)])
     first = history.versions[0]
-    con.execute("""
-        INSERT INTO data_notes
-        SELECT 'unmatched_source', i.source, NULL, count(*),
-               'no target of policy version ' || ? || ' matches any of the ' || count(*) || ' items of '
-               || i.source || ' (targets match on ' || ? || ')'
-        FROM items i
-        WHERE i.source NOT IN (SELECT DISTINCT source FROM results)
-          AND i.source NOT IN (SELECT DISTINCT source FROM not_measured)
-        GROUP BY i.source ORDER BY i.source""",
-                [history.current.version, _match_summary(history.current)])
+    con.execute("DELETE FROM data_notes WHERE topic = 'before_first_policy'")
+    # Zone maps skip the row groups created after the date: this reads only the items older than it.
     con.execute("""
         INSERT INTO data_notes
         SELECT 'before_first_policy', NULL, NULL, count(*),
@@ -176,6 +188,26 @@ def refresh_notes(con: duckdb.DuckDBPyConnection, history) -> None:
                ') took effect; they are judged by that first version'
         FROM items WHERE created < ?::DATE HAVING count(*) > 0""",
                 [first.effective_from.isoformat(), first.version, first.effective_from])
+
+
+def _refresh_source_notes(con: duckdb.DuckDBPyConnection, history, touched: str) -> None:
+    sources = [row[0] for row in con.sql(f"SELECT DISTINCT source FROM {ident(touched)}").fetchall()]
+    if not sources:
+        return
+    con.execute("DELETE FROM data_notes WHERE topic IN ('not_measured', 'unmatched_source') "
+                "AND source IN (SELECT unnest(?))", [sources])
+    con.execute(NOT_MEASURED_NOTES.format(where="WHERE source IN (SELECT unnest($sources))"), {"sources": sources})
+    for source in sources:
+        # A source with any result or not-measured row is matched: the first such row answers (LIMIT 1
+        # stops the scan), instead of listing the sources of every stored result.
+        judged = con.sql("SELECT 1 FROM results WHERE source = $s UNION ALL "
+                         "SELECT 1 FROM not_measured WHERE source = $s LIMIT 1", params={"s": source}).fetchall()
+        if not judged:
+            con.execute(f"""
+                INSERT INTO data_notes
+                SELECT 'unmatched_source', i.source, NULL, count(*), {UNMATCHED_NOTE}
+                FROM items i WHERE i.source = ? GROUP BY i.source""",
+                        [history.current.version, _match_summary(history.current), source])
 
 
 def _match_summary(policy) -> str:
