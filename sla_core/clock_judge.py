@@ -44,6 +44,24 @@ class Targets:
         return cls(calendars, code, within, objective)
 
 
+class StartPositions:
+    """B(start) per item row, for each calendar and start milestone(s): the clocks of several metrics that
+    start at the same milestone (most start at `created`) look it up once."""
+
+    def __init__(self, item_count: int):
+        self.item_count = item_count
+        self._known: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def of(self, calendar: Calendar, starts: tuple[str, ...], rows: np.ndarray, start_us: np.ndarray) -> np.ndarray:
+        values, known = self._known.setdefault(
+            (calendar, starts), (np.zeros(self.item_count, dtype=np.int64), np.zeros(self.item_count, dtype=bool)))
+        todo = np.flatnonzero(~known[rows])
+        if len(todo):
+            values[rows[todo]] = calendar.position_us(start_us[todo])
+            known[rows[todo]] = True
+        return values[rows]
+
+
 def by_calendar(target: np.ndarray, targets: Targets) -> list[tuple[str, np.ndarray | slice]]:
     """Each calendar with the positions of its rows (a whole slice when every row is on it)."""
     code = targets.calendar_code[target]
@@ -83,7 +101,7 @@ def paused_us(status: StatusIntervals, patterns: tuple[str, ...], rows: np.ndarr
 def judge_clocks(
     items: pl.DataFrame, rows: np.ndarray, start_us: np.ndarray, stop_us: np.ndarray, target: np.ndarray,
     targets: Targets, policy: Policy, metric: Metric, status: StatusIntervals, now_us: int,
-    item_columns: Sequence[str], columns: Sequence[str],
+    start_positions: StartPositions, item_columns: Sequence[str], columns: Sequence[str],
 ) -> pl.DataFrame:
     """Result rows (`columns`) of one metric's clocks, in the order of `rows` (positions in `items`, whose
     `item_columns` they copy); stop NEVER = still running. Each calendar's rows go through its kernel once."""
@@ -97,7 +115,8 @@ def judge_clocks(
     due_us = np.empty(len(rows), dtype=np.int64)
     for name, part in by_calendar(target, targets):
         calendar = policy.calendars[name]
-        begin, end = calendar.positions_us(start_us[part], end_us[part])
+        begin = start_positions.of(calendar, metric.starts, rows[part], start_us[part])
+        end = calendar.position_us(end_us[part])
         paused[part], paused_now[part] = paused_us(status, metric.pause_when_status, rows[part], start_us[part],
                                                    end_us[part], running[part], calendar)
         elapsed_us[part] = np.maximum(end - begin, 0) - paused[part]

@@ -44,7 +44,7 @@ from sla_core.clock_inputs import (
     normalize_items,
     utc_now,
 )
-from sla_core.clock_judge import Targets, judge_clocks
+from sla_core.clock_judge import StartPositions, Targets, judge_clocks
 from sla_core.instances import evaluate_instances, uses_instances
 from sla_core.policy import Metric, Policy, PolicyHistory, as_history
 
@@ -257,6 +257,7 @@ class _Clocks:
         self.event_milestones = first_events(events, kinds, items.height)
         self.milestones.update(self.event_milestones)
         self.status = StatusIntervals(events, items.height)
+        self.start_positions = StartPositions(items.height)
 
     def of_version(self, policy: Policy) -> _Version | None:
         judged = self.items["policy_version"] == policy.version
@@ -290,7 +291,7 @@ class _Clocks:
             return None, skipped
         rows, target = version.rows[chosen], target[chosen]
         if uses_instances(policy, metric):
-            matched = self.items[rows].with_columns(
+            matched = self.items.drop("subject")[rows].with_columns(  # all but the free text
                 pl.Series("target_index", target, dtype=pl.Int32),
                 *[pl.Series(name, values[rows]).cast(UTC_US) for name, values in self.event_milestones.items()])
             part = evaluate_instances(matched, self.events, self.status, policy, metric, self.now,
@@ -302,7 +303,7 @@ class _Clocks:
             return None, skipped
         rows, target, start_us, stop_us = rows[started], target[started], start_us[started], stop_us[started]
         part = judge_clocks(self.items, rows, start_us, stop_us, target, Targets.of(policy, metric.name), policy,
-                            metric, self.status, self.now_us, ("source", "item_id", *COPIED_COLUMNS,
+                            metric, self.status, self.now_us, self.start_positions, ("source", "item_id", *COPIED_COLUMNS,
                                                                 "policy_version", *self.dimensions),
                             (*RESULT_COLUMNS, *self.dimensions))
         return part, skipped

@@ -29,7 +29,7 @@ calendars:
     hours: {{mon-sat: "07:00-19:00"}}
   always: 24/7
 metrics:
-  first_response: {{start: created, stop: first_response}}
+  first_response: {{start: [created, "event:assigned"], stop: first_response}}
   resolution: {{start: [created, "event:assigned"], stop: resolved, pause_when_status: [pending]}}
 targets:
   - {{metric: first_response, match: {{channel: [chat, Phone], priority: urgent}}, within: {fast}, calendar: phones}}
