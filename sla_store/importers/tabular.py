@@ -328,7 +328,10 @@ def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, impor
             """)
             con.execute("""
                 INSERT INTO items
-                SELECT n.* FROM new_items n ANTI JOIN items i ON i.source = n.source AND i.item_id = n.item_id
+                SELECT n.* FROM new_items n ANTI JOIN (
+                    SELECT i.source, i.item_id FROM items i SEMI JOIN new_items k
+                        ON i.source = k.source AND i.item_id = k.item_id) i  -- the log's items only
+                    ON i.source = n.source AND i.item_id = n.item_id
             """)
     loaded = raw.rows - rejected
     return Loaded(rows_read=raw.rows + raw.broken_rows, rows_loaded=loaded,
