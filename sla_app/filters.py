@@ -176,6 +176,21 @@ def keep_in_url(key: str, default: str | None = None) -> None:
         st.query_params[key] = str(value)
 
 
+def keep_dates_in_url(default: tuple[dt.date, dt.date]) -> None:
+    """After the date picker: the window in the URL as ?dates=FROM&dates=TO (both ends, also for one day),
+    none for the default window; a half-picked range waits for its second date."""
+    value = st.session_state.get(DATES_KEY)
+    if not isinstance(value, Sequence) or len(value) != 2:
+        return
+    window = _date_range(value)
+    wanted = [] if window == tuple(default) else [day.isoformat() for day in window]
+    if st.query_params.get_all(DATES_KEY) != wanted:
+        if wanted:
+            st.query_params[DATES_KEY] = wanted
+        else:
+            del st.query_params[DATES_KEY]
+
+
 def _sorted_priorities(values: Sequence[str]) -> list[str]:
     rank = {name: i for i, name in enumerate(PRIORITY_ORDER)}
     return sorted(values, key=lambda v: (rank.get(v, len(rank)), v))
@@ -189,24 +204,26 @@ def render_sidebar_filters(options: FilterOptions) -> Filters:
         st.header("Filters")
         dates = default_dates(options)
         link = _link_dates() if DATES_KEY not in st.session_state else (None, None)
-        if dates and link[0] is not None:
+        if dates and DATES_KEY not in st.session_state:
             # A link's dates that miss the data entirely fall back to the default window (and say so);
             # dates partly outside it are clamped to the data.
-            clamped = (max(link[0], options.first_day), min(link[1], options.last_day))
-            if clamped[0] > clamped[1]:
-                clamped = dates
-            if DATES_KEY not in st.session_state:
-                st.session_state[DATES_KEY] = clamped
+            seeded = dates
+            if link[0] is not None:
+                seeded = (max(link[0], options.first_day), min(link[1], options.last_day))
+                if seeded[0] > seeded[1]:
+                    seeded = dates
+            st.session_state[DATES_KEY] = seeded
         if dates:
+            # Not bound to the URL by Streamlit: its binding drops a link's dates once they are clamped to
+            # the data and reads "?dates=D&dates=D" as half a range. keep_dates_in_url writes the window back.
             st.date_input(
                 "Created between",
-                value=dates,
                 min_value=options.first_day,
                 max_value=options.last_day,
                 key=DATES_KEY,
-                bind="query-params",
                 help="Items created on these days (UTC). The Overview uses its month picker instead.",
             )
+            keep_dates_in_url(dates)
         note_slot = st.empty()
         st.multiselect("Channel", list(options.channels), key=CHANNEL_KEY, bind="query-params",
                        placeholder="All channels")
@@ -256,7 +273,10 @@ CHOSEN_MONTH_KEY = "_chosen_month"  # kept across pages (widget state is dropped
 
 
 def month_picker(container, months: Sequence[dt.date], key: str, label: str = "Month", **kwargs) -> dt.date | None:
-    """A month selectbox whose choice carries across pages and lives in the URL as ?month=YYYY-MM."""
+    """A month selectbox whose choice carries across pages and lives in the URL as ?month=YYYY-MM.
+
+    Until a month is chosen (here or by the link), the newest month that has items in the sidebar's date
+    window, so the month shown and the sidebar's window agree."""
     if not months:
         return None
     by_text = {f"{m:%Y-%m}": m for m in months}
@@ -264,7 +284,10 @@ def month_picker(container, months: Sequence[dt.date], key: str, label: str = "M
         chosen = st.session_state.get(CHOSEN_MONTH_KEY)
         asked = st.query_params.get(MONTH_KEY)
         asked = by_text.get(asked[:7]) if asked else None
-        st.session_state[key] = chosen if chosen in months else (asked or months[0])
+        window = current_filters()
+        in_window = [m for m in months if (window.date_to is None or m <= window.date_to)
+                     and (window.date_from is None or m >= window.date_from.replace(day=1))]
+        st.session_state[key] = chosen if chosen in months else (asked or (in_window or months)[0])
     month = container.selectbox(label, list(months), key=key, format_func=lambda m: m.strftime("%B %Y"), **kwargs)
     st.session_state[CHOSEN_MONTH_KEY] = month
     if st.query_params.get(MONTH_KEY) != f"{month:%Y-%m}":

@@ -176,3 +176,22 @@ def test_a_month_in_progress_shows_its_month_end_forecast_at_the_pace_so_far(app
 def test_a_finished_month_has_no_forecast(app):
     app.selectbox(key="overview_month").set_value(dt.date(2026, 10, 1)).run()
     assert not any(c.value.startswith("Month-end forecast") for c in app.caption)
+
+
+def test_without_a_chosen_month_the_overview_shows_the_newest_month_of_the_sidebar_window(app_env):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import DASHBOARD
+
+    at = AppTest.from_file(DASHBOARD, default_timeout=30)
+    at.query_params["dates"] = ["2026-09-01", "2026-10-20"]
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="overview_month").value == dt.date(2026, 10, 1)
+    assert at.session_state["dates"] == (dt.date(2026, 9, 1), dt.date(2026, 10, 20))
+
+
+def test_changing_the_dates_writes_both_ends_to_the_url(app):
+    app.date_input(key="dates").set_value((dt.date(2026, 10, 3), dt.date(2026, 10, 3))).run()
+    assert not app.exception
+    assert app.query_params["dates"] == ["2026-10-03", "2026-10-03"]
