@@ -35,6 +35,7 @@ from sla_core.clock_inputs import (
     NEVER,
     UTC_US,
     StatusIntervals,
+    as_datetimes,
     epoch_us,
     first_events,
     instants,
@@ -293,7 +294,8 @@ class _Clocks:
         if uses_instances(policy, metric):
             matched = self.items.drop("subject")[rows].with_columns(  # all but the free text
                 pl.Series("target_index", target, dtype=pl.Int32),
-                *[pl.Series(name, values[rows]).cast(UTC_US) for name, values in self.event_milestones.items()])
+                *[as_datetimes(name, self.event_milestones[name][rows]) for name in (*metric.starts, *metric.stops)
+                  if name in self.event_milestones])
             part = evaluate_instances(matched, self.events, self.status, policy, metric, self.now,
                                       (*COPIED_COLUMNS, *self.dimensions), (*RESULT_COLUMNS, *self.dimensions))
             return part, skipped
