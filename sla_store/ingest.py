@@ -142,7 +142,7 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping,
          loaded.rows_rejected, current_time()],
     )
     record_source_fields(con, mapping.source, mapping.recorded_fields())
-    drop_temp(con, "raw_rows", "raw_data", "raw_rejects", "staged", "new_items", "new_events")
+    drop_temp(con, "raw_rows", "raw_data", "raw_rejects", "staged", "staged_rows", "new_items", "new_events")
     return ImportSummary(import_id=import_id, file=file_label or str(path), format=mapping.format, mapping=mapping.name,
                          sha256=digest, rows_read=loaded.rows_read, rows_loaded=loaded.rows_loaded,
                          rows_rejected=loaded.rows_rejected, items=loaded.items, events=loaded.events)

@@ -77,9 +77,11 @@ class RawTable:
     """The file's rows in temp table (or view) raw_rows (all VARCHAR for CSV, plus __line) and structural
     rejects.
 
-    A CSV file is not copied into a table first: raw_rows is a view over DuckDB's CSV reader numbering the
-    records as it reads them, so the one pass that stages the rows also reads the file. Its `rows` and
-    `broken_rows` are known once that pass ran (`settle`)."""
+    A CSV file is not copied into a table first: the staging pass reads it through DuckDB's CSV reader
+    (`reader_sql`, in parallel, keeping the file's order) and numbers the rows it stored by rowid. raw_rows is
+    a view over the reader numbering its records in the same order (a row_number() window, which runs on one
+    thread), read again only to show rejected rows. Its `rows` and `broken_rows` are known once the staging
+    pass ran (`settle`)."""
 
     columns: list[str]
     rows: int
@@ -87,6 +89,7 @@ class RawTable:
     markers_done: bool = False  # missing markers already NULL (the CSV reader applied them)
     path: Path | None = None    # set while raw_rows is still a view over this CSV file (not yet read)
     mapping: Mapping | None = None
+    reader_sql: str | None = None  # the CSV reader itself, for a pass that numbers rows afterwards
 
 
 def _csv_source(path: Path, mapping: Mapping | None) -> str:
@@ -120,12 +123,13 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping | None
         if is_csv and not materialize:
             # Records numbered in the order the reader yields them, which is the file's order (DuckDB
             # preserves insertion order; the rowid numbering below relies on the same).
-            con.execute(f"CREATE TEMP VIEW raw_rows AS SELECT row_number() OVER () + 1 AS {LINE}, * "
-                        f"FROM {_csv_source(path, mapping)}")
+            reader = _csv_source(path, mapping)
+            con.execute(f"CREATE TEMP VIEW raw_rows AS SELECT row_number() OVER () + 1 AS {LINE}, * FROM {reader}")
             columns = [row[0] for row in con.sql("DESCRIBE raw_rows").fetchall() if row[0] != LINE]
             if not columns:
                 raise ImportRefused(f"{path}: no columns found")
-            return RawTable(columns=columns, rows=0, broken_rows=0, markers_done=True, path=path, mapping=mapping)
+            return RawTable(columns=columns, rows=0, broken_rows=0, markers_done=True, path=path, mapping=mapping,
+                            reader_sql=reader)
         if relation_sql is not None:
             source = relation_sql
         elif suffix == ".parquet":
@@ -197,20 +201,20 @@ def _overlong_line(path: Path) -> str:
     return f"{path}: a row is longer than {MAX_LINE_BYTES // 10**6} MB (an unclosed quote?); fix it and import again"
 
 
-def numbered_columns(con: duckdb.DuckDBPyConnection, first_line: int) -> str:
-    """A select list over raw_data: its rows numbered from `first_line` in file order as __line, then its
-    columns.
+def numbered_columns(con: duckdb.DuckDBPyConnection, first_line: int, table: str = "raw_data") -> str:
+    """A select list over `table` (filled in the file's order): its rows numbered from `first_line` in file
+    order as __line, then its columns.
 
     The table was filled in the file's order, so its rowids run in that order (inside a transaction they
     start from a large base, hence the offset). A row_number() window would cost more than the read
     itself; it is the fallback should the rowids ever not be one gap-free run.
     """
     base, span, rows = con.sql(
-        "SELECT min(rowid), max(rowid) - min(rowid) + 1, count(*) FROM raw_data").fetchall()[0]
+        f"SELECT min(rowid), max(rowid) - min(rowid) + 1, count(*) FROM {ident(table)}").fetchall()[0]
     if rows == 0 or span == rows:
         return f"rowid - {int(base or 0)} + {first_line} AS {LINE}, *"
-    con.execute("CREATE OR REPLACE TEMP TABLE raw_data AS "
-                "SELECT row_number() OVER () - 1 AS __position, * FROM raw_data")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS "
+                f"SELECT row_number() OVER () - 1 AS __position, * FROM {ident(table)}")
     return f"__position + {first_line} AS {LINE}, * EXCLUDE (__position)"
 
 

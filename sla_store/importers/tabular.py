@@ -13,7 +13,15 @@ import duckdb
 
 from sla_store.coverage import note_event_names
 from sla_store.importers.mapping import LOWERED_FIELDS, OFFSET_FORMATS, TIME_FIELDS, Mapping
-from sla_store.importers.reading import LINE, RawTable, read_raw, settle, unreadable
+from sla_store.importers.reading import (
+    LINE,
+    RawTable,
+    drop_temp,
+    numbered_columns,
+    read_raw,
+    settle,
+    unreadable,
+)
 from sla_store.sql import ident, literal, literal_list
 
 # A trailing UTC offset after a time of day: "... 09:12:33Z", "...09:12+02:00", "... 09:12:33 +0200".
@@ -102,18 +110,22 @@ def stage(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable) -> St
     When raw_rows is a view over a CSV file this pass is the one that reads the file; a file with broken
     lines is read again into a table that numbers its rows by file line (sla_store.importers.reading.settle).
     """
+    drop_temp(con, "staged", "staged_rows")
     try:
         con.execute(_stage_sql(mapping, raw))
     except duckdb.Error as exc:
         if raw.path is None:
             raise
         raise unreadable(raw.path, exc) from exc
+    if raw.reader_sql is not None:
+        # The rows were stored in the file's order: their rowids number them by file line (header: line 1).
+        con.execute(f"CREATE TEMP VIEW staged AS SELECT {numbered_columns(con, 2, 'staged_rows')} FROM staged_rows")
     rows, rejected, distinct = con.sql(
         "SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL), "
         "count(DISTINCT item_id) FILTER (WHERE reason IS NULL) FROM staged").fetchall()[0]
     if not settle(con, raw, rows):
         again = read_raw(con, raw.path, raw.mapping, materialize=True)
-        raw.rows, raw.broken_rows, raw.path = again.rows, again.broken_rows, None
+        raw.rows, raw.broken_rows, raw.path, raw.reader_sql = again.rows, again.broken_rows, None, None
         return stage(con, mapping, raw)
     return Staged(rows=rows, rejected=rejected, distinct_good=distinct)
 
@@ -121,7 +133,8 @@ def stage(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable) -> St
 def _stage_sql(mapping: Mapping, raw: RawTable) -> str:
     """The CREATE statement of `staged` (long: one select item per mapped field and check)."""
     present = set(raw.columns)
-    cleaned: list[str] = [LINE]
+    numbered_later = raw.reader_sql is not None
+    cleaned: list[str] = [] if numbered_later else [LINE]
     cleaned_name: dict[str, str] = {}
     for field, column in [*mapping.columns.items(), *mapping.minutes_after_created.items()]:
         if column in present:
@@ -136,7 +149,7 @@ def _stage_sql(mapping: Mapping, raw: RawTable) -> str:
     else:
         cleaned.append("NULL::JSON AS attributes")
 
-    select = [LINE, "attributes"]
+    select = ["attributes"] if numbered_later else [LINE, "attributes"]
     for field in TEXT_OUTPUTS:
         select.append(f"{_canonical(mapping, field, cleaned_name.get(field))} AS {field}")
     for field in TIME_FIELDS:
@@ -157,8 +170,8 @@ def _stage_sql(mapping: Mapping, raw: RawTable) -> str:
     scratch = [f"{staged_name(field)}_text" for field in TIME_FIELDS]
     scratch += [f"{field}_minutes" for field in mapping.minutes_after_created if field in cleaned_name]
     return f"""
-        CREATE OR REPLACE TEMP TABLE staged AS
-        WITH cleaned AS (SELECT {', '.join(cleaned)} FROM raw_rows),
+        CREATE TEMP TABLE {'staged_rows' if numbered_later else 'staged'} AS
+        WITH cleaned AS (SELECT {', '.join(cleaned)} FROM {raw.reader_sql if numbered_later else 'raw_rows'}),
              typed AS (SELECT {', '.join(select)} FROM cleaned),
              timed AS (SELECT *{replace} FROM typed)
         SELECT * EXCLUDE ({', '.join(scratch)}), {_reason_sql(mapping, cleaned_name)} AS reason FROM timed
