@@ -34,6 +34,7 @@ from sla_store.queries import (
     scheduled_instances_sql,
     table_counts_sql,
 )
+from sla_store.rollup import dimension_values_sql as kept_dimension_values_sql
 from sla_store.rollup import kept, rollup_attainment_sql, rollup_sql
 
 
@@ -148,7 +149,8 @@ def counts(cur: duckdb.DuckDBPyConnection, by: Sequence[str], metric: str | None
 
 def dimension_values(cur: duckdb.DuckDBPyConnection, kind: str | None = "ticket") -> dict[str, list[str]]:
     """Policy dimension -> its distinct values in the results (at most 500 each)."""
-    return {name: read(cur, dimension_values_sql(name, kind))["value"].to_list() for name in dimension_names(cur)}
+    values = kept_dimension_values_sql if kept(cur) else dimension_values_sql
+    return {name: read(cur, values(name, kind))["value"].to_list() for name in dimension_names(cur)}
 
 
 def data_notes(cur: duckdb.DuckDBPyConnection, topic: str | None = None, within: FilterLike | None = None,

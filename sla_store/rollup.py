@@ -3,12 +3,13 @@
 - `daily_rollup`: result counts per UTC created day, slice (ROLLUP_SLICES) and objective. Every measure is a
   count (the objective is a key, so its sums, minimum and maximum follow), so a write subtracts what the rows
   it deletes counted and adds what the rows it inserts count: the table follows the change, never a rescan.
+- `dimension_counts`: result rows per policy dimension, kind and value - the sidebar's value lists.
 - `open_clocks`: the stored running clocks (stop null, an item's latest instance of a metric) with their
   item's subject - the live queue reads these few rows instead of scanning every result.
 
 sla_store.compute calls the three hooks (`clear`, `delete_results`, `add`) in every write. A database written
 before these tables existed has none (or an empty rollup beside its results): readers then build the rollup
-in memory and read open clocks from `results` (`kept`), and the next write fills both tables once.
+in memory and read open clocks and dimension values from `results` (`kept`); the next write fills them once.
 """
 
 from __future__ import annotations
@@ -17,15 +18,16 @@ import duckdb
 
 from sla_store import measures as M
 from sla_store.selection import ROLLUP_SLICES, FilterLike, Query, dimension, utc_day, where_clause
-from sla_store.sql import ident
+from sla_store.sql import ident, literal
 
 ROLLUP_TABLE = "daily_rollup"
 OPEN_TABLE = "open_clocks"
 ROLLUP_KEYS = (*ROLLUP_SLICES, "day", "objective")
 ROLLUP_COUNTS = ("items", "met", "breached", "active")
-_KEYS = ", ".join(ROLLUP_KEYS)
-_COUNTS = ", ".join(f"CAST(sum({name}) AS BIGINT) AS {name}" for name in ROLLUP_COUNTS)
 
+DIMENSION_TABLE = "dimension_counts"
+DIMENSION_KEYS = ("name", "kind", "value")
+DIMENSION_DDL = f"CREATE TABLE IF NOT EXISTS {DIMENSION_TABLE} (name VARCHAR, kind VARCHAR, value VARCHAR, items BIGINT)"
 ROLLUP_DDL = f"""CREATE TABLE IF NOT EXISTS {ROLLUP_TABLE} (
     {', '.join(f'{name} VARCHAR' for name in ROLLUP_SLICES)}, day DATE, objective DOUBLE,
     {', '.join(f'{name} BIGINT' for name in ROLLUP_COUNTS)})"""
@@ -70,11 +72,17 @@ def rollup_attainment_sql(filters: FilterLike | None, by: tuple[str, ...] | list
     return sql, params
 
 
+def dimension_values_sql(name: str, kind: str | None = "ticket") -> Query:
+    """dimension_values_sql's list from the kept counts."""
+    sql = f"SELECT value FROM {DIMENSION_TABLE} WHERE name = ?" + (" AND kind = ?" if kind is not None else "")
+    return (f"SELECT DISTINCT value FROM ({sql}) ORDER BY 1 LIMIT 500", [name, *([kind] if kind is not None else [])])
+
+
 def kept(cur: duckdb.DuckDBPyConnection) -> bool:
     """Whether this database keeps the rollup and the open clocks up to date (written since they exist)."""
     try:
         return bool(cur.sql(f"SELECT EXISTS (SELECT 1 FROM {ROLLUP_TABLE}) OR NOT EXISTS (SELECT 1 FROM results)"
-                            ).fetchall()[0][0]) and _has_table(cur, OPEN_TABLE)
+                            ).fetchall()[0][0]) and _has_table(cur, OPEN_TABLE) and _has_table(cur, DIMENSION_TABLE)
     except duckdb.CatalogException:
         return False
 
@@ -92,6 +100,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the tables when missing; `open_clocks` gains the dimension columns `results` has gained."""
     con.execute(ROLLUP_DDL)
+    con.execute(DIMENSION_DDL)
     if not _has_table(con, OPEN_TABLE):
         con.execute(f"CREATE TABLE {OPEN_TABLE} AS SELECT *, NULL::VARCHAR AS subject FROM results LIMIT 0")
     have = set(_columns(con, OPEN_TABLE))
@@ -100,17 +109,36 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"ALTER TABLE {OPEN_TABLE} ADD COLUMN {ident(name)} VARCHAR")
 
 
-def _merge(con: duckdb.DuckDBPyConnection, delta_sql: str, params: list | None = None, sign: int = 1) -> None:
-    """Add (sign 1) or subtract (sign -1) the counts of `delta_sql` (rows shaped like the rollup) to the
-    rollup; a group whose items reach zero is dropped. Costs the rollup's size, not the history's."""
-    signed = ", ".join(f"{sign} * {name} AS {name}" for name in ROLLUP_COUNTS)
+def _merge(con: duckdb.DuckDBPyConnection, delta_sql: str, sign: int = 1, table: str = ROLLUP_TABLE,
+           keys: tuple[str, ...] = ROLLUP_KEYS, counts: tuple[str, ...] = ROLLUP_COUNTS) -> None:
+    """Add (sign 1) or subtract (sign -1) the counts of `delta_sql` (rows shaped like `table`) to `table`; a
+    group whose items reach zero is dropped. Costs the table's size (days x slices), not the history's."""
+    key_list = ", ".join(keys)
+    signed = ", ".join(f"{sign} * {name} AS {name}" for name in counts)
+    summed = ", ".join(f"CAST(sum({name}) AS BIGINT) AS {name}" for name in counts)
     con.execute(f"""
-        CREATE OR REPLACE TABLE {ROLLUP_TABLE} AS
-        SELECT {_KEYS}, {_COUNTS} FROM (
-            SELECT {_KEYS}, {', '.join(ROLLUP_COUNTS)} FROM {ROLLUP_TABLE}
+        CREATE OR REPLACE TABLE {table} AS
+        SELECT {key_list}, {summed} FROM (
+            SELECT {key_list}, {', '.join(counts)} FROM {table}
             UNION ALL
-            SELECT {_KEYS}, {signed} FROM ({delta_sql}))
-        GROUP BY ALL HAVING sum(items) <> 0""", params or [])
+            SELECT {key_list}, {signed} FROM ({delta_sql}))
+        GROUP BY ALL HAVING sum(items) <> 0""")
+
+
+def dimension_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The policy dimensions stored as result columns."""
+    from sla_store.queries import RESULT_BASE_COLUMNS
+
+    return [name for name in _columns(con, "results") if name not in RESULT_BASE_COLUMNS]
+
+
+def _dimension_counts_sql(table: str, dimensions: list[str]) -> str:
+    """Rows of `table` per policy dimension, kind and value (the sidebar's value lists)."""
+    if not dimensions:
+        return "SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS kind, NULL::VARCHAR AS value, 0 AS items LIMIT 0"
+    return " UNION ALL ".join(
+        f"SELECT {literal(name)} AS name, kind, {ident(name)} AS value, count(*) AS items FROM {table} "
+        f"WHERE {ident(name)} IS NOT NULL GROUP BY ALL" for name in dimensions)
 
 
 def _open_rows_sql(table: str) -> str:
@@ -125,6 +153,8 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     _ensure_tables(con)
     con.execute(f"DELETE FROM {ROLLUP_TABLE}")
     con.execute(f"INSERT INTO {ROLLUP_TABLE} BY NAME {rollup_sql()[0]}")
+    con.execute(f"DELETE FROM {DIMENSION_TABLE}")
+    con.execute(f"INSERT INTO {DIMENSION_TABLE} BY NAME {_dimension_counts_sql('results', dimension_columns(con))}")
     con.execute(f"DELETE FROM {OPEN_TABLE}")
     con.execute(f"""INSERT INTO {OPEN_TABLE} BY NAME
                     SELECT o.*, i.subject FROM ({_open_rows_sql('results')}) o
@@ -134,8 +164,8 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
 def clear(con: duckdb.DuckDBPyConnection) -> None:
     """Hook: every result is about to be judged again (a full rebuild)."""
     _ensure_tables(con)
-    con.execute(f"DELETE FROM {ROLLUP_TABLE}")
-    con.execute(f"DELETE FROM {OPEN_TABLE}")
+    for table in (ROLLUP_TABLE, DIMENSION_TABLE, OPEN_TABLE):
+        con.execute(f"DELETE FROM {table}")
 
 
 def delete_results(con: duckdb.DuckDBPyConnection, keys: str = "rejudge_keys") -> None:
@@ -147,12 +177,15 @@ def delete_results(con: duckdb.DuckDBPyConnection, keys: str = "rejudge_keys") -
     match = f"(source, item_id) IN (SELECT source, item_id FROM {keys})"
     # One statement deletes and returns what the deleted rows counted (no second scan of the results).
     # (con.sql runs a DELETE at once and keeps its returned rows; reading them does not run it again.)
-    deleted = con.sql(f"DELETE FROM results WHERE {match} RETURNING {', '.join(ROLLUP_SLICES)}, created, "
-                      "objective, met, state").to_arrow_table()
+    dimensions = dimension_columns(con)
+    returned = ", ".join([*ROLLUP_SLICES, "created", "objective", "met", "state", *map(ident, dimensions)])
+    deleted = con.sql(f"DELETE FROM results WHERE {match} RETURNING {returned}").to_arrow_table()
     if deleted.num_rows:
         con.register("deleted_results", deleted)
         try:
             _merge(con, rollup_sql("deleted_results")[0], sign=-1)
+            _merge(con, _dimension_counts_sql("deleted_results", dimensions), -1, DIMENSION_TABLE, DIMENSION_KEYS,
+                   ("items",))
         finally:
             con.unregister("deleted_results")
     con.execute(f"DELETE FROM {OPEN_TABLE} WHERE {match}")
@@ -163,6 +196,9 @@ def add(con: duckdb.DuckDBPyConnection, table: str, computed_at) -> None:
     are counted, and their running clocks kept."""
     _ensure_tables(con)
     _merge(con, rollup_sql(table)[0])
+    present = set(con.sql(f"SELECT * FROM {table} LIMIT 0").columns)  # a dimension no version declares any more
+    dimensions = [name for name in dimension_columns(con) if name in present]
+    _merge(con, _dimension_counts_sql(table, dimensions), 1, DIMENSION_TABLE, DIMENSION_KEYS, ("items",))
     con.execute(f"""INSERT INTO {OPEN_TABLE} BY NAME
                     SELECT o.*, ?::TIMESTAMPTZ AS computed_at, i.subject FROM ({_open_rows_sql(table)}) o
                     LEFT JOIN items i ON i.source = o.source AND i.item_id = o.item_id""", [computed_at])

@@ -34,6 +34,10 @@ def _assert_kept_tables_match_the_results(db: Path) -> None:
         fresh = con.sql(rollup.rollup_sql()[0]).pl().sort(keys, nulls_last=True)
         assert kept.height == fresh.height
         assert_frame_equal(kept, fresh.select(kept.columns), check_dtypes=False)
+        dims = rollup.dimension_columns(con)
+        counted = con.sql(f"SELECT * FROM {rollup.DIMENSION_TABLE}").pl().sort("name", "kind", "value")
+        fresh_counts = con.sql(rollup._dimension_counts_sql("results", dims)).pl().sort("name", "kind", "value")
+        assert_frame_equal(counted, fresh_counts.select(counted.columns), check_dtypes=False)
         sql, params = open_clocks_sql(None, kind=None)
         stored = con.sql(sql, params=params).pl()
         sql, params = open_results_sql(None, kind=None)
@@ -100,4 +104,31 @@ def test_a_rebuild_in_small_partitions_keeps_the_same_tables(tmp_path, config, m
     monkeypatch.setattr(compute, "PARTITION_ITEMS", 11)
     with write_transaction(db) as con:
         compute.refresh_results(con, load_policy_history(config), NOW)
+    _assert_kept_tables_match_the_results(db)
+
+
+def test_dimension_value_counts_follow_imports_and_reimports(tmp_path):
+    """A policy with dimensions: the sidebar's value lists come from counts the writes keep."""
+    import shutil
+
+    from tests.integration.conftest import FIXTURES, MAPPINGS
+
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "sla.yaml").write_text(
+        "version: 1\neffective_from: 2016-01-01\ndimensions: [impact, urgency]\ncalendars: {always: 24/7}\n"
+        "metrics:\n  resolution: {start: created, stop: [resolved, closed]}\n"
+        "targets:\n  - {metric: resolution, within: 5d, calendar: always}\n")
+    db = tmp_path / "sla.duckdb"
+    log = FIXTURES / "servicenow_incident_event_log_subset.csv"
+    ingest(log, db=db, mapping=MAPPINGS / "servicenow_events.yaml", config=config, now=NOW)
+    _assert_kept_tables_match_the_results(db)
+    counted = connect_read_only(db).sql(f"SELECT count(*) FROM {rollup.DIMENSION_TABLE}").fetchall()[0][0]
+    assert counted >= 6  # impact and urgency, three values each
+    # The same log again with one incident's impact changed: its old value's count drops, the new one's grows.
+    lines = log.read_text().splitlines(keepends=True)
+    changed = tmp_path / "changed.csv"
+    changed.write_text("".join(lines[:1] + [line.replace("1 - High", "3 - Low") for line in lines[1:40]]))
+    shutil.copy(changed, tmp_path / "again.csv")
+    ingest(tmp_path / "again.csv", db=db, mapping=MAPPINGS / "servicenow_events.yaml", config=config, now=NOW)
     _assert_kept_tables_match_the_results(db)
