@@ -36,6 +36,7 @@ import numpy as np
 import polars as pl
 
 from sla_core.calendar import US, Calendar
+from sla_core.clock_inputs import matching_values
 from sla_core.instance_judge import EPOCH, UTC_US, judge_instances, local_instant_us
 from sla_core.policy import Metric, Policy
 
@@ -71,8 +72,6 @@ def _milestone_events(items: pl.DataFrame, events: pl.DataFrame, milestone: str 
     """(_row, occurred_at) of a milestone (or of any of a first-of list): every event of the kind, or status
     event with that value (case-insensitive, globs allowed, as for plain clocks), or the item column as one
     event."""
-    from sla_core.clocks import matching_values  # clocks imports this module
-
     names = (milestone,) if isinstance(milestone, str) else tuple(milestone)
     parts = []
     kinds = [name.removeprefix("event:") for name in names if name.startswith("event:")]
