@@ -142,10 +142,12 @@ def _dimension_counts_sql(table: str, dimensions: list[str]) -> str:
 
 
 def _open_rows_sql(table: str) -> str:
-    """The running clocks of `table` (result rows of whole items): stop null, the item's latest instance."""
-    return f"""SELECT * EXCLUDE (latest) FROM (
-                   SELECT *, max(instance) OVER (PARTITION BY source, item_id, metric) AS latest FROM {table})
-               WHERE stop IS NULL AND instance = latest"""
+    """The running clocks of `table` (result rows of whole items): stop null, the item's latest instance of
+    the metric (an earlier open one is a scheduled period that ended missing). Only the open rows and the
+    rows of repeating clocks are read, never a window over every row."""
+    return f"""SELECT c.* FROM (SELECT * FROM {table} WHERE stop IS NULL) c
+               ANTI JOIN (SELECT source, item_id, metric, instance FROM {table} WHERE instance > 1) l
+                 ON l.source = c.source AND l.item_id = c.item_id AND l.metric = c.metric AND l.instance > c.instance"""
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:

@@ -98,3 +98,20 @@ def test_the_total_row_equals_the_whole_selection_in_one_group(fixture_db):
     con.close()
     assert_frame_equal(split.filter(pl.col("total")).drop("team", "total"), whole)
     assert_frame_equal(split.filter(~pl.col("total")).drop("total"), slices)
+
+
+def test_percentiles_equal_the_median_and_the_90th_percentile_of_each_slices_decided_items(fixture_db):
+    import duckdb
+    import polars as pl
+
+    con = duckdb.connect(str(fixture_db), read_only=True)
+    filters = Filters(date_from=dt.date(2026, 8, 1), date_to=dt.date(2026, 10, 31), metric="resolution")
+    shown = reads.attainment(con.cursor(), filters, ("team",), percentiles=True).sort("team")
+    decided = con.sql("""SELECT team, elapsed_s FROM results WHERE kind = 'ticket' AND metric = 'resolution'
+                         AND met IS NOT NULL AND created >= '2026-08-01' AND created < '2026-11-01'""").pl()
+    con.close()
+    expected = decided.group_by("team").agg(pl.col("elapsed_s").median().alias("median"),
+                                            pl.col("elapsed_s").quantile(0.9, "linear").alias("p90")).sort("team")
+    assert shown["team"].to_list() == expected["team"].to_list()
+    assert shown["median_elapsed_s"].to_list() == pytest.approx(expected["median"].to_list())
+    assert shown["p90_elapsed_s"].to_list() == pytest.approx(expected["p90"].to_list())
