@@ -153,3 +153,20 @@ def test_events_written_around_the_importers_are_read_from_the_events_themselves
         assert con.sql("SELECT count(*) FROM event_names WHERE name = 'escalated'").fetchall() == [(1,)]
         assert con.sql("SELECT DISTINCT events FROM event_names").fetchall() == \
             con.sql("SELECT count(*) FROM events").fetchall()
+
+
+def test_events_are_stored_in_item_order_whatever_the_file_order(tmp_path, config):
+    """Reading one item's events skips other items' row groups only when each holds a narrow range of items."""
+    db = tmp_path / "sla.duckdb"
+    tickets, events, _ = _batch(700_000, 60, seed=7)
+    write_ticket_csv(tickets, tmp_path / "tickets.csv")
+    ingest(tmp_path / "tickets.csv", db=db, format_name="zendesk", config=config, now=NOW)
+    _ingest_frame(_status_events(events.sample(fraction=1.0, shuffle=True, seed=1)), tmp_path / "status.csv", db,
+                  config, "zendesk_status_events.yaml")
+    con = connect_read_only(db)
+    try:
+        stored = con.sql("SELECT item_id, occurred_at FROM events ORDER BY rowid").fetchall()
+    finally:
+        con.close()
+    assert len(stored) == events.unique(["item_id", "at", "status"]).height
+    assert stored == sorted(stored)
