@@ -101,7 +101,7 @@ class Staged:
 
     rows: int
     rejected: int
-    distinct_good: int
+    distinct_good: int | None  # None for event rows (not counted)
 
 
 def stage(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable) -> Staged:
@@ -120,9 +120,11 @@ def stage(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable) -> St
     if raw.reader_sql is not None:
         # The rows were stored in the file's order: their rowids number them by file line (header: line 1).
         con.execute(f"CREATE TEMP VIEW staged AS SELECT {numbered_columns(con, 2, 'staged_rows')} FROM staged_rows")
+    # Distinct ids only where rows are items (a file's later row of an item replaces its earlier one).
+    distinct_sql = ("count(DISTINCT item_id) FILTER (WHERE reason IS NULL)" if mapping.rows in ("items", "updates")
+                    else "NULL")
     rows, rejected, distinct = con.sql(
-        "SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL), "
-        "count(DISTINCT item_id) FILTER (WHERE reason IS NULL) FROM staged").fetchall()[0]
+        f"SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL), {distinct_sql} FROM staged").fetchall()[0]
     if not settle(con, raw, rows):
         again = read_raw(con, raw.path, raw.mapping, materialize=True)
         raw.rows, raw.broken_rows, raw.path, raw.reader_sql = again.rows, again.broken_rows, None, None
