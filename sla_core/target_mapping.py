@@ -200,8 +200,20 @@ def only_budgets(results: pl.DataFrame, committed: PolicyHistory, proposed: Poli
     """True when every stored row keeps its elapsed time (its target is reused) and no item can newly match."""
     if results.is_empty() or open_metrics(committed, proposed, list(history_policies(committed))):
         return False
-    reused = mapping_lookup(mapping)["_action"] == ACTION_CODES[REUSE]
-    return bool(results.select(reused.fill_null(False).all()).item())
+    version, target = pl.col("policy_version"), pl.col("target_index")
+    low, high, first, last, nulls = results.select(
+        version.min().alias("low"), version.max().alias("high"), target.min().alias("first"),
+        target.max().alias("last"), (version.null_count() + target.null_count()).alias("nulls"),
+    ).row(0)
+    if nulls:
+        return False  # a row without a target is dropped
+    reused = set(mapping.filter(pl.col("action") == REUSE).select("policy_version", "target_index").iter_rows())
+    if (high - low + 1) * (last - first + 1) <= 10_000 and all(
+        (v, t) in reused for v in range(low, high + 1) for t in range(first, last + 1)
+    ):
+        return True  # every (version, target) the rows can hold is reused: no row-by-row look-up needed
+    flags = mapping_lookup(mapping)["_action"] == ACTION_CODES[REUSE]
+    return bool(results.select(flags.fill_null(False).all()).item())
 
 
 # Proposed-target columns of the target mapping, by their name next to the results.

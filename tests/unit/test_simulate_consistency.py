@@ -13,10 +13,17 @@ from polars.testing import assert_frame_equal
 
 import sla_core.rejudge as rejudge_module
 from sla_core.clocks import evaluate
-from sla_core.policy import PolicyHistory
+from sla_core.policy import PolicyHistory, as_history
 from sla_core.policy_yaml import parse_policy, parse_policy_mapping
 from sla_core.simulate import simulate
-from sla_core.target_mapping import ITEM_ATTRIBUTES, JUDGEMENT, KEYS, RESULT_COLUMNS
+from sla_core.target_mapping import (
+    ITEM_ATTRIBUTES,
+    JUDGEMENT,
+    KEYS,
+    RESULT_COLUMNS,
+    only_budgets,
+    target_mapping,
+)
 
 POLICY_V1 = """\
 version: 1
@@ -342,3 +349,13 @@ def test_the_comparison_counts_each_slice_as_a_row_by_row_tally(history, stored)
                                                         / len(expected["objectives_before"]))
         assert got["objective_after"] == pytest.approx(sum(expected["objectives_after"])
                                                        / len(expected["objectives_after"]))
+
+
+def test_only_rows_whose_target_is_reused_take_the_budget_only_plan(history, stored):
+    proposed = _edit(history, lambda raw: raw["targets"][1].update(calendar="always"))  # email: recompute
+    mapping = target_mapping(as_history(history), proposed)
+    around_email = stored.filter(pl.col("target_index").is_in([0, 2]))  # targets on both sides of the changed one
+    assert only_budgets(around_email, as_history(history), proposed, mapping)
+    assert not only_budgets(stored, as_history(history), proposed, mapping)
+    assert not only_budgets(around_email.with_columns(pl.lit(None, pl.Int32).alias("target_index")),
+                            as_history(history), proposed, mapping)
