@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from sla_core.clocks import evaluate  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from figures import figure, record  # noqa: E402
+from figures import figure, record, timings  # noqa: E402
 
 from sla_core.policy_yaml import parse_policy  # noqa: E402
 from tests.unit.slow_reference import ReferenceCalendar  # noqa: E402
@@ -48,14 +48,9 @@ CPU: dict[str, float] = {}  # median CPU seconds (user + system, all threads) of
 
 def median_time(function, runs: int, label: str = "") -> float:
     """Median wall seconds of `runs` runs; their median CPU seconds go to CPU[label]."""
-    times, cpu = [], []
-    for _ in range(runs):
-        began, began_cpu = time.perf_counter(), time.process_time()
-        function()
-        times.append(time.perf_counter() - began)
-        cpu.append(time.process_time() - began_cpu)
+    wall, cpu = timings(function, runs)
     CPU[label] = statistics.median(cpu)
-    return statistics.median(times)
+    return statistics.median(wall)
 
 
 def random_intervals(rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:

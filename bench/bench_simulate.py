@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from sla_core.policy_yaml import parse_policy, parse_policy_mapping  # noqa: E40
 from sla_core.simulate import simulate  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from figures import figure, record  # noqa: E402
+from figures import figure, record, timings  # noqa: E402
 
 NOW = datetime(2026, 10, 31, 12, tzinfo=UTC)
 CHANNELS = ["email", "phone", "chat", "social", "web"]
@@ -104,12 +103,7 @@ def median_seconds(run, repeat: int, name: str | None = None) -> float:
     (on a shared machine the fastest run is the least disturbed one) and the median CPU seconds (user +
     system, all threads) in CPU[name]."""
     run()  # warm-up
-    times, cpu = [], []
-    for _ in range(repeat):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        run()
-        times.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - started_cpu)
+    times, cpu = timings(run, repeat)
     if name:
         FASTEST[name] = min(times)
         CPU[name] = statistics.median(cpu)

@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,6 +41,17 @@ def machine() -> str:
         pass
     return f"{model}, {os.cpu_count()} cores{memory}, {platform.system()} {platform.release()}, Python " \
            f"{platform.python_version()}"
+
+
+def timings(run, repeat: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds (user + system, all threads) of `repeat` runs of `run()`."""
+    wall, cpu = [], []
+    for _ in range(repeat):
+        began, began_cpu = time.perf_counter(), time.process_time()
+        run()
+        wall.append(time.perf_counter() - began)
+        cpu.append(time.process_time() - began_cpu)
+    return wall, cpu
 
 
 def figure(aim: str, measured: str, command: str, ratio: float | None = None, limit: float | None = None,
