@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -43,6 +44,15 @@ def machine() -> str:
            f"{platform.python_version()}"
 
 
+def code_version() -> str:
+    """The commit the bench ran (with "-dirty" for uncommitted changes), so a figure can be traced to its code."""
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def timings(run, repeat: int) -> tuple[list[float], list[float]]:
     """Wall and CPU seconds (user + system, all threads) of `repeat` runs of `run()`."""
     wall, cpu = [], []
@@ -70,6 +80,7 @@ def record(bench: str, figures: list[dict], note: str = "") -> Path:
         "bench": bench,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
+        "code": code_version(),
         "load": f"{os.getloadavg()[0]:.1f}",
         "args": " ".join(sys.argv[1:]),
         "note": note,
@@ -100,7 +111,7 @@ def write_results(path: Path = RESULTS) -> Path:
         lines += [
             f"## {run['bench']}",
             "",
-            f"Run {run['date']} on {run['machine']}; load average {run['load']}"
+            f"Run {run['date']} on {run['machine']}; code {run.get('code', 'unknown')}; load average {run['load']}"
             + (f"; arguments `{run['args']}`" if run["args"] else "") + ".",
             "",
         ]
