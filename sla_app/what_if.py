@@ -87,7 +87,8 @@ def commit_section(committed: Policy, proposed: Policy | None, base: int) -> Non
     if proposed is None:
         st.caption("Fix the table first.")
         return
-    diff = _targets_diff(committed.fingerprint, proposed.fingerprint, committed, proposed)
+    diff = "" if proposed is committed else _targets_diff(committed.fingerprint, proposed.fingerprint, committed,
+                                                          proposed)
     if not diff:
         st.caption("The proposal equals the committed policy: nothing to commit.")
         return
@@ -106,8 +107,7 @@ def commit_section(committed: Policy, proposed: Policy | None, base: int) -> Non
     if submitted and rights.can_backdate and committed.effective_from <= effective < current_time().date():
         # an admin's backdate re-judges verdicts already given: say how many, then commit on a second click
         with st.spinner("Counting the verdicts a backdate changes..."):
-            impact = policies.backdate_impact(proposed, effective, config=policies.config_dir(),
-                                              db=data.database_path())
+            impact = policies.backdate_impact(proposed, effective, db=data.database_path())
         st.session_state["whatif_backdate"] = {"fingerprint": proposed.fingerprint, "effective": effective,
                                                "reason": reason, "impact": impact}
         submitted = False
@@ -127,8 +127,7 @@ def _commit(proposed: Policy, base: int, rights: Rights, reason: str, effective:
     try:
         with st.spinner("Writing the version and rebuilding results..."):
             result = policies.commit_policy(proposed, base, rights.author, reason, effective,
-                                            config=policies.config_dir(), db=data.database_path(),
-                                            allow_backdate=rights.can_backdate)
+                                            db=data.database_path(), allow_backdate=rights.can_backdate)
     except (policies.CommitRefused, PolicyError) as error:
         st.error(plain(error), icon=":material/block:")
         return

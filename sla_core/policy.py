@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 
 import polars as pl
 
@@ -161,8 +162,20 @@ class Policy:
     reason: str | None = None
     committed_at: datetime | None = None
     raw: dict = field(default_factory=dict, repr=False)
-    fingerprint: str = ""
+    digest: str = field(default="", repr=False)  # the fingerprint, when whoever built the policy knows it
     dimensions: tuple[str, ...] = ()  # item attributes targets may match on and pages may slice by
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 of the policy's canonical YAML (`policy_yaml.policy_to_yaml`, rules and version metadata):
+        equal policies have equal fingerprints. Stored results name it (`results_basis`), so its value stays
+        that of the YAML text. Computed on first use, once, unless `digest` already holds it (a new version
+        is fingerprinted from the text it is written as)."""
+        if self.digest:
+            return self.digest
+        from sla_core.policy_yaml import fingerprint_of  # policy_yaml builds Policy objects: import on use
+
+        return fingerprint_of(self.raw)
 
     @property
     def match_keys(self) -> tuple[str, ...]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import UTC
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -80,6 +81,35 @@ def policy_to_yaml(policy: Policy) -> str:
     return dump_yaml(policy.raw)
 
 
+def fingerprint_of(raw: Mapping) -> str:
+    """A policy mapping's fingerprint: sha256 of its canonical YAML (what policy_to_yaml writes)."""
+    return _digest(dump_yaml(dict(raw)))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def with_metadata(policy: Policy, *, version: int, effective_from: date, author: str, reason: str,
+                  committed_at: datetime) -> tuple[Policy, str]:
+    """The policy's rules as a new version: (the Policy, its canonical YAML). The rules were validated when
+    `policy` was parsed and only the metadata is new, so nothing is parsed again: the text is written once
+    and the fingerprint is that text's (parse_policy(text) == the Policy returned)."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"version {version!r}: must be a whole number, 1 or more")
+    if isinstance(effective_from, datetime) or not isinstance(effective_from, date):
+        raise ValueError(f"effective_from {effective_from!r}: must be a day")
+    if not isinstance(committed_at, datetime):
+        raise ValueError(f"committed_at {committed_at!r}: must be an instant")
+    committed_at = committed_at if committed_at.tzinfo is not None else committed_at.replace(tzinfo=UTC)
+    stamped = {**copy.deepcopy(dict(policy.raw)), "version": version, "effective_from": effective_from,
+               "author": str(author), "reason": str(reason), "committed_at": committed_at}
+    raw = {key: stamped[key] for key in _TOP_KEYS if key in stamped}  # parse_policy's key order
+    text = dump_yaml(raw)
+    return replace(policy, version=version, effective_from=effective_from, author=raw["author"],
+                   reason=raw["reason"], committed_at=committed_at, raw=raw, digest=_digest(text)), text
+
+
 def _model_at(loc: Sequence) -> type[BaseModel] | None:
     """The validation model that owns the key at loc (for 'unknown key' hints)."""
     parent = tuple(loc[:-1])
@@ -117,7 +147,6 @@ def _build_policy(spec: PolicySpec, data: dict, errors: KeyLines) -> Policy:
         reason=spec.reason,
         committed_at=committed_at,
         raw=raw,
-        fingerprint=hashlib.sha256(dump_yaml(raw).encode()).hexdigest(),
         dimensions=dimensions,
     )
 

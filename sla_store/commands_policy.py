@@ -101,8 +101,8 @@ def commit_command(
 
     Long: the command's typer options are declared in its signature."""
     from sla_store.db import current_time
-    from sla_store.policy_files import config_dir
-    from sla_store.policy_store import CommitRefused, backdate_impact, commit_policy, load_committed
+    from sla_store.policy_files import load_policy_history
+    from sla_store.policy_store import CommitRefused, NewerVersionError, backdate_impact, commit_policy
 
     proposed = _read_policy(file)
     today = current_time().date()
@@ -113,43 +113,48 @@ def commit_command(
             day = dt.date.fromisoformat(effective.strip())
         except ValueError:
             raise _exit_with(f"--effective {effective!r} is not a day (use YYYY-MM-DD, e.g. {today})") from None
-    try:
-        committed = load_committed(config)
-    except (PolicyError, OSError) as error:
-        raise _exit_with(str(error)) from None
-    if proposed.version > committed.version:
-        raise _exit_with(
-            f"{file}: version {proposed.version} is newer than the committed version {committed.version} in "
-            f"{config_dir(config)}/sla.yaml; keep the version number your edit started from"
-        )
     if day < today and not backdate:
         raise _exit_with(
             f"--effective {day} is in the past (today is {today}): verdicts already given would be judged "
             "again; add --backdate to do that on purpose"
         )
-    if day < today and proposed.version == committed.version and day >= committed.effective_from:
+    history = None  # read only to count what a backdate changes; commit_policy checks the version under its lock
+    if day < today:
         try:
-            changes = backdate_impact(proposed, day, config=config, db=db)
-        except (duckdb.Error, OSError, ValueError) as error:
-            raise _exit_with(f"cannot count the verdicts a backdate changes: {error}".splitlines()[0]) from None
-        if changes is None:
-            typer.echo(f"Backdating to {day}: no database, so no stored verdicts change.")
-        else:
-            typer.echo(
-                f"Backdating to {day} changes {changes.total:,} decided verdicts of items created since then "
-                f"({changes.met_to_breached:,} met → breached, {changes.breached_to_met:,} breached → met, "
-                f"{changes.no_longer_decided:,} no longer judged)."
-            )
+            history = load_policy_history(config)
+        except (PolicyError, OSError) as error:
+            raise _exit_with(str(error)) from None
+        committed = max(history.versions, key=lambda policy: policy.version)
+        if proposed.version == committed.version and day >= committed.effective_from:
+            try:
+                changes = backdate_impact(proposed, day, config=config, db=db, history=history)
+            except (duckdb.Error, OSError, ValueError) as error:
+                raise _exit_with(f"cannot count the verdicts a backdate changes: {error}".splitlines()[0]) from None
+            _say_backdate_impact(changes, day)
     try:
         result = commit_policy(proposed, proposed.version, author, reason, day, config=config, db=db,
-                               allow_backdate=backdate)
-    except (CommitRefused, PolicyError) as error:
+                               allow_backdate=backdate, history=history)
+    except NewerVersionError as error:
+        raise _exit_with(f"{file}: {error}") from None
+    except (CommitRefused, PolicyError, OSError) as error:
         raise _exit_with(str(error)) from None
     typer.echo(
         f"Committed version {result.version}, effective {result.effective_from}, to {result.policy_path}; "
         f"version {result.version - 1} kept in {result.archived_path}."
         + (" Results rebuilt." if result.results_refreshed else "")
     )
+
+
+def _say_backdate_impact(changes, day: dt.date) -> None:
+    """The line a backdate prints before it writes: how many decided verdicts change."""
+    if changes is None:
+        typer.echo(f"Backdating to {day}: no database, so no stored verdicts change.")
+    else:
+        typer.echo(
+            f"Backdating to {day} changes {changes.total:,} decided verdicts of items created since then "
+            f"({changes.met_to_breached:,} met → breached, {changes.breached_to_met:,} breached → met, "
+            f"{changes.no_longer_decided:,} no longer judged)."
+        )
 
 
 def register(app: typer.Typer) -> None:

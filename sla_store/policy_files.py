@@ -40,8 +40,9 @@ def config_relative(root: Path, file: Path) -> str:
     return str(Path(root.resolve().name or ".") / file.relative_to(root))
 
 
-def load_policy_history(directory: str | os.PathLike | None = None) -> PolicyHistory:
-    """Every version: config/history/*.yaml plus the committed config/sla.yaml."""
+def load_policy_history(directory: str | os.PathLike | None = None, current: Policy | None = None) -> PolicyHistory:
+    """Every version: config/history/*.yaml plus the committed config/sla.yaml (`current`, when the caller
+    has just parsed it: each file is parsed once)."""
     root = config_dir(directory)
     versions: dict[int, Policy] = {}
     history = root / "history"
@@ -49,7 +50,8 @@ def load_policy_history(directory: str | os.PathLike | None = None) -> PolicyHis
         for file in sorted(history.glob("*.yaml")):
             policy = load_policy_file(file, config_relative(root, file))
             versions[policy.version] = policy
-    current = load_policy_file(root / "sla.yaml", config_relative(root, root / "sla.yaml"))
+    if current is None:
+        current = load_policy_file(root / "sla.yaml", config_relative(root, root / "sla.yaml"))
     versions[current.version] = current
     return PolicyHistory(list(versions.values()))
 

@@ -12,22 +12,22 @@ with the core's parser before anything is written.
 
 from __future__ import annotations
 
-import copy
 import difflib
 import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
 import yaml
 
-from sla_core.policy import Policy, PolicyError
-from sla_core.policy_yaml import parse_policy, parse_policy_mapping, policy_to_yaml
+from sla_core.policy import Policy, PolicyError, PolicyHistory
+from sla_core.policy_yaml import parse_policy, policy_to_yaml, with_metadata
 from sla_store.db import current_time, db_path, write_transaction
 from sla_store.policy_files import config_dir, load_policy_file, load_policy_history
 
@@ -40,6 +40,10 @@ class StaleVersionError(CommitRefused):
     """The edit started from a version that is no longer the committed one."""
 
 
+class NewerVersionError(CommitRefused):
+    """The edit names a version newer than the committed one (its version number was changed by hand)."""
+
+
 class BackdateRefused(CommitRefused):
     """An effective date in the past, without the right to backdate."""
 
@@ -50,8 +54,17 @@ class CommitResult:
     effective_from: date
     policy_path: Path
     archived_path: Path
-    diff: str
     results_refreshed: bool
+    policy: Policy = field(repr=False)  # the version written
+    text: str = field(repr=False)  # its file, as written
+    previous: Policy = field(repr=False)  # the version it follows
+    history: PolicyHistory | None = field(repr=False)  # every version after the commit, when it was loaded
+
+    @cached_property
+    def diff(self) -> str:
+        """Unified diff of the canonical YAML of the version before and the one written."""
+        return unified_diff(policy_to_yaml(self.previous), self.text, f"version {self.previous.version}",
+                            f"version {self.version}")
 
 
 def policy_path(config: str | os.PathLike | None = None) -> Path:
@@ -107,17 +120,10 @@ def build_version(
     reason: str,
     committed_at: datetime,
 ) -> tuple[Policy, str]:
-    """The proposed rules stamped with version metadata, validated by the parser; returns (policy, text)."""
-    raw = copy.deepcopy(dict(proposed.raw))
-    raw.update(
-        version=version,
-        effective_from=effective_from,
-        author=author,
-        reason=reason,
-        committed_at=committed_at,
-    )
-    policy = parse_policy_mapping(raw, "proposed")  # validated once, written as the text it stores
-    return policy, policy_to_yaml(policy)
+    """The proposed rules (validated when they were parsed) stamped with version metadata; returns (policy,
+    text): the text is dumped once and written as is, nothing is parsed again."""
+    return with_metadata(proposed, version=version, effective_from=effective_from, author=author, reason=reason,
+                         committed_at=committed_at)
 
 
 @contextmanager
@@ -167,6 +173,7 @@ def commit_policy(
     now: datetime | None = None,
     refresh: bool = True,
     allow_backdate: bool = False,
+    history: PolicyHistory | None = None,
 ) -> CommitResult:
     """Commit `proposed` as version current + 1, effective from `effective_from` (default: today, UTC).
 
@@ -176,6 +183,10 @@ def commit_policy(
     given, which only an admin (the page) or `--backdate` (the command line) may do.
     Afterwards the items the new version governs (created on or after its effective date) are judged again
     from raw data (when the database exists and `refresh` is true); older verdicts stay.
+
+    Each file is parsed once: sla.yaml under the lock (is it still the base version?), the archived versions
+    only when the results are refreshed and `history` (the caller's committed versions, e.g. the page's
+    cached ones) does not hold that same sla.yaml. The new version is dumped once, as the text written.
     """
     author, reason = (author or "").strip(), (reason or "").strip()
     if not author:
@@ -188,6 +199,11 @@ def commit_policy(
     with policy_lock(config):
         current_text = live.read_text(encoding="utf-8")
         current = parse_policy(current_text, str(live))
+        if base_version > current.version:
+            raise NewerVersionError(
+                f"version {base_version} is newer than the committed version {current.version} in {live}; "
+                "keep the version number your edit started from"
+            )
         if base_version != current.version:
             raise StaleVersionError(
                 f"{live}: version {current.version} was committed"
@@ -205,15 +221,28 @@ def commit_policy(
                 "date re-judges verdicts already given; only an admin may backdate a version"
             )
         new_policy, new_text = build_version(proposed, current.version + 1, effective, author, reason, moment)
+        refreshing = refresh and db_path(db).exists()
+        before = _history_with(current, history, config) if refreshing or history is not None else None
         archived = history_dir(config) / f"v{current.version}.yaml"
         if not archived.exists():
             atomic_write_text(archived, current_text)
         atomic_write_text(live, new_text)
-        diff = policy_diff(current, new_policy)
-        refreshed = False
-        if refresh and db_path(db).exists():
-            refreshed = refresh_results_now(config, db, moment, since=effective)
-    return CommitResult(new_policy.version, effective, live, archived, diff, refreshed)
+        after = None if before is None else PolicyHistory(
+            [*(policy for policy in before.versions if policy.version != new_policy.version), new_policy])
+        refreshed = refreshing and refresh_results_now(config, db, moment, since=effective, history=after)
+    return CommitResult(new_policy.version, effective, live, archived, refreshed, new_policy, new_text, current,
+                        after)
+
+
+def _history_with(current: Policy, history: PolicyHistory | None,
+                  config: str | os.PathLike | None) -> PolicyHistory:
+    """The committed versions whose newest is `current` (sla.yaml as parsed under the lock): `history` when it
+    holds that same version (archived versions never change), else read from the config folder."""
+    if history is not None:
+        newest = max(history.versions, key=lambda policy: policy.version)
+        if newest.version == current.version and newest.raw == current.raw:
+            return history
+    return load_policy_history(config, current=current)
 
 
 @dataclass(frozen=True)
@@ -249,16 +278,18 @@ def backdate_impact(
     since: date,
     config: str | os.PathLike | None = None,
     db: str | os.PathLike | None = None,
+    history: PolicyHistory | None = None,
 ) -> VerdictChanges | None:
     """What committing `proposed` effective `since` does to the stored verdicts of items created since then
-    (None without a database): the count a backdated commit shows before it writes."""
+    (None without a database): the count a backdated commit shows before it writes. `history`: the committed
+    versions (read from `config` when not given)."""
     from sla_store.db import connect_read_only
     from sla_store.queries import Selection
     from sla_store.simulation import run_simulation
 
     if not db_path(db).exists():
         return None
-    history = load_policy_history(config)
+    history = history if history is not None else load_policy_history(config)
     con = connect_read_only(db)
     try:
         simulation = run_simulation(con.cursor(), history, proposed, Selection(date_from=since))
@@ -277,12 +308,13 @@ def _by(policy: Policy) -> str:
 
 
 def refresh_results_now(config: str | os.PathLike | None, db: str | os.PathLike | None, now: datetime,
-                        since: date | None = None) -> bool:
-    """Bring the results up to the committed versions: with `since` (the newest version's effective date)
-    only the items created on or after it are judged again, else every item is."""
+                        since: date | None = None, history: PolicyHistory | None = None) -> bool:
+    """Bring the results up to the committed versions (`history`, read from `config` when not given): with
+    `since` (the newest version's effective date) only the items created on or after it are judged again,
+    else every item is."""
     from sla_store.compute import refresh_results, rejudge_since
 
-    history = load_policy_history(config)
+    history = history if history is not None else load_policy_history(config)
     with write_transaction(db_path(db)) as con:
         if since is None:
             refresh_results(con, history, now)
@@ -345,6 +377,7 @@ __all__ = [
     "backdate_impact",
     "CommitRefused",
     "CommitResult",
+    "NewerVersionError",
     "PolicyError",
     "StaleVersionError",
     "commit_policy",

@@ -249,3 +249,13 @@ def test_a_rerun_without_a_new_edit_neither_parses_nor_reads_nor_simulates_again
     assert changed == ["-  within: 3d", "+  within: 2d"]  # the proposal is still there, and still simulated
     assert any(m.label == "Attainment, proposed" for m in at.metric)
     assert calls == {}
+
+    # the commit: the committed file parsed once under the lock (is it still the base version?), the new
+    # version written once; the history the page holds goes to the results refresh and back to the page
+    at.text_area(key="whatif_reason").input("two days")
+    at.button(key="whatif_commit_button").click()
+    at.run()
+    assert not at.exception
+    assert "Committed version 2" in at.success[0].value
+    assert calls == {"compose": 1, "dump": 1}
+    assert [policy.version for policy in load_policy_history(workspace[0])] == [1, 2]

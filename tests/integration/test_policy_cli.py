@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from sla_core.clocks import evaluate
 from sla_core.policy_yaml import parse_policy, parse_policy_mapping, policy_to_yaml
 from sla_store.cli import app
+from sla_store.policy_files import load_policy_history
 from tests.integration.test_simulate_cli import build_database
 from tests.unit.test_simulate_consistency import NOW, POLICY_V1, raw_history
 
@@ -209,6 +210,59 @@ def test_backdate_says_how_many_decided_verdicts_change_then_writes(store):
         .filter(pl.col("met").is_not_null() & pl.col("met").ne_missing(pl.col("met_after")))
     )
     assert changed.height == total  # the announced count is what the write did
+
+
+def _counting(monkeypatch) -> dict[str, int]:
+    """Count YAML parses (compose) and writes (dump), and policy files read, from here on."""
+    import yaml
+
+    from sla_store import policy_files
+
+    calls: dict[str, int] = {}
+
+    def count(module, name):
+        real = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] = calls.get(name, 0) + 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    for name in ("compose", "dump", "safe_load", "safe_dump"):
+        count(yaml, name)
+    count(policy_files, "load_policy_file")
+    return calls
+
+
+def test_a_commit_parses_each_policy_file_once_and_writes_the_new_version_once(store, monkeypatch):
+    root, config, db, _, _ = store
+    assert _run("commit", str(_proposal(root, "2d")), "--author", "bo", "--reason", "first", "--config",
+                str(config), "--db", str(db)).exit_code == 0
+    proposal = _proposal(root, "4d", version=2)  # history/v1.yaml and sla.yaml (version 2) are committed
+    calls = _counting(monkeypatch)
+
+    outcome = _run("commit", str(proposal), "--author", "ana", "--reason", "second", "--config", str(config),
+                   "--db", str(db))
+
+    assert outcome.exit_code == 0, outcome.output
+    assert "Committed version 3" in outcome.stdout and "Results rebuilt." in outcome.stdout
+    # parsed once each: the proposal, sla.yaml (under the lock) and history/v1.yaml (for the results refresh);
+    # written once: the new sla.yaml, plus the fingerprints of the two stored versions the results' basis names
+    assert calls == {"load_policy_file": 2, "compose": 3, "dump": 1 + 2}
+    assert [p.version for p in load_policy_history(config)] == [1, 2, 3]
+    assert set(_results(db)["policy_version"].unique()) == {1, 3}  # NOW's items are judged by version 3
+
+
+def test_a_commit_without_a_database_parses_the_proposal_and_sla_yaml_only(store, monkeypatch):
+    root, config, _, _, _ = store
+    proposal = _proposal(root, "2d")
+    calls = _counting(monkeypatch)
+    outcome = _run("commit", str(proposal), "--author", "ana", "--reason", "r", "--config", str(config),
+                   "--db", str(root / "none.duckdb"))
+    assert outcome.exit_code == 0, outcome.output
+    assert calls == {"load_policy_file": 1, "compose": 2, "dump": 1}
+    assert parse_policy((config / "sla.yaml").read_text()).version == 2
 
 
 def test_a_bad_effective_day_is_one_line(store):

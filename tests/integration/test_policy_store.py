@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
@@ -75,6 +76,24 @@ def test_a_commit_writes_a_valid_new_version_and_keeps_the_old_one_in_history(co
     assert history.in_force(date(2026, 3, 10)).version == 2
     assert sorted(p.name for p in config.iterdir()) == ["history", "sla.yaml"]  # no temp or lock files left
     assert sorted(p.name for p in (config / "history").iterdir()) == ["v1.yaml"]
+
+
+@pytest.mark.parametrize("moment", [NOW, datetime(2026, 3, 10, 11, 5, tzinfo=timezone(timedelta(hours=2)))])
+def test_the_written_version_is_the_policy_its_file_parses_to(config, moment):
+    """The new version is stamped, not parsed again: its file must read back to the very same policy."""
+    committed = load_committed(config)
+    proposed = _with_within(committed, 2, "2d")
+    result = commit_policy(proposed, 1, "NO", "yes: 'quoted' text\nand a second line", config=config, now=moment)
+
+    text = (config / "sla.yaml").read_text()
+    assert text == result.text
+    written = parse_policy(text, "sla.yaml")
+    assert written.fingerprint == result.policy.fingerprint == hashlib.sha256(text.encode()).hexdigest()
+    assert written.raw == result.policy.raw and list(written.raw) == list(result.policy.raw)
+    for name in ("version", "effective_from", "author", "reason", "committed_at", "objective", "targets",
+                 "calendars", "metrics", "dimensions"):
+        assert getattr(written, name) == getattr(result.policy, name), name
+    assert written.committed_at.utcoffset() == moment.utcoffset()
 
 
 def test_the_diff_shows_exactly_the_changed_budget(config):
