@@ -102,14 +102,15 @@ def first_events(events: pl.DataFrame, kinds: Sequence[str], item_count: int) ->
     (case-insensitive; a kind may be a glob pattern), NEVER where it has none. Events carry `_row`."""
     if not kinds:
         return {}
-    lowered_kind = pl.col("kind").str.to_lowercase()
     known_kinds = events.get_column("kind").unique().to_list()
+    # the kind's spellings that read "status" in any case: a look-up, not a lower-casing of every event
+    status_kind = pl.col("kind").is_in([name for name in known_kinds if name is not None and name.lower() == "status"])
     known_status = events.filter(pl.col("kind") == "status").get_column("value").unique().to_list()
     out = {}
     for kind in kinds:
         by_kind = matching_values(known_kinds, [kind])
         by_status = matching_values(known_status, [kind])
-        chosen = pl.col("kind").is_in(by_kind) | ((lowered_kind == "status") & pl.col("value").is_in(by_status))
+        chosen = pl.col("kind").is_in(by_kind) | (status_kind & pl.col("value").is_in(by_status))
         first = events.filter(chosen).group_by("_row").agg(pl.col("occurred_at").min())
         values = np.full(item_count, NEVER, dtype=np.int64)
         values[first["_row"].cast(pl.Int64).to_numpy()] = instants(first["occurred_at"])
@@ -118,20 +119,24 @@ def first_events(events: pl.DataFrame, kinds: Sequence[str], item_count: int) ->
 
 
 class StatusIntervals:
-    """Every status event as numpy arrays: item row, instant, next status instant of the same item."""
+    """Every status event as numpy arrays: item row, instant, next status instant of the same item, and its
+    value (lower-cased) as a code into `names`. Events carry `_row`."""
 
     NEVER = NEVER
 
     def __init__(self, events: pl.DataFrame, item_count: int):
-        status = (
-            events.filter(pl.col("kind") == "status")
-            .select("_row", "occurred_at", pl.col("value").str.to_lowercase().alias("value"))
-            .sort("_row", "occurred_at", "value")
-            .with_columns(
-                pl.when(pl.col("_row").shift(-1) == pl.col("_row")).then(pl.col("occurred_at").shift(-1)).alias("next_at")
-            )
+        status = events.filter(pl.col("kind") == "status")
+        spelled = status.get_column("value").unique().to_list()
+        # Values are sorted as their codes are (code = place among the distinct lower-cased values), so
+        # sorting by code orders same-instant events as sorting by their lower-cased text would.
+        self.names = sorted({value.lower() for value in spelled})
+        place = {name: code for code, name in enumerate(self.names)}
+        code = pl.col("value").replace_strict(spelled, [place[value.lower()] for value in spelled],
+                                              return_dtype=pl.UInt32)
+        status = status.select("_row", "occurred_at", code.alias("code")).sort("_row", "occurred_at", "code").with_columns(
+            pl.when(pl.col("_row").shift(-1) == pl.col("_row")).then(pl.col("occurred_at").shift(-1)).alias("next_at")
         )
-        self.values = status["value"]
+        self.codes = status["code"].to_numpy()
         self.item = status["_row"].cast(pl.Int64).to_numpy()
         self.at_us = status["occurred_at"].to_physical().to_numpy()
         next_at = status["next_at"].to_physical()
@@ -146,6 +151,6 @@ class StatusIntervals:
     def in_status(self, patterns: tuple[str, ...]) -> np.ndarray:
         """Which status events match any of the (lower-case, glob) patterns."""
         if patterns not in self._masks:
-            chosen = matching_values(self.values.unique().to_list(), patterns)
-            self._masks[patterns] = self.values.is_in(chosen).to_numpy()
+            chosen = [code for code, name in enumerate(self.names) if matches_any(name, patterns)]
+            self._masks[patterns] = np.isin(self.codes, np.asarray(chosen, dtype=self.codes.dtype))
         return self._masks[patterns]
