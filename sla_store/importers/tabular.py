@@ -225,6 +225,11 @@ class Loaded:
     events: int
 
 
+# What an event-log item's targets match on, taken from one row (with its attributes).
+_CLASSIFYING = ("process", "channel", "team", "priority")
+_LINE_ORDER = f"occurred_at, {LINE}"  # an event log's rows in time order, ties in file order
+
+
 def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, import_id: int,
           staged: Staged) -> Loaded:
     """Move the staged rows into items / events / rejected_rows for this import.
@@ -287,9 +292,10 @@ def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, impor
         """, [import_id])
         events = _insert_events(con)
         if mapping.creates_items:
-            # An event-log item starts at its first event (or its created column); its fields come from its
-            # first rows, its status, agent and attributes from its latest; a milestone is the first activity
-            # the mapping names for it (or the column mapped to it).
+            # An event-log item starts at its first event (or its created column); a milestone is the first
+            # activity the mapping names for it (or the column mapped to it); its status is its latest row's.
+            # What targets match on - process, channel, team, priority and the attributes - comes from one
+            # row: the latest that records any of them (a log may name them on a case's first event only).
             times = []
             for field in ("first_response", "resolved", "closed"):
                 from_column = f"max_by({field}, occurred_at) FILTER (WHERE {field} IS NOT NULL)"
@@ -305,45 +311,55 @@ def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, impor
             if created_names:
                 globs = " OR ".join(f"activity GLOB {literal(name.lower())}" for name in created_names)
                 created_sql = f"coalesce(min(created), min(occurred_at) FILTER (WHERE {globs}), min(occurred_at))"
+            records = " OR ".join([*(f"{field} IS NOT NULL" for field in _CLASSIFYING if field not in
+                                     mapping.constants),  # a constant is on every row: it records nothing
+                                   "coalesce(len(list_filter(attributes->>'$.*', lambda v: v IS NOT NULL)) > 0, "
+                                   "false)"])
             con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE new_items AS
                 SELECT {source} AS source, item_id, {kind} AS kind,
-                       min_by(process, occurred_at) FILTER (WHERE process IS NOT NULL) AS process,
-                       min_by(channel, occurred_at) FILTER (WHERE channel IS NOT NULL) AS channel,
-                       min_by(team, occurred_at) FILTER (WHERE team IS NOT NULL) AS team,
-                       min_by(priority, occurred_at) FILTER (WHERE priority IS NOT NULL) AS priority,
-                       max_by(agent, occurred_at) FILTER (WHERE agent IS NOT NULL) AS agent,
-                       max_by(coalesce(status, activity), occurred_at) AS status,
-                       min_by(subject, occurred_at) FILTER (WHERE subject IS NOT NULL) AS subject,
-                       {created_sql} AS created, {", ".join(times)},
-                       max_by(attributes, occurred_at) FILTER (WHERE attributes IS NOT NULL) AS attributes,
-                       ? AS import_id
-                FROM staged WHERE reason IS NULL GROUP BY item_id
+                       {", ".join(f"classified.{field} AS {field}" for field in _CLASSIFYING)}, agent, status, subject,
+                       created, first_response, resolved, closed, classified.attributes AS attributes, ? AS import_id,
+                       classified_at, last_at
+                FROM (SELECT item_id,
+                             max_by({{{", ".join(f"'{field}': {field}" for field in _CLASSIFYING)},
+                                     'attributes': attributes}}, ({_LINE_ORDER})) FILTER (WHERE {records}) AS classified,
+                             max(occurred_at) FILTER (WHERE {records}) AS classified_at, max(occurred_at) AS last_at,
+                             max_by(agent, ({_LINE_ORDER})) FILTER (WHERE agent IS NOT NULL) AS agent,
+                             max_by(coalesce(status, activity), ({_LINE_ORDER})) AS status,
+                             min_by(subject, occurred_at) FILTER (WHERE subject IS NOT NULL) AS subject,
+                             {created_sql} AS created, {", ".join(times)}
+                      FROM staged WHERE reason IS NULL GROUP BY item_id)
             """, [import_id])
             items = con.sql("SELECT count(*) FROM new_items").fetchall()[0][0]
             # Merge with items stored by earlier imports of the same log: the earliest start and milestones
-            # win, the first known fields stay, the latest status, agent and attributes replace the old ones.
-            con.execute("""
+            # win; the later rows win the rest - status and agent when this import's latest row is no older
+            # than the item's events stored by other imports, the matched-on fields (all together) when this
+            # import's row for them is no older than those events.
+            replaced = ", ".join(f"{field} = CASE WHEN n.newer THEN n.{field} ELSE items.{field} END"
+                                   for field in (*_CLASSIFYING, "attributes"))
+            con.execute(f"""
                 UPDATE items SET
                     created = least(items.created, n.created),
-                    process = coalesce(items.process, n.process),
-                    channel = coalesce(items.channel, n.channel),
-                    team = coalesce(items.team, n.team),
-                    priority = coalesce(items.priority, n.priority),
-                    agent = coalesce(n.agent, items.agent),
-                    status = n.status,
+                    {replaced},
+                    agent = CASE WHEN n.later THEN coalesce(n.agent, items.agent) ELSE coalesce(items.agent, n.agent) END,
+                    status = CASE WHEN n.later THEN n.status ELSE items.status END,
                     subject = coalesce(items.subject, n.subject),
                     first_response = least(items.first_response, n.first_response),
                     resolved = least(items.resolved, n.resolved),
                     closed = least(items.closed, n.closed),
-                    attributes = coalesce(n.attributes, items.attributes),
                     import_id = n.import_id
-                FROM new_items n
+                FROM (SELECT n.*, n.classified_at >= coalesce(s.stored_at, n.classified_at) AS newer,
+                             n.last_at >= coalesce(s.stored_at, n.last_at) AS later
+                      FROM new_items n LEFT JOIN (
+                          SELECT e.item_id, max(e.occurred_at) AS stored_at FROM events e
+                          SEMI JOIN new_items k ON e.source = k.source AND e.item_id = k.item_id
+                          WHERE e.import_id <> ? GROUP BY e.item_id) s ON s.item_id = n.item_id) n
                 WHERE items.source = n.source AND items.item_id = n.item_id
-            """)
+            """, [import_id])
             con.execute("""
                 INSERT INTO items
-                SELECT n.* FROM new_items n ANTI JOIN (
+                SELECT n.* EXCLUDE (classified_at, last_at) FROM new_items n ANTI JOIN (
                     SELECT i.source, i.item_id FROM items i SEMI JOIN new_items k
                         ON i.source = k.source AND i.item_id = k.item_id) i  -- the log's items only
                     ON i.source = n.source AND i.item_id = n.item_id
