@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import duckdb
 
 from sla_store.coverage import note_event_names
-from sla_store.importers.mapping import LOWERED_FIELDS, OFFSET_FORMATS, TIME_FIELDS, Mapping
+from sla_store.importers.mapping import LOWERED_FIELDS, OFFSET_FORMATS, TEXT_FIELDS, TIME_FIELDS, Mapping
 from sla_store.importers.reading import (
     LINE,
     RawTable,
@@ -92,8 +92,6 @@ def staged_name(field: str) -> str:
     return "occurred_at" if field == "at" else field
 
 
-TEXT_OUTPUTS = ("item_id", "channel", "team", "priority", "agent", "status", "subject", "process", "activity")
-
 
 @dataclass
 class Staged:
@@ -152,7 +150,7 @@ def _stage_sql(mapping: Mapping, raw: RawTable) -> str:
         cleaned.append("NULL::JSON AS attributes")
 
     select = ["attributes"] if numbered_later else [LINE, "attributes"]
-    for field in TEXT_OUTPUTS:
+    for field in TEXT_FIELDS:
         select.append(f"{_canonical(mapping, field, cleaned_name.get(field))} AS {field}")
     for field in TIME_FIELDS:
         text, name = cleaned_name.get(field), staged_name(field)
