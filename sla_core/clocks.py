@@ -254,9 +254,8 @@ class _Clocks:
                  recorded: pl.DataFrame, dimensions: Sequence[str]):
         self.items, self.events, self.now, self.now_us = items, events, now, epoch_us(now)
         self.recorded, self.dimensions = recorded, tuple(dimensions)
-        self.milestones = {name: instants(items[name]) for name in ITEM_TIMES}
         self.event_milestones = first_events(events, kinds, items.height)
-        self.milestones.update(self.event_milestones)
+        self.milestones = dict(self.event_milestones)  # item columns join when a metric first names them
         self.status = StatusIntervals(events, items.height)
         self.start_positions = StartPositions(items.height)
 
@@ -314,7 +313,10 @@ class _Clocks:
         """The earliest of these milestones that happened by now, per item row (NEVER when none has)."""
         first = np.full(len(rows), NEVER, dtype=np.int64)
         for name in names:
-            values = self.milestones[name][rows]
+            if name not in self.milestones:
+                self.milestones[name] = instants(self.items[name])
+            values = self.milestones[name]
+            values = values if len(rows) == len(values) else values[rows]  # rows ascend: all of them, in order
             np.minimum(first, np.where(values <= self.now_us, values, NEVER), out=first)
         return first
 
