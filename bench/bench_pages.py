@@ -2,6 +2,8 @@
 
     python bench/bench_pages.py            # 10,000 vs 1,000,000 tickets
     python bench/bench_pages.py --quick    # 2,000 vs 50,000 tickets
+    python bench/bench_pages.py --large 10000000   # bench_scale's 10M database, through a copy (2.6 GB; its
+                                                   # kept tables filled once, about 25 s)
 
 Databases come from the project's own sample generator and import pipeline (sla_store.sample) and are
 kept in bench/out/ between runs; bench_scale's database of a size is reused through a copy (never written)
