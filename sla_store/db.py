@@ -129,7 +129,7 @@ def write_transaction(path: str | os.PathLike | None = None) -> Iterator[duckdb.
 
 
 def _copy_names(live: Path) -> list[Path]:
-    """The private copies (and their WAL files) writers of `live` make beside it."""
+    """The private copies writers of `live` make beside it, with their WAL files and spill folders."""
     return sorted(live.parent.glob(f".{glob_escape(live.name)}.*.tmp")) + sorted(
         live.parent.glob(f".{glob_escape(live.name)}.*.tmp.wal"))
 
@@ -146,7 +146,10 @@ def remove_stale_copies(live: Path) -> list[Path]:
     removed = []
     for leftover in _copy_names(live):
         try:
-            leftover.unlink()
+            if leftover.is_dir():  # DuckDB's spill folder of a copy, or a rebuild's partition files
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
             removed.append(leftover)
         except FileNotFoundError:
             pass

@@ -109,3 +109,18 @@ def test_a_writers_private_copy_is_byte_identical_and_never_overwrites_a_file(tm
     assert copy.read_bytes() == live.read_bytes()
     with pytest.raises(FileExistsError):
         copy_database_file(live, copy)
+
+
+def test_folders_a_killed_writer_left_beside_the_live_file_are_removed_by_the_next_writer(tmp_path):
+    live = tmp_path / "live.duckdb"
+    with write_transaction(live) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS n")
+    spill = tmp_path / ".live.duckdb.abc123.tmp.tmp"  # DuckDB's spill folder of a private copy
+    parts = tmp_path / ".live.duckdb.abc123.tmp.xyz.parts.tmp" / "events" / "part=0"  # a rebuild's partitions
+    for folder in (spill, parts):
+        folder.mkdir(parents=True)
+        (folder / "data_0.parquet").write_bytes(b"left behind")
+    with write_transaction(live) as con:
+        con.execute("INSERT INTO t VALUES (2)")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["live.duckdb"]
+    assert connect_read_only(live).sql("SELECT count(*) FROM t").fetchall() == [(2,)]

@@ -178,6 +178,48 @@ def test_a_rebuild_in_many_small_partitions_equals_one_evaluation(tmp_path, conf
         written = compute.refresh_results(con, load_policy_history(config), NOW)
     stored = _assert_equals_full_rebuild(db, config)
     assert written == stored.height
+    assert not [path for path in tmp_path.iterdir() if path.name.endswith(".parts.tmp")]  # partition files gone
+
+
+def test_a_rebuild_in_partitions_reads_each_partitions_rows_once_from_its_own_files(tmp_path, config, monkeypatch):
+    from sla_store import compute
+    from sla_store.db import write_transaction
+
+    db = tmp_path / "sla.duckdb"
+    tickets, events = _batch(500_000, 60, seed=12)
+    _import(tmp_path, db, config, 0, tickets, events)
+    monkeypatch.setattr(compute, "PARTITION_ITEMS", 10)
+    seen = {"items": [], "events": []}
+    real = compute._partitions
+
+    def spying(*args, **kwargs):
+        manager = real(*args, **kwargs)
+
+        class Spy:
+            def __enter__(self):
+                read = manager.__enter__()
+                folders = [path for path in tmp_path.iterdir() if path.name.endswith(".parts.tmp")]
+                assert len(folders) == 1 and (folders[0] / "events").is_dir()  # written once, beside the copy
+
+                def frames(part):
+                    items, events = read(part)
+                    seen["items"].append(items["item_id"].to_list())
+                    seen["events"].append(events["item_id"].unique().to_list())
+                    return items, events
+                return frames
+
+            def __exit__(self, *exc):
+                return manager.__exit__(*exc)
+        return Spy()
+
+    monkeypatch.setattr(compute, "_partitions", spying)
+    with write_transaction(db) as con:
+        compute.refresh_results(con, load_policy_history(config), NOW)
+    item_ids = [item for part in seen["items"] for item in part]
+    assert len(seen["items"]) == 6 and sorted(item_ids) == sorted(set(item_ids)) and len(item_ids) == 60
+    for items, events in zip(seen["items"], seen["events"], strict=True):
+        assert set(events) <= set(items)  # an item's events travel in its partition
+    _assert_equals_full_rebuild(db, config)
 
 
 def test_a_rebuild_that_fails_after_committing_some_partitions_leaves_the_database_as_it_was(tmp_path, config,
