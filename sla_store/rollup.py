@@ -25,6 +25,7 @@ OPEN_TABLE = "open_clocks"
 ROLLUP_KEYS = (*ROLLUP_SLICES, "day", "objective")
 ROLLUP_COUNTS = ("items", "met", "breached", "active")
 
+RETURNED_ITEMS = 200_000  # up to this many re-judged items, a DELETE returns what their rows counted
 DIMENSION_TABLE = "dimension_counts"
 DIMENSION_KEYS = ("name", "kind", "value")
 DIMENSION_DDL = f"CREATE TABLE IF NOT EXISTS {DIMENSION_TABLE} (name VARCHAR, kind VARCHAR, value VARCHAR, items BIGINT)"
@@ -177,9 +178,17 @@ def delete_results(con: duckdb.DuckDBPyConnection, keys: str = "rejudge_keys") -
     else:
         _ensure_tables(con)
     match = f"(source, item_id) IN (SELECT source, item_id FROM {keys})"
+    dimensions = dimension_columns(con)
+    if con.sql(f"SELECT count(*) FROM {keys}").fetchall()[0][0] > RETURNED_ITEMS:
+        # Many items (a commit reaching far back): counted in DuckDB, never held in memory.
+        rows = f"(SELECT * FROM results WHERE {match})"
+        _merge(con, rollup_sql(rows)[0], sign=-1)
+        _merge(con, _dimension_counts_sql(rows, dimensions), -1, DIMENSION_TABLE, DIMENSION_KEYS, ("items",))
+        con.execute(f"DELETE FROM results WHERE {match}")
+        con.execute(f"DELETE FROM {OPEN_TABLE} WHERE {match}")
+        return
     # One statement deletes and returns what the deleted rows counted (no second scan of the results).
     # (con.sql runs a DELETE at once and keeps its returned rows; reading them does not run it again.)
-    dimensions = dimension_columns(con)
     returned = ", ".join([*ROLLUP_SLICES, "created", "objective", "met", "state", *map(ident, dimensions)])
     deleted = con.sql(f"DELETE FROM results WHERE {match} RETURNING {returned}").to_arrow_table()
     if deleted.num_rows:

@@ -49,8 +49,11 @@ def _assert_kept_tables_match_the_results(db: Path) -> None:
     assert_frame_equal(stored.sort(order), scanned.select(stored.columns).sort(order), check_dtypes=False)
 
 
-@pytest.mark.parametrize("seed", [4, 5])
-def test_kept_rollup_and_open_clocks_follow_every_write(tmp_path, config, seed):  # noqa: F811
+@pytest.mark.parametrize(("seed", "returned_items"), [(4, 200_000), (5, 200_000), (6, 0)])
+def test_kept_rollup_and_open_clocks_follow_every_write(tmp_path, config, seed, returned_items,  # noqa: F811
+                                                        monkeypatch):
+    """(returned_items 0: every write counts what it deletes in DuckDB, as for a commit reaching far back.)"""
+    monkeypatch.setattr(rollup, "RETURNED_ITEMS", returned_items)
     rng = random.Random(seed)
     db = tmp_path / "sla.duckdb"
     (log := tmp_path / "ops.csv").write_text(OPS_LOG)
