@@ -90,6 +90,8 @@ def sample_command(
                                             show_default=False)] = None,
     samples_dir: Annotated[Path, typer.Option("--samples-dir", help="Where the exports are written.")] = Path(
         "data/samples"),
+    days: Annotated[int, typer.Option("--days", min=28, max=3660,
+                                      help="Days of history up to --now the tickets arrive over.")] = 182,
     db: DbOption = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
@@ -99,7 +101,7 @@ def sample_command(
 
     try:
         summary = build_sample_db(db, tickets=tickets, seed=seed, now=_parse_now(now), samples_dir=samples_dir,
-                                  config=config)
+                                  config=config, days=days)
     except (ImportRefused, *_policy_error_types()) as exc:
         raise fail(str(exc)) from None
     if as_json:

@@ -31,7 +31,7 @@ from typing import BinaryIO
 
 import polars as pl
 
-from sla_store.sample_draws import ZONE
+from sla_store.sample_draws import HISTORY_DAYS, ZONE
 from sla_store.sample_ops import generate_ops
 from sla_store.sample_tickets import VIA, generate_replies, generate_tickets
 
@@ -51,8 +51,8 @@ def _local_text(column: str, fmt: str) -> pl.Expr:
 
 
 def write_samples(tickets: int = 20000, seed: int = 42, now: datetime | None = None,
-                  samples_dir: Path = Path("data/samples")) -> SampleFiles:
-    """Write the three sample exports and return their paths.
+                  samples_dir: Path = Path("data/samples"), days: int = HISTORY_DAYS) -> SampleFiles:
+    """Write the three sample exports, `days` days of history up to `now`, and return their paths.
 
     Tickets are generated and written SAMPLE_CHUNK at a time (the first chunk is what a smaller sample of the
     same seed holds), so memory stays bounded for any count."""
@@ -64,7 +64,7 @@ def write_samples(tickets: int = 20000, seed: int = 42, now: datetime | None = N
         for chunk, first in enumerate(range(0, tickets, SAMPLE_CHUNK)):
             count = min(SAMPLE_CHUNK, tickets - first)
             frame, status_events = generate_tickets(count, seed if chunk == 0 else [seed, chunk], now,
-                                                    first_id=100_001 + first)
+                                                    first_id=100_001 + first, days=days)
             write_ticket_csv(frame, ticket_file, header=chunk == 0)
             status_events.select(
                 pl.col("item_id").alias("Ticket ID"),
@@ -77,7 +77,7 @@ def write_samples(tickets: int = 20000, seed: int = 42, now: datetime | None = N
                 pl.col("at").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("At"),
             ).write_csv(reply_file, include_header=chunk == 0)
             del frame, status_events
-    generate_ops(seed, now, leads=max(60, tickets // 8)).select(
+    generate_ops(seed, now, leads=max(60, tickets // 8), days=days).select(
         pl.col("case").alias("Case ID"),
         pl.col("activity").alias("Activity"),
         _local_text("at", "%Y-%m-%d %H:%M:%S").alias("Timestamp"),
@@ -109,15 +109,16 @@ def write_ticket_csv(frame: pl.DataFrame, path: Path | BinaryIO, header: bool = 
 
 def build_sample_db(db: str | os.PathLike | None = None, tickets: int = 20000, seed: int = 42,
                     now: datetime | None = None, samples_dir: Path = Path("data/samples"),
-                    config: str | os.PathLike | None = None) -> dict:
-    """Write the sample exports, load them into `db` (replacing its contents) and compute results."""
+                    config: str | os.PathLike | None = None, days: int = HISTORY_DAYS) -> dict:
+    """Write the sample exports (`days` days of history), load them into `db` (replacing its contents) and
+    compute results."""
     from sla_store.compute import refresh_results
     from sla_store.db import current_time, write_transaction
     from sla_store.importers import load_mapping
     from sla_store.ingest import load_file, mappings_dir, policy_history_or_none
 
     now = (now or current_time()).astimezone(UTC).replace(microsecond=0)
-    files = write_samples(tickets, seed, now, Path(samples_dir))
+    files = write_samples(tickets, seed, now, Path(samples_dir), days)
     folder = mappings_dir(config)
     history = policy_history_or_none(config)
     loads = [(files.tickets, "zendesk.yaml"), (files.ticket_events, "zendesk_status_events.yaml"),

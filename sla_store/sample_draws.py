@@ -45,22 +45,22 @@ def lognormal(rng: np.random.Generator, median: np.ndarray, sigma: np.ndarray) -
 
 
 def arrivals(rng: np.random.Generator, count: int, now: datetime, spike_start: datetime,
-              hour_weights: np.ndarray, weekend_share: float = 0.3) -> np.ndarray:
-    """UTC microseconds of `count` arrivals over the last HISTORY_DAYS days, local business-hour curve."""
+              hour_weights: np.ndarray, weekend_share: float = 0.3, days: int = HISTORY_DAYS) -> np.ndarray:
+    """UTC microseconds of `count` arrivals over the last `days` days, local business-hour curve."""
     local_now = now.astimezone(ZoneInfo(ZONE))
-    first_day = local_now.date() - timedelta(days=HISTORY_DAYS - 1)
-    days = np.array([first_day + timedelta(days=i) for i in range(HISTORY_DAYS)])
-    weekday = np.array([day.weekday() for day in days])
+    first_day = local_now.date() - timedelta(days=days - 1)
+    dates = np.array([first_day + timedelta(days=i) for i in range(days)])
+    weekday = np.array([day.weekday() for day in dates])
     weight = np.array([1.25, 1.1, 1.0, 1.0, 0.9, weekend_share, weekend_share * 0.7])[weekday]
-    weight = weight * np.linspace(0.9, 1.1, HISTORY_DAYS)  # a growing customer base
+    weight = weight * np.linspace(0.9, 1.1, days)  # a growing customer base
     spike_day = spike_start.astimezone(local_now.tzinfo).date()
-    in_spike = np.array([(day - spike_day).days for day in days])
+    in_spike = np.array([(day - spike_day).days for day in dates])
     weight = np.where((in_spike >= 0) & (in_spike < 7), weight * 2.2, weight)
-    day_index = rng.choice(HISTORY_DAYS, size=count, p=weight / weight.sum())
+    day_index = rng.choice(days, size=count, p=weight / weight.sum())
     hour = rng.choice(24, size=count, p=hour_weights / hour_weights.sum())
     second = rng.integers(0, 3600, size=count)
     day_us = np.array([(datetime.combine(day, datetime.min.time()) - datetime(1970, 1, 1)).days
-                       for day in days], dtype=np.int64) * 86_400 * US
+                       for day in dates], dtype=np.int64) * 86_400 * US
     local_us = day_us[day_index] + hour * 3600 * US + second * US
     local = pl.Series(local_us, dtype=pl.Int64).cast(pl.Datetime("us"))
     aware = local.dt.replace_time_zone(ZONE, ambiguous="earliest", non_existent="null")

@@ -65,13 +65,14 @@ def _campaigns(rng: np.random.Generator, now: datetime) -> pl.DataFrame:
         process=pl.lit("campaigns"))
 
 
-def generate_ops(seed: int = 42, now: datetime | None = None, leads: int = 2500) -> pl.DataFrame:
-    """The internal-ops event log: case, activity, UTC time, team, process."""
+def generate_ops(seed: int = 42, now: datetime | None = None, leads: int = 2500,
+                 days: int = HISTORY_DAYS) -> pl.DataFrame:
+    """The internal-ops event log of the last `days` days: case, activity, UTC time, team, process."""
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     rng = np.random.default_rng(seed + 1)
     desk, _ = draw.desk_calendars()
     submitted_us = np.sort(draw.arrivals(rng, leads, now, now - timedelta(days=45), draw.hour_curve(1.4, 0.15),
-                                     weekend_share=0.45))
+                                     weekend_share=0.45, days=days))
     scored_us = submitted_us + (draw.lognormal(rng, np.full(leads, 15 * 60.0), np.full(leads, 0.9)) * US).astype(np.int64)
     routing_s = draw.lognormal(rng, np.full(leads, 30 * 60.0), np.full(leads, 0.9))
     scored_us = draw.whole_seconds(scored_us)
@@ -86,7 +87,7 @@ def generate_ops(seed: int = 42, now: datetime | None = None, leads: int = 2500)
     # One weekly report per Monday 00:00 Amsterdam time; a few are delivered late.
     local_now = now.astimezone(ZoneInfo(ZONE))
     monday = (local_now - timedelta(days=local_now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    weeks = HISTORY_DAYS // 7
+    weeks = days // 7
     requested = [monday - timedelta(weeks=w) for w in range(weeks)][::-1]
     requested_us = np.array([int(moment.timestamp() * US) for moment in requested], dtype=np.int64)
     delivery_h = rng.uniform(20, 52, weeks)

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from sla_store.sample_draws import (
+    HISTORY_DAYS,
     US,
     arrivals,
     desk_calendars,
@@ -61,7 +62,7 @@ SPIKE_SLOWDOWN = 1.6
 
 
 def generate_tickets(count: int, seed: int | Sequence[int] = 42, now: datetime | None = None,
-                     first_id: int = 100_001) -> tuple[pl.DataFrame, pl.DataFrame]:
+                     first_id: int = 100_001, days: int = HISTORY_DAYS) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(tickets, status events) with canonical columns; times as UTC datetimes. Vectorized (1M in seconds).
 
     Tickets are numbered from `first_id`; `seed` is anything numpy's default_rng takes. The draws come in a
@@ -71,7 +72,7 @@ def generate_tickets(count: int, seed: int | Sequence[int] = 42, now: datetime |
     rng = np.random.default_rng(seed)
     desk, lines = desk_calendars()
     spike_start = now - timedelta(days=45)
-    created_us = np.sort(arrivals(rng, count, now, spike_start, hour_curve(1.6, 0.08)))
+    created_us = np.sort(arrivals(rng, count, now, spike_start, hour_curve(1.6, 0.08), days=days))
     channel = rng.choice(len(CHANNELS), size=count, p=CHANNEL_SHARE)
     team = rng.choice(len(TEAMS), size=count, p=TEAM_SHARE)
     priority = rng.choice(len(PRIORITIES), size=count, p=PRIORITY_SHARE)

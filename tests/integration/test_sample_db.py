@@ -107,3 +107,20 @@ def test_weekly_reports_start_monday_midnight_amsterdam_and_a_few_are_late(sampl
     assert query(sample_db, "SELECT DISTINCT team FROM items WHERE process = 'reporting'") == [("BI",)]
     late = query(sample_db, "SELECT count(*) FROM results WHERE metric = 'report_delivery' AND NOT met")[0][0]
     assert 1 <= late <= 5
+
+
+def test_a_longer_history_spreads_the_same_tickets_over_more_days_with_the_recent_backlog_unchanged():
+    from sla_store.sample_ops import generate_ops
+    from sla_store.sample_tickets import generate_tickets
+
+    short, _ = generate_tickets(20_000, seed=5, now=SAMPLE_NOW)
+    long, _ = generate_tickets(20_000, seed=5, now=SAMPLE_NOW, days=730)
+    assert SAMPLE_NOW - short["created"].min() < timedelta(days=183)
+    assert timedelta(days=700) < SAMPLE_NOW - long["created"].min() < timedelta(days=731)
+    recent = SAMPLE_NOW - timedelta(days=30)
+    open_recent = [frame.filter((frame["created"] >= recent) & frame["resolved"].is_null()).height
+                   for frame in (short, long)]
+    assert open_recent[1] < open_recent[0] / 2  # the same tickets over 4x the days: fewer open right now
+    ops = generate_ops(seed=5, now=SAMPLE_NOW, leads=100, days=730)
+    weekly = ops.filter((ops["activity"] == "requested") & ops["case"].str.starts_with("RPT-"))
+    assert weekly.height == 730 // 7  # one weekly report a week, over the whole history
