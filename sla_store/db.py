@@ -22,7 +22,9 @@ from pathlib import Path
 import duckdb
 
 DEFAULT_DB = Path("data/sla.duckdb")
-WRITE_MEMORY = os.environ.get("SLA_WRITE_MEMORY", "2GB")  # DuckDB's buffer limit while writing
+# DuckDB's buffer limit while writing: scans of a large history stream through it instead of filling memory
+# (a 1,000-ticket import into 10M tickets peaks at 0.97 GiB with 768MB, 2.1 GiB with 2GB; rebuilds spill, ~4% slower).
+WRITE_MEMORY = os.environ.get("SLA_WRITE_MEMORY", "768MB")
 SCHEMA_SQL = (Path(__file__).with_name("schema.sql")).read_text()
 
 
