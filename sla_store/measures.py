@@ -30,3 +30,8 @@ SLICE_COUNTS = (f"count(*) AS items, {MET} AS met, {BREACHED} AS breached, "
 def attainment_of_counts(met: str, breached: str) -> str:
     """budget.attainment over pre-counted columns (e.g. the daily rollup): sum(met) / sum(met + breached)."""
     return f"CAST(sum({met}) AS DOUBLE) / nullif(sum({met}) + sum({breached}), 0)"
+
+# An open clock's item (alias i) is still work to do: a clock that never stopped on a solved or closed item keeps
+# its verdict (breached once due), but the helpdesk stopped every clock when the item was solved, so the live
+# queue does not list it.
+STILL_OPEN = "i.resolved IS NULL AND i.closed IS NULL"

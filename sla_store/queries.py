@@ -257,6 +257,7 @@ def open_results_sql(filters: FilterLike | None, *, kind: str | None = "ticket")
         SELECT o.*, i.subject FROM open o
         LEFT JOIN items i ON i.source = o.source AND i.item_id = o.item_id
             AND i.created <= (SELECT max(created) FROM open)
+        WHERE {M.STILL_OPEN}
         ORDER BY o.due_at, o.source, o.item_id, o.metric"""
     return sql, params
 

@@ -161,7 +161,8 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DELETE FROM {OPEN_TABLE}")
     con.execute(f"""INSERT INTO {OPEN_TABLE} BY NAME
                     SELECT o.*, i.subject FROM ({_open_rows_sql('results')}) o
-                    LEFT JOIN items i ON i.source = o.source AND i.item_id = o.item_id""")
+                    LEFT JOIN items i ON i.source = o.source AND i.item_id = o.item_id
+                    WHERE {M.STILL_OPEN}""")
 
 
 def clear(con: duckdb.DuckDBPyConnection) -> None:
@@ -212,4 +213,5 @@ def add(con: duckdb.DuckDBPyConnection, table: str, computed_at) -> None:
     _merge(con, _dimension_counts_sql(table, dimensions), 1, DIMENSION_TABLE, DIMENSION_KEYS, ("items",))
     con.execute(f"""INSERT INTO {OPEN_TABLE} BY NAME
                     SELECT o.*, ?::TIMESTAMPTZ AS computed_at, i.subject FROM ({_open_rows_sql(table)}) o
-                    LEFT JOIN items i ON i.source = o.source AND i.item_id = o.item_id""", [computed_at])
+                    LEFT JOIN items i ON i.source = o.source AND i.item_id = o.item_id
+                    WHERE {M.STILL_OPEN}""", [computed_at])

@@ -135,3 +135,28 @@ def test_dimension_value_counts_follow_imports_and_reimports(tmp_path):
     shutil.copy(changed, tmp_path / "again.csv")
     ingest(tmp_path / "again.csv", db=db, mapping=MAPPINGS / "servicenow_events.yaml", config=config, now=NOW)
     _assert_kept_tables_match_the_results(db)
+
+
+def test_a_solved_or_closed_item_leaves_the_live_queue_but_keeps_its_verdict(tmp_path, config):  # noqa: F811
+    db = tmp_path / "sla.duckdb"
+    tickets, events = _batch(700_000, 300, seed=21)
+    done = tickets["resolved"].is_not_null() & (tickets["created"] < NOW - timedelta(days=20))
+    assert done.sum() > 20
+    # Solved without any reply: the first-response clock never stopped.
+    tickets = tickets.with_columns(first_response=pl.when(done).then(None).otherwise(pl.col("first_response")))
+    _import(tmp_path, db, config, 0, tickets, events)
+    solved = set(tickets.filter(done)["item_id"].to_list())
+    con = connect_read_only(db)
+    try:
+        unanswered = con.sql("SELECT item_id, met FROM results WHERE metric = 'first_response' AND stop IS NULL "
+                             "AND source = 'zendesk'").pl()
+        queues = [con.sql(sql, params=params).pl() for sql, params in (open_clocks_sql(None, kind=None),
+                                                                        open_results_sql(None, kind=None))]
+    finally:
+        con.close()
+    judged = unanswered.filter(pl.col("item_id").is_in(list(solved)))
+    assert judged.height == len(solved) and judged["met"].to_list() == [False] * judged.height  # still breached
+    for queue in queues:
+        assert not solved & set(queue["item_id"].to_list())  # but no longer work to do
+        assert queue.height > 0  # the open tickets are still there
+    _assert_kept_tables_match_the_results(db)
