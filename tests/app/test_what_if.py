@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from sla_core.policy_yaml import parse_policy
 from sla_store.policy_files import load_policy_history
+from tests.call_counts import count_calls
 from tests.integration.test_simulate_cli import build_database
 from tests.unit.test_simulate_consistency import NOW, POLICY_V1, raw_history
 
@@ -223,22 +224,9 @@ def test_a_rerun_without_a_new_edit_neither_parses_nor_reads_nor_simulates_again
     at.button(key="whatif_simulate").click()
     at.run()
     assert not at.exception
-    calls: dict[str, int] = {}
-
-    def counting(module, name):
-        real = getattr(module, name)
-
-        def wrapper(*args, **kwargs):
-            calls[name] = calls.get(name, 0) + 1
-            return real(*args, **kwargs)
-
-        monkeypatch.setattr(module, name, wrapper)
-
-    for name in ("compose", "dump", "safe_dump", "safe_load"):
-        counting(yaml, name)
-    counting(policy_files, "load_policy_history")
-    counting(simulation, "load_results")
-    counting(runner, "run_simulation")
+    calls = count_calls(monkeypatch, [*((yaml, name) for name in ("compose", "dump", "safe_dump", "safe_load")),
+                                      (policy_files, "load_policy_history"), (simulation, "load_results"),
+                                      (runner, "run_simulation")])
     for _ in range(2):
         at.run()
         assert not at.exception

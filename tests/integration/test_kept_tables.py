@@ -4,7 +4,7 @@ gives when they are computed from it again, after any sequence of writes."""
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -14,9 +14,8 @@ from polars.testing import assert_frame_equal
 from sla_store import rollup
 from sla_store.db import connect_read_only, write_transaction
 from sla_store.ingest import ingest
-from sla_store.policy_store import commit_policy
 from sla_store.queries import open_clocks_sql, open_results_sql
-from tests.integration.test_incremental_results import NOW, _batch, _import, _tightened
+from tests.integration.test_incremental_results import NOW, _batch, _import, random_writes
 from tests.integration.test_incremental_results import config as config  # noqa: F401  (the fixture)
 
 OPS_LOG = ("Case ID,Activity,Timestamp,Team,Process\n"
@@ -59,28 +58,8 @@ def test_kept_rollup_and_open_clocks_follow_every_write(tmp_path, config, seed, 
     (log := tmp_path / "ops.csv").write_text(OPS_LOG)
     ingest(log, db=db, mapping=config / "mappings" / "events.yaml", config=config, now=NOW)
     _assert_kept_tables_match_the_results(db)
-    batches: list[tuple[int, int]] = []
-    next_id, effective = 500_000, date(2026, 8, 1)
-    for step in range(6):
-        action = "import" if not batches else rng.choice(["import", "reimport", "events", "commit"])
-        if action == "import":
-            count = rng.randint(20, 120)
-            tickets, events = _batch(next_id, count, seed=rng.randrange(10_000))
-            _import(tmp_path, db, config, step, tickets, events)
-            batches.append((next_id, count))
-            next_id += count
-        elif action in ("reimport", "events"):
-            first, count = rng.choice(batches)
-            tickets, events = _batch(first, count, seed=rng.randrange(10_000))
-            keep = rng.sample(range(count), k=max(1, count // 3))
-            tickets = tickets[keep]
-            events = events.filter(pl.col("item_id").is_in(tickets["item_id"].implode()))
-            _import(tmp_path, db, config, step, tickets if action == "reimport" else None, events)
-        else:
-            effective += timedelta(days=rng.randint(0, 40))
-            committed, proposed = _tightened(config, rng)
-            commit_policy(proposed, committed.version, "tester", "tighter target", effective_from=effective,
-                          config=config, db=db, now=NOW, allow_backdate=True)
+    for _ in random_writes(tmp_path, db, config, rng, steps=6, actions=("import", "reimport", "events", "commit"),
+                           events_share=None):
         _assert_kept_tables_match_the_results(db)
 
 

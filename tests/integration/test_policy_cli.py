@@ -14,6 +14,7 @@ from sla_core.clocks import evaluate
 from sla_core.policy_yaml import parse_policy, parse_policy_mapping, policy_to_yaml
 from sla_store.cli import app
 from sla_store.policy_files import load_policy_history
+from tests.call_counts import count_calls
 from tests.integration.test_simulate_cli import build_database
 from tests.unit.test_simulate_consistency import NOW, POLICY_V1, raw_history
 
@@ -218,21 +219,8 @@ def _counting(monkeypatch) -> dict[str, int]:
 
     from sla_store import policy_files
 
-    calls: dict[str, int] = {}
-
-    def count(module, name):
-        real = getattr(module, name)
-
-        def wrapper(*args, **kwargs):
-            calls[name] = calls.get(name, 0) + 1
-            return real(*args, **kwargs)
-
-        monkeypatch.setattr(module, name, wrapper)
-
-    for name in ("compose", "dump", "safe_load", "safe_dump"):
-        count(yaml, name)
-    count(policy_files, "load_policy_file")
-    return calls
+    return count_calls(monkeypatch, [*((yaml, name) for name in ("compose", "dump", "safe_load", "safe_dump")),
+                                     (policy_files, "load_policy_file")])
 
 
 def test_a_commit_parses_each_policy_file_once_and_writes_the_new_version_once(store, monkeypatch):
