@@ -199,27 +199,7 @@ def commit_policy(
     with policy_lock(config):
         current_text = live.read_text(encoding="utf-8")
         current = parse_policy(current_text, str(live))
-        if base_version > current.version:
-            raise NewerVersionError(
-                f"version {base_version} is newer than the committed version {current.version} in {live}; "
-                "keep the version number your edit started from"
-            )
-        if base_version != current.version:
-            raise StaleVersionError(
-                f"{live}: version {current.version} was committed"
-                f"{_by(current)} after your edit started from version {base_version}; "
-                "reload the committed policy and apply your change again"
-            )
-        if effective < current.effective_from:
-            raise CommitRefused(
-                f"effective_from {effective.isoformat()} is before the current version's "
-                f"({current.effective_from.isoformat()}); a new version can only start on or after it"
-            )
-        if effective < moment.date() and not allow_backdate:
-            raise BackdateRefused(
-                f"effective_from {effective.isoformat()} is before today ({moment.date().isoformat()}): a past "
-                "date re-judges verdicts already given; only an admin may backdate a version"
-            )
+        _check_committable(current, live, base_version, effective, moment.date(), allow_backdate)
         new_policy, new_text = build_version(proposed, current.version + 1, effective, author, reason, moment)
         refreshing = refresh and db_path(db).exists()
         before = _history_with(current, history, config) if refreshing or history is not None else None
@@ -232,6 +212,33 @@ def commit_policy(
         refreshed = refreshing and refresh_results_now(config, db, moment, since=effective, history=after)
     return CommitResult(new_policy.version, effective, live, archived, refreshed, new_policy, new_text, current,
                         after)
+
+
+def _check_committable(current: Policy, live: Path, base_version: int, effective: date, today: date,
+                       allow_backdate: bool) -> None:
+    """Refuse a commit (one-line message) whose edit started from another version than `current`, or whose
+    effective date precedes the current version's, or lies before `today` without `allow_backdate`."""
+    if base_version > current.version:
+        raise NewerVersionError(
+            f"version {base_version} is newer than the committed version {current.version} in {live}; "
+            "keep the version number your edit started from"
+        )
+    if base_version != current.version:
+        raise StaleVersionError(
+            f"{live}: version {current.version} was committed"
+            f"{_by(current)} after your edit started from version {base_version}; "
+            "reload the committed policy and apply your change again"
+        )
+    if effective < current.effective_from:
+        raise CommitRefused(
+            f"effective_from {effective.isoformat()} is before the current version's "
+            f"({current.effective_from.isoformat()}); a new version can only start on or after it"
+        )
+    if effective < today and not allow_backdate:
+        raise BackdateRefused(
+            f"effective_from {effective.isoformat()} is before today ({today.isoformat()}): a past "
+            "date re-judges verdicts already given; only an admin may backdate a version"
+        )
 
 
 def _history_with(current: Policy, history: PolicyHistory | None,
