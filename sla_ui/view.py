@@ -100,6 +100,8 @@ def table(frame: pl.DataFrame, title: str, *, key: str, column_config: Mapping[s
     shown = frame
     if LINK in frame.columns and frame[LINK].null_count() == frame.height:
         shown = shown.drop(LINK)  # no row links anywhere (no source has a url_template): no column of "None"
+    elif LINK in frame.columns:
+        shown = shown.with_columns(pl.col(LINK).fill_null(""))  # a row without a link: an empty cell, not "None"
     for name, dtype in shown.schema.items():
         if name.endswith("elapsed_s") and dtype.is_numeric():
             # Business durations read as "3h 20m" on screen; the CSV keeps the seconds.

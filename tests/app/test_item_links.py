@@ -52,3 +52,24 @@ def test_the_live_queue_links_open_nyc_requests_to_their_record(monkeypatch, tmp
     assert list(breached.columns[:2]) == ["item_id", "link"]
     assert all(link == f"https://data.cityofnewyork.us/resource/erm2-nwe9.json?unique_key={item}"
                for item, link in zip(breached["item_id"], breached["link"], strict=True))
+
+
+def test_rows_without_a_link_show_an_empty_cell_beside_linked_rows(monkeypatch, tmp_path):
+    from sla_store.ingest import ingest
+    from tests.app.synthetic import NOW
+
+    db = tmp_path / "sla.duckdb"
+    ingest(ROOT / "tests" / "fixtures" / "nyc311_2022-05-01_sample.csv", db=db, config=ROOT / "config",
+           mapping=ROOT / "config" / "mappings" / "nyc311.yaml", now=NOW)
+    ingest(ROOT / "tests" / "fixtures" / "servicenow_incidents.csv", db=db, config=ROOT / "config",
+           mapping=ROOT / "config" / "mappings" / "servicenow_incidents.yaml", now=NOW)
+    monkeypatch.setenv("SLA_DB", str(db))
+    monkeypatch.setenv("SLA_CONFIG", str(ROOT / "config"))
+    monkeypatch.setenv("SLA_NOW", NOW.isoformat())
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.run()
+    at.switch_page("pages/live_queue.py").run()
+    assert not at.exception
+    links = [link for frame in at.dataframe if "link" in frame.value.columns for link in frame.value["link"]]
+    assert any(links) and "" in links  # both kinds of rows are in view
+    assert None not in links  # an unlinked row is an empty cell, not Streamlit's "None"
