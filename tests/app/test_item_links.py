@@ -33,13 +33,15 @@ def test_a_url_template_without_the_item_id_placeholder_is_refused(tmp_path):
         load_mapping(bad)
 
 
-def test_the_live_queue_links_open_nyc_requests_to_their_record(monkeypatch, tmp_path):
+def _live_queue(monkeypatch, tmp_path: Path, *exports: tuple[str, str]) -> AppTest:
+    """The live queue over a database of `exports` (fixture file, mapping file), at the synthetic NOW."""
     from sla_store.ingest import ingest
     from tests.app.synthetic import NOW
 
     db = tmp_path / "sla.duckdb"
-    ingest(ROOT / "tests" / "fixtures" / "nyc311_2022-05-01_sample.csv", db=db, config=ROOT / "config",
-           mapping=ROOT / "config" / "mappings" / "nyc311.yaml", now=NOW)
+    for fixture, mapping in exports:
+        ingest(ROOT / "tests" / "fixtures" / fixture, db=db, config=ROOT / "config",
+               mapping=ROOT / "config" / "mappings" / mapping, now=NOW)
     monkeypatch.setenv("SLA_DB", str(db))
     monkeypatch.setenv("SLA_CONFIG", str(ROOT / "config"))
     monkeypatch.setenv("SLA_NOW", NOW.isoformat())
@@ -47,6 +49,14 @@ def test_the_live_queue_links_open_nyc_requests_to_their_record(monkeypatch, tmp
     at.run()
     at.switch_page("pages/live_queue.py").run()
     assert not at.exception
+    return at
+
+
+NYC = ("nyc311_2022-05-01_sample.csv", "nyc311.yaml")
+
+
+def test_the_live_queue_links_open_nyc_requests_to_their_record(monkeypatch, tmp_path):
+    at = _live_queue(monkeypatch, tmp_path, NYC)
     breached = at.dataframe[-1].value
     assert len(breached) > 400  # NYC's still-open requests
     assert list(breached.columns[:2]) == ["item_id", "link"]
@@ -55,21 +65,7 @@ def test_the_live_queue_links_open_nyc_requests_to_their_record(monkeypatch, tmp
 
 
 def test_rows_without_a_link_show_an_empty_cell_beside_linked_rows(monkeypatch, tmp_path):
-    from sla_store.ingest import ingest
-    from tests.app.synthetic import NOW
-
-    db = tmp_path / "sla.duckdb"
-    ingest(ROOT / "tests" / "fixtures" / "nyc311_2022-05-01_sample.csv", db=db, config=ROOT / "config",
-           mapping=ROOT / "config" / "mappings" / "nyc311.yaml", now=NOW)
-    ingest(ROOT / "tests" / "fixtures" / "servicenow_incidents.csv", db=db, config=ROOT / "config",
-           mapping=ROOT / "config" / "mappings" / "servicenow_incidents.yaml", now=NOW)
-    monkeypatch.setenv("SLA_DB", str(db))
-    monkeypatch.setenv("SLA_CONFIG", str(ROOT / "config"))
-    monkeypatch.setenv("SLA_NOW", NOW.isoformat())
-    at = AppTest.from_file(DASHBOARD, default_timeout=60)
-    at.run()
-    at.switch_page("pages/live_queue.py").run()
-    assert not at.exception
+    at = _live_queue(monkeypatch, tmp_path, NYC, ("servicenow_incidents.csv", "servicenow_incidents.yaml"))
     links = [link for frame in at.dataframe if "link" in frame.value.columns for link in frame.value["link"]]
     assert any(links) and "" in links  # both kinds of rows are in view
     assert None not in links  # an unlinked row is an empty cell, not Streamlit's "None"
