@@ -291,11 +291,12 @@ class _Clocks:
             return None, skipped
         rows, target = version.rows[chosen], target[chosen]
         if uses_instances(policy, metric):
-            matched = self.items.drop("subject")[rows].with_columns(  # all but the free text
+            # what the instances are built from; the result rows copy the other columns from the items
+            matched = self.items.select("_row", *ITEM_TIMES)[rows].with_columns(
                 pl.Series("target_index", target, dtype=pl.Int32),
                 *[as_datetimes(name, self.event_milestones[name][rows]) for name in (*metric.starts, *metric.stops)
                   if name in self.event_milestones])
-            part = evaluate_instances(matched, self.events, self.status, policy, metric, self.now,
+            part = evaluate_instances(matched, self.items, self.events, self.status, policy, metric, self.now,
                                       (*COPIED_COLUMNS, *self.dimensions), (*RESULT_COLUMNS, *self.dimensions))
             return part, skipped
         start_us, stop_us = self._first_of(metric.starts, rows), self._first_of(metric.stops, rows)

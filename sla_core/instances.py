@@ -76,12 +76,15 @@ def _milestone_events(items: pl.DataFrame, events: pl.DataFrame, milestone: str 
     parts = []
     kinds = [name.removeprefix("event:") for name in names if name.startswith("event:")]
     if kinds:
-        by_kind = matching_values(events.get_column("kind").unique().to_list(), kinds)
-        statuses = events.filter(pl.col("kind").str.to_lowercase() == "status").get_column("value").unique()
+        known_kinds = events.get_column("kind").unique().to_list()
+        by_kind = matching_values(known_kinds, kinds)
+        # the kind's spellings that read "status" in any case: a look-up, not a lower-casing of every event
+        status_kind = pl.col("kind").is_in([name for name in known_kinds if name is not None and name.lower() == "status"])
+        statuses = events.filter(status_kind).get_column("value").unique()
         by_status = matching_values(statuses.to_list(), kinds)
         chosen = pl.col("kind").is_in(by_kind)
         if by_status:
-            chosen = chosen | ((pl.col("kind").str.to_lowercase() == "status") & pl.col("value").is_in(by_status))
+            chosen = chosen | (status_kind & pl.col("value").is_in(by_status))
         parts.append(events.filter(chosen).select("_row", "occurred_at"))
     for name in names:
         if not name.startswith("event:"):
@@ -252,16 +255,16 @@ def schedule_instances(
 
 
 def evaluate_instances(
-    items: pl.DataFrame, events: pl.DataFrame, status, policy: Policy, metric: Metric, now: datetime,
-    copied_columns: tuple[str, ...], result_columns: tuple[str, ...],
+    judged: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, status, policy: Policy, metric: Metric,
+    now: datetime, copied_columns: tuple[str, ...], result_columns: tuple[str, ...],
 ) -> pl.DataFrame | None:
     """Result rows (one per instance) of one metric for items judged by one policy version.
 
-    `items` carry `_row`, `policy_version` and their `target_index` (matched, measurable items only);
-    `events` (at or before now) carry `_row`.
+    `judged` (matched, measurable items only) carries `_row`, `target_index`, the item time columns and the
+    metric's event milestones as columns; `items` are all the items, row i being `_row` i (the result rows
+    copy `copied_columns` from there); `events` (at or before now) carry `_row`.
     """
     targets = [t for t in policy.targets if t.metric == metric.name]
-    judged = items
     if not targets or judged.is_empty():
         return None
     target_table = pl.DataFrame(
@@ -275,16 +278,25 @@ def evaluate_instances(
         schema={"target_index": pl.Int32, "calendar": pl.String, "within_s": pl.Float64, "objective": pl.Float64,
                 "by_s": pl.Int64},
     )
-    judged = judged.join(target_table, on="target_index", how="left", maintain_order="left")
+    # Targets judged on the same calendar and deadline form one group, in the order their rows first appear.
+    pairs = list(dict.fromkeys((t.calendar, t.by_s) for t in targets))
+    pair_of_target = np.zeros(max(t.index for t in targets) + 1, dtype=np.int64)
+    for t in targets:
+        pair_of_target[t.index] = pairs.index((t.calendar, t.by_s))
+    pair = pair_of_target[judged["target_index"].to_numpy()]
+    present, first_at = np.unique(pair, return_index=True)
     now = now.astimezone(UTC)
     now_us = round(now.timestamp() * US)
+    copied = items.select("source", "item_id", *copied_columns, "policy_version")
     parts = []
-    for (calendar_name, by_s), group in judged.group_by(["calendar", "by_s"], maintain_order=True):
+    for code in present[np.argsort(first_at)]:
+        calendar_name, by_s = pairs[code]
         calendar = policy.calendars[calendar_name]
-        if group.height < judged.height:
+        if len(present) > 1:
+            group = judged.filter(pl.Series(pair == code))
             events_of_group = events.join(group.select("_row"), on="_row", how="semi")
         else:
-            events_of_group = events
+            group, events_of_group = judged, events
         if metric.kind == "repeat":
             instances = repeat_instances(group, events_of_group, metric)
         elif metric.kind == "between":
@@ -297,10 +309,10 @@ def evaluate_instances(
         instances = instances.filter(pl.col("start").is_not_null() & (pl.col("start") <= now))
         if instances.is_empty():
             continue
-        rows = instances.join(
-            group.select("_row", "source", "item_id", *copied_columns, "policy_version", "target_index",
-                         "calendar", "within_s", "objective"),
-            on="_row", how="inner",
+        instances = instances.join(group.select("_row", "target_index"), on="_row", how="inner",
+                                   maintain_order="left")
+        rows = pl.concat([copied[instances["_row"]], instances], how="horizontal").join(
+            target_table.drop("by_s"), on="target_index", how="left", maintain_order="left"
         ).with_columns(pl.lit(metric.name).alias("metric"))
         if metric.kind != "clock":
             # Each instance sits in its own period: date filters, trends and reports use its start.
