@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -108,3 +109,38 @@ def test_positions_stay_comparable_while_the_table_grows_in_both_directions(pair
         if earlier <= later:
             # Positions are float seconds from an origin: differences are exact to well under a microsecond.
             assert abs((b - a) - reference.business_us(instant_us(earlier), instant_us(later)) / 1e6) < 1e-6
+
+
+@st.composite
+def minute_hours(draw):
+    """Seven days of 0-4 intervals on whole minutes, some a minute long beside long ones."""
+    week = []
+    for _ in range(7):
+        day = []
+        for _ in range(draw(st.integers(0, 4))):
+            start = draw(st.integers(0, 1438)) * 60
+            length = draw(st.sampled_from([60, 120, 7 * 60, 3600, 8 * 3600, 13 * 3600]))
+            day.append((start, start + length))
+        week.append(tuple(sorted(day)))
+    if not any(week):
+        week[2] = ((9 * 3600, 9 * 3600 + 60),)
+    return tuple(week)
+
+
+@SETTINGS
+@given(st.sampled_from(ZONES), minute_hours(), st.sampled_from(WINDOWS), st.data())
+def test_the_due_look_up_finds_the_interval_a_binary_search_finds(zone, weekly, window, data):
+    """The bucket index over interval ends answers as searchsorted(cum_end, target, "left") does, at every
+    end, next to it, and anywhere in between (buckets may hold several ends when intervals are short)."""
+    calendar = Calendar("c", zone, weekly, HolidayRule("NL"))
+    base, days = window
+    first_us = instant_us(base)
+    calendar.position_us(np.asarray([first_us, first_us + days * 86_400 * 10**6], dtype=np.int64))
+    table = calendar._table
+    assert table is not None and table.ends is not None
+    ends = table.cum_end
+    low, high = int(table.cum[0]), int(ends[-1])
+    drawn = data.draw(st.lists(st.integers(low, high), max_size=50))
+    targets = np.unique(np.concatenate([ends, ends - 1, ends + 1, table.cum, np.asarray(drawn, dtype=np.int64)]))
+    targets = targets[(targets >= low) & (targets <= high)]
+    assert np.array_equal(table.interval_reaching(targets), np.searchsorted(ends, targets, side="left"))
