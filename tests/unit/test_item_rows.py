@@ -1,0 +1,73 @@
+"""Events find their item's row as an inner join on (source, item_id) would: same rows, nothing more."""
+
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sla_core import clock_inputs
+from sla_core.clock_inputs import UTC_US, with_item_rows
+
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SOURCES = st.sampled_from(["zendesk", "ops", "Zendesk", "", None])
+IDS = st.one_of(st.sampled_from(["1", "01", "2", "10", "a", "A", "", "INC0001"]), st.text(max_size=4), st.none())
+
+
+def _items(keys):
+    return pl.DataFrame({"source": [s for s, _ in keys], "item_id": [i for _, i in keys]},
+                        schema={"source": pl.String, "item_id": pl.String}).with_row_index("_row")
+
+
+def _events(keys):
+    return pl.DataFrame(
+        {"source": [s for s, _ in keys], "item_id": [i for _, i in keys], "occurred_at": list(range(len(keys))),
+         "kind": "status", "value": "open"},
+        schema={"source": pl.String, "item_id": pl.String, "occurred_at": pl.Int64, "kind": pl.String,
+                "value": pl.String},
+    ).with_columns(pl.col("occurred_at").cast(UTC_US))
+
+
+def _joined(events, items):
+    return events.join(items.select("source", "item_id", "_row"), on=["source", "item_id"], how="inner")
+
+
+def _same_rows(got, expected):
+    assert got.columns == expected.columns
+    order = ["occurred_at", "_row"]
+    assert got.sort(order).equals(expected.sort(order))
+
+
+@SETTINGS
+@given(st.lists(st.tuples(SOURCES, IDS), max_size=30, unique=True), st.lists(st.tuples(SOURCES, IDS), max_size=40))
+def test_distinct_items_match_as_a_join(item_keys, event_keys):
+    items, events = _items(item_keys), _events(event_keys)
+    _same_rows(with_item_rows(events, items), _joined(events, items))
+
+
+@SETTINGS
+@given(st.lists(st.tuples(SOURCES, IDS), max_size=30), st.lists(st.tuples(SOURCES, IDS), max_size=40))
+def test_items_given_twice_match_as_a_join(item_keys, event_keys):
+    items, events = _items(item_keys), _events(event_keys)
+    _same_rows(with_item_rows(events, items), _joined(events, items))
+
+
+def test_an_event_of_another_source_or_id_finds_no_item():
+    items = _items([("zendesk", "1"), ("ops", "2")])
+    events = _events([("zendesk", "1"), ("ops", "1"), ("zendesk", "2"), ("zendesk", "3"), ("ops", "2")])
+    got = with_item_rows(events, items).sort("occurred_at")
+    assert got["_row"].to_list() == [0, 1]
+    assert got["occurred_at"].dt.epoch("us").to_list() == [0, 4]
+
+
+@SETTINGS
+@given(st.lists(IDS, max_size=30, unique=True), st.lists(st.tuples(SOURCES, IDS), max_size=40))
+def test_a_hash_match_is_confirmed_on_the_text(item_ids, event_keys):
+    """With a hash that ignores the source, events of another source hash like an item: the text decides."""
+    items = _items([("zendesk", item_id) for item_id in item_ids])
+    events = _events(event_keys)
+    original = clock_inputs._key_hash
+    clock_inputs._key_hash = lambda: pl.col("item_id").hash()
+    try:
+        got = with_item_rows(events, items)
+    finally:
+        clock_inputs._key_hash = original
+    _same_rows(got, _joined(events, items))
