@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -131,19 +132,38 @@ def as_datetimes(name: str, values: np.ndarray) -> pl.Series:
     return series.scatter(missing, None) if len(missing) else series
 
 
-def first_events(events: pl.DataFrame, kinds: Sequence[str], item_count: int) -> dict[str, np.ndarray]:
+class EventNames(NamedTuple):
+    """The distinct event kinds and status values of an events frame. Milestones and pauses are matched
+    against these (a look-up per distinct name) instead of lower-casing every event."""
+
+    kinds: list[str | None]
+    status_kinds: list[str]  # the kinds that read "status" in any case
+    status_values: list[str | None]  # the values of events whose kind is "status" as spelled
+    any_status_values: list[str | None]  # the values of events of any kind in status_kinds
+
+    @classmethod
+    def of(cls, events: pl.DataFrame) -> EventNames:
+        kinds = events.get_column("kind").unique().to_list()
+        status_kinds = [name for name in kinds if name is not None and name.lower() == "status"]
+        status_values = events.filter(pl.col("kind") == "status").get_column("value").unique().to_list()
+        any_status_values = status_values if status_kinds in ([], ["status"]) else (
+            events.filter(pl.col("kind").is_in(status_kinds)).get_column("value").unique().to_list())
+        return cls(kinds, status_kinds, status_values, any_status_values)
+
+
+def first_events(events: pl.DataFrame, kinds: Sequence[str], item_count: int,
+                 names: EventNames | None = None) -> dict[str, np.ndarray]:
     """"event:<kind>" -> per item row, its first event of that kind or first status event with that value
-    (case-insensitive; a kind may be a glob pattern), NEVER where it has none. Events carry `_row`."""
+    (case-insensitive; a kind may be a glob pattern), NEVER where it has none. Events carry `_row`;
+    `names` are their EventNames when the caller has them."""
     if not kinds:
         return {}
-    known_kinds = events.get_column("kind").unique().to_list()
-    # the kind's spellings that read "status" in any case: a look-up, not a lower-casing of every event
-    status_kind = pl.col("kind").is_in([name for name in known_kinds if name is not None and name.lower() == "status"])
-    known_status = events.filter(pl.col("kind") == "status").get_column("value").unique().to_list()
+    names = names or EventNames.of(events)
+    status_kind = pl.col("kind").is_in(names.status_kinds)
     out = {}
     for kind in kinds:
-        by_kind = matching_values(known_kinds, [kind])
-        by_status = matching_values(known_status, [kind])
+        by_kind = matching_values(names.kinds, [kind])
+        by_status = matching_values(names.status_values, [kind])
         chosen = pl.col("kind").is_in(by_kind) | (status_kind & pl.col("value").is_in(by_status))
         first = events.filter(chosen).group_by("_row").agg(pl.col("occurred_at").min())
         values = np.full(item_count, NEVER, dtype=np.int64)
@@ -158,24 +178,31 @@ class StatusIntervals:
 
     NEVER = NEVER
 
-    def __init__(self, events: pl.DataFrame, item_count: int):
+    def __init__(self, events: pl.DataFrame, item_count: int, names: EventNames | None = None):
         status = events.filter(pl.col("kind") == "status")
-        spelled = status.get_column("value").unique().to_list()
+        spelled = (names or EventNames.of(events)).status_values
         # Values are sorted as their codes are (code = place among the distinct lower-cased values), so
         # sorting by code orders same-instant events as sorting by their lower-cased text would.
         self.names = sorted({value.lower() for value in spelled})
         place = {name: code for code, name in enumerate(self.names)}
         code = pl.col("value").replace_strict(spelled, [place[value.lower()] for value in spelled],
                                               return_dtype=pl.UInt32)
-        status = status.select("_row", "occurred_at", code.alias("code")).sort("_row", "occurred_at", "code").with_columns(
-            pl.when(pl.col("_row").shift(-1) == pl.col("_row")).then(pl.col("occurred_at").shift(-1)).alias("next_at")
-        )
-        self.codes = status["code"].to_numpy()
-        self.item = status["_row"].cast(pl.Int64).to_numpy()
-        self.at_us = status["occurred_at"].to_physical().to_numpy()
-        next_at = status["next_at"].to_physical()
-        self.still_open = next_at.is_null().to_numpy()
-        self.next_us = next_at.fill_null(self.NEVER).to_numpy()
+        status = status.select(pl.col("_row").cast(pl.Int64), pl.col("occurred_at").to_physical(), code.alias("code"))
+        item, at_us, codes = (status[name].to_numpy() for name in ("_row", "occurred_at", "code"))
+        if len(item):
+            # One integer sort key (item row, rank of the instant, code) when it fits in 63 bits.
+            times, rank = np.unique(at_us, return_inverse=True)
+            if item_count * len(times) * len(self.names) < 2**62:
+                order = np.argsort((item * len(times) + rank) * len(self.names) + codes)
+            else:
+                order = np.lexsort((codes, at_us, item))
+            item, at_us, codes = item[order], at_us[order], codes[order]
+        same_item = item[1:] == item[:-1]  # the next event in that order is the same item's next status
+        self.codes, self.item, self.at_us = codes, item, at_us
+        self.still_open = np.ones(len(item), dtype=bool)
+        self.still_open[:-1] = ~same_item
+        self.next_us = np.full(len(item), self.NEVER, dtype=np.int64)
+        self.next_us[:-1][same_item] = at_us[1:][same_item]
         self.item_count = item_count
         self._masks: dict[tuple[str, ...], np.ndarray] = {}
 

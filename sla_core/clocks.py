@@ -34,6 +34,7 @@ from sla_core.clock_inputs import (
     ITEM_TIMES,
     NEVER,
     UTC_US,
+    EventNames,
     StatusIntervals,
     as_datetimes,
     epoch_us,
@@ -252,9 +253,10 @@ class _Clocks:
                  recorded: pl.DataFrame, dimensions: Sequence[str]):
         self.items, self.events, self.now, self.now_us = items, events, now, epoch_us(now)
         self.recorded, self.dimensions = recorded, tuple(dimensions)
-        self.event_milestones = first_events(events, kinds, items.height)
+        self.names = EventNames.of(events)
+        self.event_milestones = first_events(events, kinds, items.height, self.names)
         self.milestones = dict(self.event_milestones)  # item columns join when a metric first names them
-        self.status = StatusIntervals(events, items.height)
+        self.status = StatusIntervals(events, items.height, self.names)
         self.start_positions = StartPositions(items.height)
 
     def of_version(self, policy: Policy) -> _Version | None:
@@ -295,7 +297,8 @@ class _Clocks:
                 *[as_datetimes(name, self.event_milestones[name][rows]) for name in (*metric.starts, *metric.stops)
                   if name in self.event_milestones])
             part = evaluate_instances(matched, self.items, self.events, self.status, policy, metric, self.now,
-                                      (*COPIED_COLUMNS, *self.dimensions), (*RESULT_COLUMNS, *self.dimensions))
+                                      (*COPIED_COLUMNS, *self.dimensions), (*RESULT_COLUMNS, *self.dimensions),
+                                      self.names)
             return part, skipped
         start_us, stop_us = self._first_of(metric.starts, rows), self._first_of(metric.stops, rows)
         started = start_us != NEVER

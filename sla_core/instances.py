@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 
 from sla_core.calendar import US, Calendar
-from sla_core.clock_inputs import matching_values
+from sla_core.clock_inputs import EventNames, matching_values
 from sla_core.instance_judge import EPOCH, UTC_US, judge_instances, local_instant_us
 from sla_core.policy import Metric, Policy
 
@@ -68,25 +68,24 @@ def uses_instances(policy: Policy, metric: Metric) -> bool:
 # -- building instances per kind: frames of _row, instance, start, stop (and _due_us for schedules) --------
 
 
-def _milestone_events(items: pl.DataFrame, events: pl.DataFrame, milestone: str | tuple[str, ...]) -> pl.DataFrame:
+def _milestone_events(items: pl.DataFrame, events: pl.DataFrame, milestone: str | tuple[str, ...],
+                      names: EventNames | None = None) -> pl.DataFrame:
     """(_row, occurred_at) of a milestone (or of any of a first-of list): every event of the kind, or status
     event with that value (case-insensitive, globs allowed, as for plain clocks), or the item column as one
-    event."""
-    names = (milestone,) if isinstance(milestone, str) else tuple(milestone)
+    event. `names` are the EventNames of `events` (or of a frame they were taken from)."""
+    milestones = (milestone,) if isinstance(milestone, str) else tuple(milestone)
     parts = []
-    kinds = [name.removeprefix("event:") for name in names if name.startswith("event:")]
+    kinds = [name.removeprefix("event:") for name in milestones if name.startswith("event:")]
     if kinds:
-        known_kinds = events.get_column("kind").unique().to_list()
-        by_kind = matching_values(known_kinds, kinds)
-        # the kind's spellings that read "status" in any case: a look-up, not a lower-casing of every event
-        status_kind = pl.col("kind").is_in([name for name in known_kinds if name is not None and name.lower() == "status"])
-        statuses = events.filter(status_kind).get_column("value").unique()
-        by_status = matching_values(statuses.to_list(), kinds)
+        names = names or EventNames.of(events)
+        by_kind = matching_values(names.kinds, kinds)
+        by_status = matching_values(names.any_status_values, kinds)
         chosen = pl.col("kind").is_in(by_kind)
         if by_status:
-            chosen = chosen | (status_kind & pl.col("value").is_in(by_status))
-        parts.append(events.filter(chosen).select("_row", "occurred_at"))
-    for name in names:
+            chosen = chosen | (pl.col("kind").is_in(names.status_kinds) & pl.col("value").is_in(by_status))
+        found = events.filter(chosen) if by_kind or by_status else events.clear()
+        parts.append(found.select("_row", "occurred_at"))
+    for name in milestones:
         if not name.startswith("event:"):
             parts.append(items.select("_row", pl.col(name).alias("occurred_at")).drop_nulls("occurred_at"))
     if len(parts) == 1:
@@ -106,10 +105,11 @@ def _numbered(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.Series("instance", index - group_start + 1, dtype=pl.Int32))
 
 
-def repeat_instances(items: pl.DataFrame, events: pl.DataFrame, metric: Metric) -> pl.DataFrame:
+def repeat_instances(items: pl.DataFrame, events: pl.DataFrame, metric: Metric,
+                     names: EventNames | None = None) -> pl.DataFrame:
     """One clock per start event that finds no clock running; it stops at the next stop event."""
-    starts = _milestone_events(items, events, metric.start).with_columns(pl.lit(0, pl.Int8).alias("_type"))
-    stops = _milestone_events(items, events, metric.stop).with_columns(pl.lit(1, pl.Int8).alias("_type"))
+    starts = _milestone_events(items, events, metric.start, names).with_columns(pl.lit(0, pl.Int8).alias("_type"))
+    stops = _milestone_events(items, events, metric.stop, names).with_columns(pl.lit(1, pl.Int8).alias("_type"))
     merged = pl.concat([starts, stops], how="vertical").sort("_row", "occurred_at", "_type")
     rows = merged["_row"].to_numpy()
     is_start = merged["_type"].to_numpy() == 0
@@ -139,12 +139,13 @@ def _item_end(now: datetime) -> pl.Expr:
     return pl.when(pl.col("closed") <= now).then(pl.col("closed")).otherwise(None)
 
 
-def between_instances(items: pl.DataFrame, events: pl.DataFrame, metric: Metric, now: datetime) -> pl.DataFrame:
+def between_instances(items: pl.DataFrame, events: pl.DataFrame, metric: Metric, now: datetime,
+                      names: EventNames | None = None) -> pl.DataFrame:
     """Gaps created -> 1st event -> 2nd event ... -> (closed or open to now)."""
     assert metric.between is not None
     bounds = items.select("_row", "created", _item_end(now).alias("_end"))
     marks = (
-        _milestone_events(items, events, metric.between)
+        _milestone_events(items, events, metric.between, names)
         .join(bounds, on="_row", how="inner")
         .filter((pl.col("occurred_at") >= pl.col("created"))
                 & (pl.col("_end").is_null() | (pl.col("occurred_at") <= pl.col("_end"))))
@@ -206,7 +207,8 @@ def period_table(indices: list[int], metric: Metric, calendar: Calendar) -> pl.D
 
 
 def schedule_instances(
-    items: pl.DataFrame, events: pl.DataFrame, metric: Metric, calendar: Calendar, now: datetime
+    items: pl.DataFrame, events: pl.DataFrame, metric: Metric, calendar: Calendar, now: datetime,
+    names: EventNames | None = None,
 ) -> pl.DataFrame:
     """One instance per period from the item's start to now (or closed); stop = first stop event inside."""
     assert metric.schedule is not None
@@ -233,7 +235,7 @@ def schedule_instances(
     expanded = expanded.filter(
         (pl.col("_due_us") > begin_us) & (pl.col("_period_start") <= end_us)
     ).with_columns(pl.max_horizontal("_period_start", begin_us).alias("_start_us"))
-    stops = _milestone_events(items, events, metric.stop)
+    stops = _milestone_events(items, events, metric.stop, names)
     stops = stops.with_columns(_period_index(pl.col("occurred_at"), zone, every).alias("_period"))
     firsts = (
         stops.join(expanded.select("_row", "_period", "_start_us"), on=["_row", "_period"], how="inner")
@@ -256,7 +258,7 @@ def schedule_instances(
 
 def evaluate_instances(
     judged: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, status, policy: Policy, metric: Metric,
-    now: datetime, copied_columns: tuple[str, ...], result_columns: tuple[str, ...],
+    now: datetime, copied_columns: tuple[str, ...], result_columns: tuple[str, ...], names: EventNames | None = None,
 ) -> pl.DataFrame | None:
     """Result rows (one per instance) of one metric for items judged by one policy version.
 
@@ -298,11 +300,11 @@ def evaluate_instances(
         else:
             group, events_of_group = judged, events
         if metric.kind == "repeat":
-            instances = repeat_instances(group, events_of_group, metric)
+            instances = repeat_instances(group, events_of_group, metric, names)
         elif metric.kind == "between":
-            instances = between_instances(group, events_of_group, metric, now)
+            instances = between_instances(group, events_of_group, metric, now, names)
         elif metric.kind == "schedule":
-            instances = schedule_instances(group, events_of_group, metric, calendar, now)
+            instances = schedule_instances(group, events_of_group, metric, calendar, now, names)
         else:
             instances = group.select("_row", pl.lit(1, pl.Int32).alias("instance"), pl.col(metric.start).alias("start"),
                                      pl.when(pl.col(metric.stop) <= now).then(pl.col(metric.stop)).alias("stop"))
