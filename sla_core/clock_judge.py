@@ -53,8 +53,13 @@ class StartPositions:
         self._known: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     def of(self, calendar: Calendar, starts: tuple[str, ...], rows: np.ndarray, start_us: np.ndarray) -> np.ndarray:
-        values, known = self._known.setdefault(
-            (calendar, starts), (np.zeros(self.item_count, dtype=np.int64), np.zeros(self.item_count, dtype=bool)))
+        if (calendar, starts) not in self._known:
+            positions = calendar.position_us(start_us)
+            values, known = np.zeros(self.item_count, dtype=np.int64), np.zeros(self.item_count, dtype=bool)
+            values[rows], known[rows] = positions, True
+            self._known[(calendar, starts)] = (values, known)
+            return positions
+        values, known = self._known[(calendar, starts)]
         todo = np.flatnonzero(~known[rows])
         if len(todo):
             values[rows[todo]] = calendar.position_us(start_us[todo])
@@ -113,7 +118,8 @@ def judge_clocks(
     paused = np.empty(len(rows), dtype=np.int64)
     paused_now = np.empty(len(rows), dtype=bool)
     due_us = np.empty(len(rows), dtype=np.int64)
-    for name, part in by_calendar(target, targets):
+    calendars = by_calendar(target, targets)
+    for name, part in calendars:
         calendar = policy.calendars[name]
         begin = start_positions.of(calendar, metric.starts, rows[part], start_us[part])
         end = calendar.position_us(end_us[part])
@@ -129,22 +135,29 @@ def judge_clocks(
         met = met.scatter(undecided, None)
     elapsed_s = elapsed_us / US
     with np.errstate(divide="ignore", invalid="ignore"):
-        pct_used = np.where(within_us > 0, 100.0 * elapsed_us / np.maximum(within_us, 1),
-                            np.where(elapsed_us > 0, np.inf, 0.0))
+        pct_used = 100.0 * elapsed_us / within_us
+    no_budget = np.flatnonzero(within_us <= 0)  # a zero budget is used up by any time at all
+    pct_used[no_budget] = np.where(elapsed_us[no_budget] > 0, np.inf, 0.0)
+    state = np.full(len(rows), 3, dtype=np.uint32)  # active, unless (later ones win) paused, achieved, breached
+    state[paused_now] = 2
+    state[~running] = 1
+    state[over] = 0
+    calendar_names = pl.Series("calendar", targets.calendars, dtype=pl.String)
     base = items.select(item_columns)
     # rows are distinct and ascending: as many as the items means every item, in order
     return (base if len(rows) == items.height else base[rows]).with_columns(
         pl.lit(metric.name).alias("metric"),
         pl.lit(1, pl.Int32).alias("instance"),
         pl.Series("target_index", target, dtype=pl.Int32),
-        pl.Series("calendar", targets.calendars, dtype=pl.String).gather(targets.calendar_code[target]),
+        pl.lit(calendars[0][0], pl.String).alias("calendar") if len(calendars) == 1 and len(rows)
+        else calendar_names.gather(targets.calendar_code[target]),
         pl.Series("within_s", within_s, dtype=pl.Float64),
         pl.Series("objective", targets.objective[target], dtype=pl.Float64),
         as_datetimes("start", start_us),
         as_datetimes("stop", stop_us),
         pl.Series("elapsed_s", elapsed_s, dtype=pl.Float64),
         pl.Series("paused_s", paused / US, dtype=pl.Float64),
-        STATE_NAMES.gather(np.select([over, ~running, paused_now], [0, 1, 2], 3)).alias("state"),
+        STATE_NAMES.gather(state).alias("state"),
         met,
         pl.Series("due_at", due_us, dtype=pl.Int64).cast(UTC_US),
         pl.Series("remaining_s", within_us / US - elapsed_s, dtype=pl.Float64),

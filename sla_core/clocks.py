@@ -48,7 +48,7 @@ from sla_core.clock_inputs import (
     with_item_rows,
 )
 from sla_core.clock_judge import StartPositions, Targets, judge_clocks
-from sla_core.instances import evaluate_instances, uses_instances
+from sla_core.instances import evaluate_instances, never_starts, uses_instances
 from sla_core.policy import Metric, Policy, PolicyHistory, as_history
 
 __all__ = ["ITEM_COLUMNS", "ITEM_TIMES", "NOT_MEASURED_SCHEMA", "RESULT_SCHEMA", "Coverage", "evaluate",
@@ -291,6 +291,8 @@ class _Clocks:
             return None, skipped
         rows, target = version.rows[chosen], target[chosen]
         if uses_instances(policy, metric):
+            if never_starts(metric, self.names):
+                return None, skipped
             # what the instances are built from; the result rows copy the other columns from the items
             matched = self.items.select("_row", *ITEM_TIMES)[rows].with_columns(
                 pl.Series("target_index", target, dtype=pl.Int32),
@@ -328,8 +330,23 @@ def _combinations(frame: pl.DataFrame, policy: Policy) -> tuple[pl.DataFrame, np
     `frame` its combination)."""
     matched = {key for target in policy.targets for key in target.match}
     keys = ["source", *sorted(key for key in matched if key in frame.columns and key != "source")]
-    grouped = frame.select(keys).with_row_index("_at").group_by(keys).agg("_at")
-    at = grouped["_at"]
-    combo = np.empty(frame.height, dtype=np.int64)
-    combo[at.explode().to_numpy()] = np.repeat(np.arange(grouped.height), at.list.len().to_numpy())
-    return grouped.select(keys), combo
+    # A column with one value throughout (one source, one kind...) is left out of the grouping and added back.
+    constant = {key: frame[key][0] for key in keys if _is_constant(frame[key])}
+    varying = [key for key in keys if key not in constant]
+    if not varying:
+        combos, combo = frame.select(keys).head(1), np.zeros(frame.height, dtype=np.int64)
+    else:
+        grouped = frame.select(varying).with_row_index("_at").group_by(varying).agg("_at")
+        at = grouped["_at"]
+        combo = np.empty(frame.height, dtype=np.int64)
+        combo[at.explode().to_numpy()] = np.repeat(np.arange(grouped.height), at.list.len().to_numpy())
+        combos = grouped.with_columns(pl.lit(value, frame.schema[key]).alias(key) for key, value in constant.items())
+    return combos.select(keys), combo
+
+
+def _is_constant(series: pl.Series) -> bool:
+    """One value in every row (all null counts as one)."""
+    nulls = series.null_count()
+    if nulls:
+        return nulls == len(series)
+    return bool((series == series[0]).all())

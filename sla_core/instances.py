@@ -65,6 +65,15 @@ def uses_instances(policy: Policy, metric: Metric) -> bool:
     return metric.kind != "clock" or any(t.by_s is not None for t in policy.targets if t.metric == metric.name)
 
 
+def never_starts(metric: Metric, names: EventNames) -> bool:
+    """True when no instance can start: a repeating clock whose start milestones are all events that no event
+    kind or status value in `names` matches."""
+    if metric.kind != "repeat" or not all(name.startswith("event:") for name in metric.starts):
+        return False
+    kinds = [name.removeprefix("event:") for name in metric.starts]
+    return not matching_values(names.kinds, kinds) and not matching_values(names.any_status_values, kinds)
+
+
 # -- building instances per kind: frames of _row, instance, start, stop (and _due_us for schedules) --------
 
 

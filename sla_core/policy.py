@@ -248,6 +248,9 @@ class PolicyHistory:
 
     def version_for(self, created: pl.Series) -> pl.Series:
         """Int32 version in force at each instant's UTC date (null where the instant is null)."""
+        if len(self.versions) == 1:
+            only = pl.lit(self.versions[0].version, pl.Int32)
+            return pl.select(pl.when(created.is_null()).then(None).otherwise(only).alias("policy_version")).to_series()
         starts = pl.Series([p.effective_from for p in self.versions], dtype=pl.Date)
         numbers = pl.Series([p.version for p in self.versions], dtype=pl.Int32)
         if isinstance(created.dtype, pl.Datetime) and created.dtype.time_zone not in (None, "UTC"):
