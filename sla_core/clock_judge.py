@@ -87,11 +87,15 @@ def paused_us(status: StatusIntervals, patterns: tuple[str, ...], rows: np.ndarr
     paused_now = np.zeros(len(rows), dtype=bool)
     if not patterns or not len(status):
         return paused, paused_now
-    # Position of each item row among these clocks (-1: not among them), to pick their pauses.
-    position = np.full(status.item_count, -1, dtype=np.int64)
-    position[rows] = np.arange(len(rows))
-    chosen = status.in_status(patterns) & (position[status.item] >= 0)
-    owner = position[status.item[chosen]]
+    if len(rows) == status.item_count:  # rows are distinct and ascending: every item, in order
+        chosen = status.in_status(patterns)
+        owner = status.item[chosen]
+    else:
+        # Position of each item row among these clocks (-1: not among them), to pick their pauses.
+        position = np.full(status.item_count, -1, dtype=np.int64)
+        position[rows] = np.arange(len(rows))
+        chosen = status.in_status(patterns) & (position[status.item] >= 0)
+        owner = position[status.item[chosen]]
     pause_start = np.maximum(status.at_us[chosen], start_us[owner])
     pause_end = np.minimum(status.next_us[chosen], end_us[owner])
     paused_now[owner[status.still_open[chosen]]] = True
@@ -157,7 +161,7 @@ def judge_clocks(
         as_datetimes("stop", stop_us),
         pl.Series("elapsed_s", elapsed_s, dtype=pl.Float64),
         pl.Series("paused_s", paused / US, dtype=pl.Float64),
-        STATE_NAMES.gather(state).alias("state"),
+        STATE_NAMES.gather(pl.Series(state)).alias("state"),
         met,
         pl.Series("due_at", due_us, dtype=pl.Int64).cast(UTC_US),
         pl.Series("remaining_s", within_us / US - elapsed_s, dtype=pl.Float64),

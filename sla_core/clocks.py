@@ -277,7 +277,8 @@ class _Clocks:
         missing = version.combos.select("source").join(
             _missing_milestones(self.recorded, metric), on="source", how="left", maintain_order="left")["missing"]
         target = target[version.combo]
-        unmeasurable = missing.is_not_null().to_numpy()[version.combo]
+        unmeasurable = missing.is_not_null().to_numpy()
+        unmeasurable = unmeasurable[version.combo] if unmeasurable.any() else np.zeros(len(target), dtype=bool)
         skipped = None
         if unmeasurable.any():
             chosen = np.flatnonzero((target >= 0) & unmeasurable)
@@ -289,7 +290,7 @@ class _Clocks:
         chosen = np.flatnonzero((target >= 0) & ~unmeasurable)
         if not len(chosen):
             return None, skipped
-        rows, target = version.rows[chosen], target[chosen]
+        rows, target = (version.rows, target) if len(chosen) == len(target) else (version.rows[chosen], target[chosen])
         if uses_instances(policy, metric):
             if never_starts(metric, self.names):
                 return None, skipped
@@ -306,7 +307,8 @@ class _Clocks:
         started = start_us != NEVER
         if not started.any():
             return None, skipped
-        rows, target, start_us, stop_us = rows[started], target[started], start_us[started], stop_us[started]
+        if not started.all():
+            rows, target, start_us, stop_us = rows[started], target[started], start_us[started], stop_us[started]
         part = judge_clocks(self.items, rows, start_us, stop_us, target, Targets.of(policy, metric.name), policy,
                             metric, self.status, self.now_us, self.start_positions, ("source", "item_id", *COPIED_COLUMNS,
                                                                 "policy_version", *self.dimensions),
@@ -315,14 +317,15 @@ class _Clocks:
 
     def _first_of(self, names: Sequence[str], rows: np.ndarray) -> np.ndarray:
         """The earliest of these milestones that happened by now, per item row (NEVER when none has)."""
-        first = np.full(len(rows), NEVER, dtype=np.int64)
+        first = None
         for name in names:
             if name not in self.milestones:
                 self.milestones[name] = instants(self.items[name])
             values = self.milestones[name]
             values = values if len(rows) == len(values) else values[rows]  # rows ascend: all of them, in order
-            np.minimum(first, np.where(values <= self.now_us, values, NEVER), out=first)
-        return first
+            happened = np.where(values <= self.now_us, values, NEVER)
+            first = happened if first is None else np.minimum(first, happened, out=first)
+        return first if first is not None else np.full(len(rows), NEVER, dtype=np.int64)
 
 
 def _combinations(frame: pl.DataFrame, policy: Policy) -> tuple[pl.DataFrame, np.ndarray]:
