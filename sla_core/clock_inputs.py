@@ -95,20 +95,53 @@ def with_item_rows(events: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
         return events.join(keys, on=["source", "item_id"], how="inner")
     key_hash = _key_hash()
     item_hash = items.select(key_hash).to_series().to_numpy()
-    order = np.argsort(item_hash)
-    sorted_hash = item_hash[order]
-    if (sorted_hash[1:] == sorted_hash[:-1]).any():
-        return events.join(keys, on=["source", "item_id"], how="inner")
     event_hash = events.select(key_hash).to_series().to_numpy()
-    by_hash = np.argsort(event_hash)  # searching in ascending order keeps the look-ups in cache
-    at = np.empty(len(event_hash), dtype=np.int64)
-    at[by_hash] = np.searchsorted(sorted_hash, event_hash[by_hash])
-    np.minimum(at, len(sorted_hash) - 1, out=at)
-    found = sorted_hash[at] == event_hash
-    rows = keys["_row"].gather(order[at])
-    for name in ("item_id", "source"):
-        found &= (keys[name].gather(rows) == events[name]).fill_null(False).to_numpy()
+    at = _equal_hash_at(item_hash, event_hash)
+    if at is None:
+        return events.join(keys, on=["source", "item_id"], how="inner")
+    found = at >= 0
+    rows = keys["_row"].gather(np.where(found, at, 0))
+    found &= (keys["item_id"].gather(rows) == events["item_id"]).fill_null(False).to_numpy()
+    source = keys["source"]
+    if source.null_count() == 0 and (source == source[0]).all():  # one source: no gather needed
+        found &= (events["source"] == source[0]).fill_null(False).to_numpy()
+    else:
+        found &= (source.gather(rows) == events["source"]).fill_null(False).to_numpy()
     return events.with_columns(rows).filter(pl.Series(found))
+
+
+def _equal_hash_at(item_hash: np.ndarray, event_hash: np.ndarray) -> np.ndarray | None:
+    """Per event, the position of the item with the same hash (-1: none); None when item hashes repeat.
+
+    Both sides are sorted by their hash's high bits with the position packed into the low bits (a plain sort
+    of integers), and the sorted events are looked up in the sorted items. When two items share those high
+    bits, the full hashes are sorted instead (an argsort).
+    """
+    bits = max(len(item_hash), len(event_hash)).bit_length()
+    mask = np.uint64((1 << bits) - 1)
+    item_key = (item_hash & ~mask) | np.arange(len(item_hash), dtype=np.uint64)
+    item_key.sort()
+    item_high = item_key & ~mask
+    if (item_high[1:] == item_high[:-1]).any():
+        order = np.argsort(item_hash)
+        sorted_hash = item_hash[order]
+        if (sorted_hash[1:] == sorted_hash[:-1]).any():
+            return None
+        by_hash = np.argsort(event_hash)  # searching in ascending order keeps the look-ups in cache
+        at = np.empty(len(event_hash), dtype=np.int64)
+        at[by_hash] = np.searchsorted(sorted_hash, event_hash[by_hash])
+        np.minimum(at, len(sorted_hash) - 1, out=at)
+        return np.where(sorted_hash[at] == event_hash, order[at], -1)
+    event_key = (event_hash & ~mask) | np.arange(len(event_hash), dtype=np.uint64)
+    event_key.sort()
+    event_high = event_key & ~mask
+    place = np.searchsorted(item_high, event_high)
+    np.minimum(place, len(item_high) - 1, out=place)
+    candidate = (item_key[place] & mask).astype(np.int64)
+    at = np.empty(len(event_hash), dtype=np.int64)
+    at[(event_key & mask).astype(np.int64)] = np.where(item_high[place] == event_high, candidate, -1)
+    # the high bits matched one item: its full hash must match too
+    return np.where((at >= 0) & (item_hash[np.maximum(at, 0)] == event_hash), at, -1)
 
 
 def utc_now(now: datetime) -> datetime:
@@ -172,6 +205,23 @@ def first_events(events: pl.DataFrame, kinds: Sequence[str], item_count: int,
     return out
 
 
+def _by_item_instant_code(item: np.ndarray, at_us: np.ndarray, codes: np.ndarray, code_count: int,
+                          item_count: int) -> np.ndarray:
+    """The order that sorts events by (item row, instant, code).
+
+    Sorted by (instant, code) first, then by item row with the place in that order packed into the low bits
+    of one integer, so the second pass is a plain sort of int64 values; np.lexsort where that does not fit.
+    """
+    low = int(at_us.min())
+    index_bits = max(len(item) - 1, 1).bit_length()
+    if (int(at_us.max()) - low + 1) * code_count >= 2**62 or item_count >= 2 ** (62 - index_bits):
+        return np.lexsort((codes, at_us, item))
+    by_time = np.argsort((at_us - low) * code_count + codes)
+    packed = (item[by_time] << index_bits) | np.arange(len(item), dtype=np.int64)
+    packed.sort()
+    return by_time[packed & ((1 << index_bits) - 1)]
+
+
 class StatusIntervals:
     """Every status event as numpy arrays: item row, instant, next status instant of the same item, and its
     value (lower-cased) as a code into `names`. Events carry `_row`."""
@@ -185,17 +235,14 @@ class StatusIntervals:
         # sorting by code orders same-instant events as sorting by their lower-cased text would.
         self.names = sorted({value.lower() for value in spelled})
         place = {name: code for code, name in enumerate(self.names)}
-        code = pl.col("value").replace_strict(spelled, [place[value.lower()] for value in spelled],
-                                              return_dtype=pl.UInt32)
-        status = status.select(pl.col("_row").cast(pl.Int64), pl.col("occurred_at").to_physical(), code.alias("code"))
+        # each value's place among the spellings (an Enum's physical code), then its lower-cased name's code
+        by_spelling = np.asarray([place[value.lower()] for value in spelled], dtype=np.uint32)
+        status = status.select(pl.col("_row").cast(pl.Int64), pl.col("occurred_at").to_physical(),
+                               pl.col("value").cast(pl.Enum(spelled)).to_physical().alias("code"))
         item, at_us, codes = (status[name].to_numpy() for name in ("_row", "occurred_at", "code"))
+        codes = by_spelling[codes]
         if len(item):
-            # One integer sort key (item row, rank of the instant, code) when it fits in 63 bits.
-            times, rank = np.unique(at_us, return_inverse=True)
-            if item_count * len(times) * len(self.names) < 2**62:
-                order = np.argsort((item * len(times) + rank) * len(self.names) + codes)
-            else:
-                order = np.lexsort((codes, at_us, item))
+            order = _by_item_instant_code(item, at_us, codes, len(self.names), item_count)
             item, at_us, codes = item[order], at_us[order], codes[order]
         same_item = item[1:] == item[:-1]  # the next event in that order is the same item's next status
         self.codes, self.item, self.at_us = codes, item, at_us

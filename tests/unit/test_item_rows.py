@@ -1,11 +1,12 @@
-"""Events find their item's row as an inner join on (source, item_id) would: same rows, nothing more."""
+"""Events find their item's row as an inner join on (source, item_id) would; status events sort by item, instant, code."""
 
+import numpy as np
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sla_core import clock_inputs
-from sla_core.clock_inputs import UTC_US, with_item_rows
+from sla_core.clock_inputs import UTC_US, _by_item_instant_code, with_item_rows
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SOURCES = st.sampled_from(["zendesk", "ops", "Zendesk", "", None])
@@ -58,16 +59,36 @@ def test_an_event_of_another_source_or_id_finds_no_item():
     assert got["occurred_at"].dt.epoch("us").to_list() == [0, 4]
 
 
+# Weaker hashes reach every path: a hash that ignores the source (the text decides), few distinct values in
+# the high bits (the full hashes are sorted instead) or in all bits (the join decides).
+WEAK_HASHES = [
+    lambda: pl.col("item_id").hash(),
+    lambda: (pl.col("source").hash() ^ pl.col("item_id").hash()) % 65_536,
+    lambda: (pl.col("source").hash() ^ pl.col("item_id").hash()) % 3,
+]
+
+
 @SETTINGS
-@given(st.lists(IDS, max_size=30, unique=True), st.lists(st.tuples(SOURCES, IDS), max_size=40))
-def test_a_hash_match_is_confirmed_on_the_text(item_ids, event_keys):
-    """With a hash that ignores the source, events of another source hash like an item: the text decides."""
-    items = _items([("zendesk", item_id) for item_id in item_ids])
-    events = _events(event_keys)
+@given(st.lists(st.tuples(SOURCES, IDS), max_size=30, unique=True), st.lists(st.tuples(SOURCES, IDS), max_size=40),
+       st.sampled_from(WEAK_HASHES))
+def test_a_hash_match_is_confirmed_on_the_text(item_keys, event_keys, weak_hash):
+    items, events = _items(item_keys), _events(event_keys)
     original = clock_inputs._key_hash
-    clock_inputs._key_hash = lambda: pl.col("item_id").hash()
+    clock_inputs._key_hash = weak_hash
     try:
         got = with_item_rows(events, items)
     finally:
         clock_inputs._key_hash = original
     _same_rows(got, _joined(events, items))
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(-(2**40), 2**40), st.integers(0, 3)), min_size=1, max_size=60),
+       st.sampled_from([41, 2**40, 2**61]))
+def test_status_events_sort_by_item_instant_and_code(events, item_count):
+    """The packed two-pass order equals a lexicographic sort (and falls back to one where keys do not fit)."""
+    item, at_us, codes = (np.asarray(column, dtype=np.int64) for column in zip(*events, strict=True))
+    order = _by_item_instant_code(item, at_us, codes.astype(np.uint32), 4, item_count)
+    expected = np.lexsort((codes, at_us, item))
+    for values in (item, at_us, codes):
+        assert np.array_equal(values[order], values[expected])
