@@ -176,9 +176,15 @@ class _Table(NamedTuple):
         """B(t) = cum[j] + clip(t - open[j], 0, length[j]), j = searchsorted(open, t, "right") - 1."""
         if len(self.open) == 0:
             return np.zeros(len(t_us), dtype=np.int64)
-        j = np.searchsorted(self.open, t_us, side="right") - 1
+        j = np.searchsorted(self.open, t_us, side="right")
+        j -= 1
         np.maximum(j, 0, out=j)  # before the first interval: clip() gives 0, so B = cum[0]
-        return self.cum[j] + np.clip(t_us - self.open[j], 0, self.length[j])
+        inside = self.open[j]  # then t - open[j], clipped to [0, length[j]], plus cum[j], in place
+        np.subtract(t_us, inside, out=inside)
+        np.maximum(inside, 0, out=inside)
+        np.minimum(inside, self.length[j], out=inside)
+        inside += self.cum[j]
+        return inside
 
     def interval_reaching(self, target: np.ndarray) -> np.ndarray:
         """k = searchsorted(cum_end, target, "left"): the first interval whose end reaches each business
@@ -186,7 +192,9 @@ class _Table(NamedTuple):
         ends = self.ends
         if ends is None or not len(target) or target.min() < ends.base or target.max() > self.cum_end[-1]:
             return np.searchsorted(self.cum_end, target, side="left")
-        k = ends.first[(target - ends.base) >> ends.shift]
+        bucket = target - ends.base
+        bucket >>= ends.shift
+        k = ends.first[bucket]
         for _ in range(ends.steps):
             k += self.cum_end[k] < target
         return k
@@ -367,8 +375,12 @@ class Calendar:
             table = self._covering(table.first_day, table.last_day + timedelta(days=missing_days))
             target = table.position(start_us) + need_us
         k = table.interval_reaching(target)
-        due = table.open[k] + (target - table.cum[k])
-        return np.where(need_us <= 0, start_us, due)
+        target -= table.cum[k]  # the business time still needed inside interval k
+        due = table.open[k]
+        due += target
+        no_budget = np.flatnonzero(need_us == 0)  # need was clipped at 0 above
+        due[no_budget] = start_us[no_budget]
+        return due
 
     def _weekly_us(self) -> int:
         assert self.weekly is not None

@@ -29,6 +29,10 @@ class Targets:
     within_s: np.ndarray
     objective: np.ndarray
 
+    @property
+    def within_us(self) -> np.ndarray:
+        return np.round(self.within_s * US).astype(np.int64)
+
     @classmethod
     def of(cls, policy: Policy, metric: str) -> Targets:
         targets = [t for t in policy.targets if t.metric == metric]
@@ -117,7 +121,7 @@ def judge_clocks(
     running = stop_us == NEVER
     end_us = np.where(running, now_us, stop_us)
     within_s = targets.within_s[target]
-    within_us = np.round(within_s * US).astype(np.int64)
+    within_us = targets.within_us[target]
     elapsed_us = np.empty(len(rows), dtype=np.int64)
     paused = np.empty(len(rows), dtype=np.int64)
     paused_now = np.empty(len(rows), dtype=bool)
@@ -129,7 +133,10 @@ def judge_clocks(
         end = calendar.position_us(end_us[part])
         paused[part], paused_now[part] = paused_us(status, metric.pause_when_status, rows[part], start_us[part],
                                                    end_us[part], running[part], calendar)
-        elapsed_us[part] = np.maximum(end - begin, 0) - paused[part]
+        elapsed = end - begin  # business time from start to end, less the pauses
+        np.maximum(elapsed, 0, out=elapsed)
+        elapsed -= paused[part]
+        elapsed_us[part] = elapsed
         due_us[part] = calendar.due_us(start_us[part], within_us[part] + paused[part], start_position=begin)
     over = elapsed_us > within_us
     decided = ~running | over  # a running clock past its budget is already breached
@@ -138,8 +145,9 @@ def judge_clocks(
     if len(undecided):
         met = met.scatter(undecided, None)
     elapsed_s = elapsed_us / US
+    pct_used = elapsed_us * 100.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        pct_used = 100.0 * elapsed_us / within_us
+        np.divide(pct_used, within_us, out=pct_used)
     no_budget = np.flatnonzero(within_us <= 0)  # a zero budget is used up by any time at all
     pct_used[no_budget] = np.where(elapsed_us[no_budget] > 0, np.inf, 0.0)
     state = np.full(len(rows), 3, dtype=np.uint32)  # active, unless (later ones win) paused, achieved, breached
