@@ -41,10 +41,11 @@ def _trimmed(value: str) -> str:
 
     DuckDB's trim strips spaces: U+0020 and the other Unicode space separators, never another ASCII
     character. Most cells start and end with neither, and trimming every cell (a new string each) cost more
-    than reading the file; a cell that starts or ends with a space, or holds any non-ASCII character
-    (strlen counts bytes, length characters), is trimmed as before.
+    than reading the file; a cell that may start with a space (it sorts before "!": a space, a control
+    character or nothing), ends with one, or holds any non-ASCII character (strlen counts bytes, length
+    characters), is trimmed as before. The first test compares the string's inlined prefix only.
     """
-    return (f"(CASE WHEN {value} LIKE ' %' OR {value} LIKE '% ' OR strlen({value}) <> length({value}) "
+    return (f"(CASE WHEN {value} < '!' OR strlen({value}) <> length({value}) OR ends_with({value}, ' ') "
             f"THEN trim({value}) ELSE {value} END)")
 
 
@@ -58,23 +59,32 @@ def _clean(column: str, mapping: Mapping, markers_done: bool = False) -> str:
     return f"(CASE WHEN {trimmed} IN ({markers}) THEN NULL ELSE {trimmed} END)"
 
 
-def _canonical(mapping: Mapping, field: str, cleaned: str | None) -> str:
-    """SQL for a text field from its cleaned column: mapped to canonical names, or the mapping's constant."""
+def _canonical(mapping: Mapping, field: str, cleaned: str | None, lowered: str | None = None) -> str:
+    """SQL for a text field from its cleaned column: mapped to canonical names, or the mapping's constant.
+
+    `lowered` names a column holding lower(cleaned) where the caller computed it once (a CASE on an
+    expression evaluates it again for every WHEN)."""
     if cleaned is None:
         constant = mapping.constants.get(field)
         return literal(constant) if constant is not None else "NULL::VARCHAR"
-    fallback = f"lower({cleaned})" if field in LOWERED_FIELDS else cleaned
+    lowered = lowered or f"lower({cleaned})"
+    fallback = lowered if field in LOWERED_FIELDS else cleaned
     table = mapping.values.get(field, {})
     if not table:
         return fallback
     cases = " ".join(f"WHEN {literal(str(k).lower())} THEN {literal(str(v))}" for k, v in table.items())
-    return f"(CASE lower({cleaned}) {cases} ELSE {fallback} END)"
+    return f"(CASE {lowered} {cases} ELSE {fallback} END)"
+
+
+def _first_format(text: str, formats: list[str] | tuple[str, ...]) -> str:
+    """SQL for try_strptime(text, formats): the first format that parses wins, so trying the first one
+    alone before the list gives the same instant - and an export written in one format (the usual case)
+    pays for one format instead of the list."""
+    return f"coalesce(try_strptime({text}, {literal(formats[0])}), try_strptime({text}, {literal_list(formats)}))"
 
 
 def parse_time_sql(text: str, mapping: Mapping) -> str:
     """SQL parsing a trimmed text timestamp to TIMESTAMPTZ (NULL when it does not parse)."""
-    naive = literal_list(mapping.naive_formats())
-    offsets = literal_list(OFFSET_FORMATS)
     zone = literal(mapping.timezone)
     return (
         f"(CASE WHEN {text} IS NULL THEN NULL::TIMESTAMPTZ "
@@ -82,8 +92,8 @@ def parse_time_sql(text: str, mapping: Mapping) -> str:
         # strptime's %z rolls an impossible day over ("2024-02-30 10:00 +0100" -> 1 March): a day of 29-31
         # must be a real date first (the cheap string test keeps other days off that extra cast).
         f"THEN coalesce(CASE WHEN substr({text}, 9, 2) < '29' OR try_cast(left({text}, 10) AS DATE) IS NOT NULL "
-        f"THEN try_strptime({text}, {offsets})::TIMESTAMPTZ END, try_cast({text} AS TIMESTAMPTZ)) "
-        f"ELSE timezone({zone}, try_strptime({text}, {naive})) END)"
+        f"THEN {_first_format(text, OFFSET_FORMATS)}::TIMESTAMPTZ END, try_cast({text} AS TIMESTAMPTZ)) "
+        f"ELSE timezone({zone}, {_first_format(text, mapping.naive_formats())}) END)"
     )
 
 
@@ -103,21 +113,25 @@ class Staged:
 
 
 def stage(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable) -> Staged:
-    """Create temp table `staged`: one row per raw row with canonical, typed fields and a reject reason.
+    """Create temp view `staged`: one row per raw row with canonical, typed fields and a reject reason.
 
     When raw_rows is a view over a CSV file this pass is the one that reads the file; a file with broken
     lines is read again into a table that numbers its rows by file line (sla_store.importers.reading.settle).
+    The rows are kept in temp table staged_rows; what is the same on every row (a mapping's constant, a
+    field the file has no column for) is added by the view instead of being stored a million times.
     """
     drop_temp(con, "staged", "staged_rows")
+    same = _same_on_every_row(mapping, raw)
     try:
-        con.execute(_stage_sql(mapping, raw))
+        con.execute(_stage_sql(mapping, raw, exclude=list(same)))
     except duckdb.Error as exc:
         if raw.path is None:
             raise
         raise unreadable(raw.path, exc) from exc
-    if raw.reader_sql is not None:
-        # The rows were stored in the file's order: their rowids number them by file line (header: line 1).
-        con.execute(f"CREATE TEMP VIEW staged AS SELECT {numbered_columns(con, 2, 'staged_rows')} FROM staged_rows")
+    # CSV rows were stored in the file's order: their rowids number them by file line (header: line 1).
+    numbered = numbered_columns(con, 2, "staged_rows") if raw.reader_sql is not None else "*"
+    added = "".join(f", {sql} AS {name}" for name, sql in same.items())
+    con.execute(f"CREATE TEMP VIEW staged AS SELECT {numbered}{added} FROM staged_rows")
     # Distinct ids only where rows are items (a file's later row of an item replaces its earlier one).
     distinct_sql = ("count(DISTINCT item_id) FILTER (WHERE reason IS NULL)" if mapping.rows in ("items", "updates")
                     else "NULL")
@@ -130,8 +144,24 @@ def stage(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable) -> St
     return Staged(rows=rows, rejected=rejected, distinct_good=distinct)
 
 
-def _stage_sql(mapping: Mapping, raw: RawTable) -> str:
-    """The CREATE statement of `staged` (long: one select item per mapped field and check)."""
+def _same_on_every_row(mapping: Mapping, raw: RawTable) -> dict[str, str]:
+    """Staged column -> its SQL, for the columns the file does not fill: constants and NULLs."""
+    present = set(raw.columns)
+    same: dict[str, str] = {}
+    if not any(column in present for column in mapping.attribute_columns().values()):
+        same["attributes"] = "NULL::JSON"
+    for field in TEXT_FIELDS:
+        if mapping.columns.get(field) not in present:
+            same[field] = _canonical(mapping, field, None)
+    for field in TIME_FIELDS:
+        if field not in mapping.minutes_after_created and mapping.columns.get(field) not in present:
+            same[staged_name(field)] = "NULL::TIMESTAMPTZ"
+    return same
+
+
+def _stage_sql(mapping: Mapping, raw: RawTable, exclude: list[str] = ()) -> str:
+    """The CREATE statement of staged_rows (long: one select item per mapped field and check), without the
+    `exclude` columns."""
     present = set(raw.columns)
     numbered_later = raw.reader_sql is not None
     cleaned: list[str] = [] if numbered_later else [LINE]
@@ -148,10 +178,13 @@ def _stage_sql(mapping: Mapping, raw: RawTable) -> str:
         cleaned.append(f"to_json(struct_pack({packed})) AS attributes")
     else:
         cleaned.append("NULL::JSON AS attributes")
+    # Fields mapped through a value table are looked up by their lower-case text, computed once here.
+    lowered = {field: f"l_{field}" for field in TEXT_FIELDS if field in cleaned_name and mapping.values.get(field)}
+    lowering = "".join(f", lower({cleaned_name[field]}) AS {name}" for field, name in lowered.items())
 
     select = ["attributes"] if numbered_later else [LINE, "attributes"]
     for field in TEXT_FIELDS:
-        select.append(f"{_canonical(mapping, field, cleaned_name.get(field))} AS {field}")
+        select.append(f"{_canonical(mapping, field, cleaned_name.get(field), lowered.get(field))} AS {field}")
     for field in TIME_FIELDS:
         text, name = cleaned_name.get(field), staged_name(field)
         if text is None:
@@ -170,11 +203,12 @@ def _stage_sql(mapping: Mapping, raw: RawTable) -> str:
     scratch = [f"{staged_name(field)}_text" for field in TIME_FIELDS]
     scratch += [f"{field}_minutes" for field in mapping.minutes_after_created if field in cleaned_name]
     return f"""
-        CREATE TEMP TABLE {'staged_rows' if numbered_later else 'staged'} AS
+        CREATE TEMP TABLE staged_rows AS
         WITH cleaned AS (SELECT {', '.join(cleaned)} FROM {raw.reader_sql if numbered_later else 'raw_rows'}),
-             typed AS (SELECT {', '.join(select)} FROM cleaned),
+             typed AS (SELECT {', '.join(select)} FROM (SELECT *{lowering} FROM cleaned)),
              timed AS (SELECT *{replace} FROM typed)
-        SELECT * EXCLUDE ({', '.join(scratch)}), {_reason_sql(mapping, cleaned_name)} AS reason FROM timed
+        SELECT * EXCLUDE ({', '.join([*scratch, *exclude])}), {_reason_sql(mapping, cleaned_name)} AS reason
+        FROM timed
     """
 
 
