@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sla_core import clock_inputs
-from sla_core.clock_inputs import UTC_US, _by_item_instant_code, with_item_rows
+from sla_core.clock_inputs import UTC_US, _by_item_instant_code, _equal_hash_at, with_item_rows
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SOURCES = st.sampled_from(["zendesk", "ops", "Zendesk", "", None])
@@ -92,3 +92,11 @@ def test_status_events_sort_by_item_instant_and_code(events, item_count):
     expected = np.lexsort((codes, at_us, item))
     for values in (item, at_us, codes):
         assert np.array_equal(values[order], values[expected])
+
+
+def test_items_sharing_the_high_bits_are_found_by_their_full_hash():
+    high = 1 << 40
+    items = np.asarray([high | 1, high | 2, 3 * high], dtype=np.uint64)  # the first two differ in low bits only
+    events = np.asarray([high | 2, 3 * high, high | 3, high | 1], dtype=np.uint64)
+    assert _equal_hash_at(items, events).tolist() == [1, 2, -1, 0]
+    assert _equal_hash_at(items[[0, 0, 2]], events) is None  # an item hash given twice: the join decides
