@@ -222,6 +222,18 @@ def first_events(events: pl.DataFrame, kinds: Sequence[str], item_count: int,
     return out
 
 
+def _grouped_in_order(item: np.ndarray, at_us: np.ndarray, codes: np.ndarray, item_count: int) -> bool:
+    """Each item's events already lie together, in order of instant and code (as an event log lists them),
+    which is all the next-event look-up needs."""
+    same_item = item[1:] == item[:-1]
+    later = at_us[1:] > at_us[:-1]
+    later |= (at_us[1:] == at_us[:-1]) & (codes[1:] >= codes[:-1])
+    if not (later | ~same_item).all():
+        return False
+    first_items = np.concatenate([item[:1], item[1:][~same_item]])
+    return int(np.bincount(first_items, minlength=item_count).max()) <= 1
+
+
 def _by_item_instant_code(item: np.ndarray, at_us: np.ndarray, codes: np.ndarray, code_count: int,
                           item_count: int) -> np.ndarray:
     """The order that sorts events by (item row, instant, code).
@@ -258,7 +270,7 @@ class StatusIntervals:
                                pl.col("value").cast(pl.Enum(spelled)).to_physical().alias("code"))
         item, at_us, codes = (status[name].to_numpy() for name in ("_row", "occurred_at", "code"))
         codes = by_spelling[codes]
-        if len(item):
+        if len(item) and not _grouped_in_order(item, at_us, codes, item_count):
             order = _by_item_instant_code(item, at_us, codes, len(self.names), item_count)
             item, at_us, codes = item[order], at_us[order], codes[order]
         same_item = item[1:] == item[:-1]  # the next event in that order is the same item's next status

@@ -6,7 +6,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sla_core import clock_inputs
-from sla_core.clock_inputs import UTC_US, _by_item_instant_code, _equal_hash_at, with_item_rows
+from sla_core.clock_inputs import (
+    UTC_US,
+    _by_item_instant_code,
+    _equal_hash_at,
+    _grouped_in_order,
+    with_item_rows,
+)
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SOURCES = st.sampled_from(["zendesk", "ops", "Zendesk", "", None])
@@ -100,3 +106,17 @@ def test_items_sharing_the_high_bits_are_found_by_their_full_hash():
     events = np.asarray([high | 2, 3 * high, high | 3, high | 1], dtype=np.uint64)
     assert _equal_hash_at(items, events).tolist() == [1, 2, -1, 0]
     assert _equal_hash_at(items[[0, 0, 2]], events) is None  # an item hash given twice: the join decides
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 6), st.integers(0, 2)), min_size=1, max_size=14),
+       st.booleans())
+def test_events_already_grouped_in_order_are_recognised(events, sort_first):
+    """True exactly when each item's events lie together, ordered by instant and code."""
+    if sort_first:
+        events = sorted(events, key=lambda event: (event[0] * 7 % 6, event[1], event[2]))  # items in any order
+    item, at_us, codes = (np.asarray(column, dtype=np.int64) for column in zip(*events, strict=True))
+    runs = [key for index, key in enumerate(item.tolist()) if index == 0 or item[index - 1] != key]
+    together = len(runs) == len(set(runs))
+    in_order = all((a[1], a[2]) <= (b[1], b[2]) for a, b in zip(events, events[1:], strict=False) if a[0] == b[0])
+    assert _grouped_in_order(item, at_us, codes.astype(np.uint32), 6) == (together and in_order)
