@@ -146,6 +146,8 @@ def main() -> None:
                f"{raw:.2f} s vs {base:.2f} s wall (CPU {raw_cpu:.2f} s vs {cpu_base:.2f} s, {raw_cpu / cpu_base:.2f}x); "
                f"median of {args.runs}; peak {max(r['peak_mb'] for r in runs['raw']):.0f} MB", command,
                ratio=raw / base, limit=3),
+        figure("the same in CPU seconds (user + system, all threads: less stretched by other work on a shared "
+               "machine)", f"{raw_cpu:.2f} s vs {cpu_base:.2f} s", command, ratio=raw_cpu / cpu_base, limit=3),
         figure(f"`sla ingest` of the same {tickets:,} tickets with results (every item judged), against the same read",
                f"{full:.2f} s vs {base:.2f} s wall (CPU {full_cpu:.2f} s vs {cpu_base:.2f} s, {full_cpu / cpu_base:.2f}x)",
                command, ratio=full / base),

@@ -103,8 +103,8 @@ class RawTable:
 # The CSV reader's buffer (DuckDB's default is 16 MB). The staging pass stores the rows in file order, and a
 # reader batch smaller than a row group (122,880 rows) is merged with its neighbours by copying: 16 MB holds
 # fewer rows than that for a typical export. Measured (1M tickets, 166 bytes a row, and 400k rows of 494
-# bytes): 32 MB cuts the staging pass's CPU by ~10% (1.48 -> 1.32 CPU-s); 64 MB and 128 MB stage as fast but
-# leave part of the items for the commit's checkpoint to compress again (+0.15-0.27 CPU-s).
+# bytes): 32 MB cuts the staging pass's CPU by ~10% (1.48 -> 1.32 CPU-s); 64 MB and 128 MB stage as fast, but
+# the commit's checkpoint then costs 0.15-0.27 CPU-s more.
 CSV_BUFFER_BYTES = 32 << 20
 
 
