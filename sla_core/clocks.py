@@ -274,6 +274,8 @@ class _Clocks:
         if not any(t.metric == metric.name for t in policy.targets):
             return None, None
         target = policy.match_targets(version.combos, metric.name).cast(pl.Int64).fill_null(-1).to_numpy()
+        if not (target >= 0).any():  # no combination of attributes has a target: nothing to measure or skip
+            return None, None
         missing = version.combos.select("source").join(
             _missing_milestones(self.recorded, metric), on="source", how="left", maintain_order="left")["missing"]
         target = target[version.combo]
