@@ -182,8 +182,9 @@ class _Table(NamedTuple):
         inside = self.open[j]  # then t - open[j], clipped to [0, length[j]], plus cum[j], in place
         np.subtract(t_us, inside, out=inside)
         np.maximum(inside, 0, out=inside)
-        np.minimum(inside, self.length[j], out=inside)
-        inside += self.cum[j]
+        gathered = self.length[j]
+        np.minimum(inside, gathered, out=inside)
+        inside += np.take(self.cum, j, out=gathered, mode="clip")  # j is in range: "clip" writes in place
         return inside
 
     def interval_reaching(self, target: np.ndarray) -> np.ndarray:
@@ -192,11 +193,13 @@ class _Table(NamedTuple):
         ends = self.ends
         if ends is None or not len(target) or target.min() < ends.base or target.max() > self.cum_end[-1]:
             return np.searchsorted(self.cum_end, target, side="left")
-        bucket = target - ends.base
-        bucket >>= ends.shift
-        k = ends.first[bucket]
-        for _ in range(ends.steps):
-            k += self.cum_end[k] < target
+        k = target - ends.base
+        k >>= ends.shift
+        np.take(ends.first, k, out=k, mode="clip")  # the bucket's first interval, then a step on past each end before target
+        if ends.steps:
+            reached = np.empty(len(k), dtype=np.int64)
+            for _ in range(ends.steps):
+                k += np.take(self.cum_end, k, out=reached, mode="clip") < target
         return k
 
 
@@ -358,7 +361,9 @@ class Calendar:
         A zero (or negative) budget is due at the start itself, even outside business hours. `start_position`,
         when the caller has it, is B(start) (from `positions_us`): it is not looked up again.
         """
-        need_us = np.maximum(np.broadcast_to(np.asarray(need_us, dtype=np.int64), start_us.shape), 0)
+        need_us = np.broadcast_to(np.asarray(need_us, dtype=np.int64), start_us.shape)
+        if len(need_us) and need_us.min() < 0:
+            need_us = np.maximum(need_us, 0)
         if self.always:
             return start_us + need_us
         if len(start_us) == 0:
@@ -375,12 +380,12 @@ class Calendar:
             table = self._covering(table.first_day, table.last_day + timedelta(days=missing_days))
             target = table.position(start_us) + need_us
         k = table.interval_reaching(target)
-        target -= table.cum[k]  # the business time still needed inside interval k
-        due = table.open[k]
-        due += target
+        due = table.cum[k]
+        target -= due  # the business time still needed inside interval k, from its opening
+        target += np.take(table.open, k, out=due, mode="clip")
         no_budget = np.flatnonzero(need_us == 0)  # need was clipped at 0 above
-        due[no_budget] = start_us[no_budget]
-        return due
+        target[no_budget] = start_us[no_budget]
+        return target
 
     def _weekly_us(self) -> int:
         assert self.weekly is not None

@@ -73,6 +73,8 @@ class StartPositions:
 
 def by_calendar(target: np.ndarray, targets: Targets) -> list[tuple[str, np.ndarray | slice]]:
     """Each calendar with the positions of its rows (a whole slice when every row is on it)."""
+    if len(targets.calendars) == 1:
+        return [(targets.calendars[0], slice(None))]
     code = targets.calendar_code[target]
     counts = np.bincount(code, minlength=len(targets.calendars))
     if counts.max(initial=0) == len(target):
@@ -87,10 +89,9 @@ def paused_us(status: StatusIntervals, patterns: tuple[str, ...], rows: np.ndarr
     A pause starts at a status event matching `patterns` and ends at the item's next status event; it is
     clipped to the clock. A running clock is paused when the item's latest status so far is a pause status.
     """
-    paused = np.zeros(len(rows), dtype=np.int64)
     paused_now = np.zeros(len(rows), dtype=bool)
     if not patterns or not len(status):
-        return paused, paused_now
+        return np.zeros(len(rows), dtype=np.int64), paused_now
     if len(rows) == status.item_count:  # rows are distinct and ascending: every item, in order
         chosen = status.in_status(patterns)
         owner = status.item[chosen]
@@ -111,6 +112,19 @@ def paused_us(status: StatusIntervals, patterns: tuple[str, ...], rows: np.ndarr
     return paused, paused_now & running
 
 
+def _measured(
+    calendar: Calendar, metric: Metric, status: StatusIntervals, start_positions: StartPositions, rows: np.ndarray,
+    start_us: np.ndarray, end_us: np.ndarray, running: np.ndarray, within_us: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(elapsed, paused, paused now, due) of clocks on one calendar, in microseconds."""
+    begin = start_positions.of(calendar, metric.starts, rows, start_us)
+    elapsed = calendar.position_us(end_us) - begin  # business time from start to end, less the pauses
+    paused, paused_now = paused_us(status, metric.pause_when_status, rows, start_us, end_us, running, calendar)
+    np.maximum(elapsed, 0, out=elapsed)
+    elapsed -= paused
+    return elapsed, paused, paused_now, calendar.due_us(start_us, within_us + paused, start_position=begin)
+
+
 def judge_clocks(
     items: pl.DataFrame, rows: np.ndarray, start_us: np.ndarray, stop_us: np.ndarray, target: np.ndarray,
     targets: Targets, policy: Policy, metric: Metric, status: StatusIntervals, now_us: int,
@@ -122,22 +136,20 @@ def judge_clocks(
     end_us = np.where(running, now_us, stop_us)
     within_s = targets.within_s[target]
     within_us = targets.within_us[target]
-    elapsed_us = np.empty(len(rows), dtype=np.int64)
-    paused = np.empty(len(rows), dtype=np.int64)
-    paused_now = np.empty(len(rows), dtype=bool)
-    due_us = np.empty(len(rows), dtype=np.int64)
     calendars = by_calendar(target, targets)
-    for name, part in calendars:
-        calendar = policy.calendars[name]
-        begin = start_positions.of(calendar, metric.starts, rows[part], start_us[part])
-        end = calendar.position_us(end_us[part])
-        paused[part], paused_now[part] = paused_us(status, metric.pause_when_status, rows[part], start_us[part],
-                                                   end_us[part], running[part], calendar)
-        elapsed = end - begin  # business time from start to end, less the pauses
-        np.maximum(elapsed, 0, out=elapsed)
-        elapsed -= paused[part]
-        elapsed_us[part] = elapsed
-        due_us[part] = calendar.due_us(start_us[part], within_us[part] + paused[part], start_position=begin)
+    if len(calendars) == 1:  # every row on one calendar: its arrays are the results
+        name, _ = calendars[0]
+        elapsed_us, paused, paused_now, due_us = _measured(
+            policy.calendars[name], metric, status, start_positions, rows, start_us, end_us, running, within_us)
+    else:
+        elapsed_us = np.empty(len(rows), dtype=np.int64)
+        paused = np.empty(len(rows), dtype=np.int64)
+        paused_now = np.empty(len(rows), dtype=bool)
+        due_us = np.empty(len(rows), dtype=np.int64)
+        for name, part in calendars:
+            elapsed_us[part], paused[part], paused_now[part], due_us[part] = _measured(
+                policy.calendars[name], metric, status, start_positions, rows[part], start_us[part], end_us[part],
+                running[part], within_us[part])
     over = elapsed_us > within_us
     decided = ~running | over  # a running clock past its budget is already breached
     met = pl.Series("met", ~over, dtype=pl.Boolean)
@@ -145,6 +157,8 @@ def judge_clocks(
     if len(undecided):
         met = met.scatter(undecided, None)
     elapsed_s = elapsed_us / US
+    remaining_s = within_us / US
+    remaining_s -= elapsed_s
     pct_used = elapsed_us * 100.0
     with np.errstate(divide="ignore", invalid="ignore"):
         np.divide(pct_used, within_us, out=pct_used)
@@ -172,6 +186,6 @@ def judge_clocks(
         STATE_NAMES.gather(pl.Series(state)).alias("state"),
         met,
         pl.Series("due_at", due_us, dtype=pl.Int64).cast(UTC_US),
-        pl.Series("remaining_s", within_us / US - elapsed_s, dtype=pl.Float64),
+        pl.Series("remaining_s", remaining_s, dtype=pl.Float64),
         pl.Series("pct_used", pct_used, dtype=pl.Float64),
     ).select(columns)

@@ -256,6 +256,7 @@ class _Clocks:
         self.names = EventNames.of(events)
         self.event_milestones = first_events(events, kinds, items.height, self.names)
         self.milestones = dict(self.event_milestones)  # item columns join when a metric first names them
+        self._happened: dict[str, bool] = {}  # item columns whose every instant lies at or before now
         self.status = StatusIntervals(events, items.height, self.names)
         self.start_positions = StartPositions(items.height)
 
@@ -278,21 +279,25 @@ class _Clocks:
             return None, None
         missing = version.combos.select("source").join(
             _missing_milestones(self.recorded, metric), on="source", how="left", maintain_order="left")["missing"]
+        unmeasurable_combo = missing.is_not_null().to_numpy()
+        everyone = bool((target >= 0).all()) and not unmeasurable_combo.any()  # every item is measured
         target = target[version.combo]
-        unmeasurable = missing.is_not_null().to_numpy()
-        unmeasurable = unmeasurable[version.combo] if unmeasurable.any() else np.zeros(len(target), dtype=bool)
+        unmeasurable = unmeasurable_combo[version.combo] if unmeasurable_combo.any() else None
         skipped = None
-        if unmeasurable.any():
+        if unmeasurable is not None:
             chosen = np.flatnonzero((target >= 0) & unmeasurable)
             skipped = self.items[version.rows[chosen]].with_columns(
                 pl.Series("target_index", target[chosen], dtype=pl.Int32), pl.lit(metric.name).alias("metric"),
                 missing.gather(version.combo[chosen]).alias("missing"),
             ).select(*NOT_MEASURED_COLUMNS, *self.dimensions)
             skipped = skipped if skipped.height else None
-        chosen = np.flatnonzero((target >= 0) & ~unmeasurable)
-        if not len(chosen):
-            return None, skipped
-        rows, target = (version.rows, target) if len(chosen) == len(target) else (version.rows[chosen], target[chosen])
+        if everyone:
+            rows = version.rows
+        else:
+            chosen = np.flatnonzero(target >= 0 if unmeasurable is None else (target >= 0) & ~unmeasurable)
+            if not len(chosen):
+                return None, skipped
+            rows, target = version.rows[chosen], target[chosen]
         if uses_instances(policy, metric):
             if never_starts(metric, self.names):
                 return None, skipped
@@ -318,15 +323,17 @@ class _Clocks:
         return part, skipped
 
     def _first_of(self, names: Sequence[str], rows: np.ndarray) -> np.ndarray:
-        """The earliest of these milestones that happened by now, per item row (NEVER when none has)."""
+        """The earliest of these milestones that happened by now, per item row (NEVER when none has); read
+        only (it may be the items' own array)."""
         first = None
         for name in names:
             if name not in self.milestones:
                 self.milestones[name] = instants(self.items[name])
+                self._happened[name] = int(self.milestones[name].max(initial=-NEVER)) <= self.now_us
             values = self.milestones[name]
             values = values if len(rows) == len(values) else values[rows]  # rows ascend: all of them, in order
-            happened = np.where(values <= self.now_us, values, NEVER)
-            first = happened if first is None else np.minimum(first, happened, out=first)
+            happened = values if self._happened.get(name) else np.where(values <= self.now_us, values, NEVER)
+            first = happened if first is None else np.minimum(first, happened)
         return first if first is not None else np.full(len(rows), NEVER, dtype=np.int64)
 
 
