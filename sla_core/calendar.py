@@ -42,6 +42,9 @@ DAY_US = DAY_SECONDS * US
 # Local dates around the instants asked for: overnight shifts end a day later and offsets reach 14h.
 _MARGIN_DAYS = 3
 _MAX_EXTENSION_DAYS = 366 * 200
+# Look-ups run over blocks of this many instants: a block's temporaries are small and used again, instead of
+# arrays as long as the input mapped afresh for each step.
+_BLOCK = 1 << 16
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
@@ -176,16 +179,21 @@ class _Table(NamedTuple):
         """B(t) = cum[j] + clip(t - open[j], 0, length[j]), j = searchsorted(open, t, "right") - 1."""
         if len(self.open) == 0:
             return np.zeros(len(t_us), dtype=np.int64)
+        out = np.empty(len(t_us), dtype=np.int64)
+        for first in range(0, len(t_us), _BLOCK):
+            self._position_into(t_us[first:first + _BLOCK], out[first:first + _BLOCK])
+        return out
+
+    def _position_into(self, t_us: np.ndarray, out: np.ndarray) -> None:
         j = np.searchsorted(self.open, t_us, side="right")
         j -= 1
         np.maximum(j, 0, out=j)  # before the first interval: clip() gives 0, so B = cum[0]
-        inside = self.open[j]  # then t - open[j], clipped to [0, length[j]], plus cum[j], in place
-        np.subtract(t_us, inside, out=inside)
-        np.maximum(inside, 0, out=inside)
-        gathered = self.length[j]
-        np.minimum(inside, gathered, out=inside)
-        inside += np.take(self.cum, j, out=gathered, mode="clip")  # j is in range: "clip" writes in place
-        return inside
+        np.take(self.open, j, out=out, mode="clip")  # t - open[j], clipped to [0, length[j]], plus cum[j]
+        np.subtract(t_us, out, out=out)  # ("clip": j is in range, and the result is written in place)
+        np.maximum(out, 0, out=out)
+        gathered = np.take(self.length, j, mode="clip")
+        np.minimum(out, gathered, out=out)
+        out += np.take(self.cum, j, out=gathered, mode="clip")
 
     def interval_reaching(self, target: np.ndarray) -> np.ndarray:
         """k = searchsorted(cum_end, target, "left"): the first interval whose end reaches each business
@@ -379,10 +387,12 @@ class Calendar:
                 raise ValueError(f"calendar {self.name}: no business time left within 200 years")
             table = self._covering(table.first_day, table.last_day + timedelta(days=missing_days))
             target = table.position(start_us) + need_us
-        k = table.interval_reaching(target)
-        due = table.cum[k]
-        target -= due  # the business time still needed inside interval k, from its opening
-        target += np.take(table.open, k, out=due, mode="clip")
+        for first in range(0, len(target), _BLOCK):
+            block = target[first:first + _BLOCK]  # becomes the due instant, in place
+            k = table.interval_reaching(block)
+            gathered = np.take(table.cum, k, mode="clip")
+            block -= gathered  # the business time still needed inside interval k, from its opening
+            block += np.take(table.open, k, out=gathered, mode="clip")
         no_budget = np.flatnonzero(need_us == 0)  # need was clipped at 0 above
         target[no_budget] = start_us[no_budget]
         return target

@@ -124,7 +124,8 @@ def with_item_rows(events: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
         at = np.repeat(at, np.diff(heads, append=count))
     found = at >= 0
     rows = pl.Series("_row", np.maximum(at, 0).astype(np.uint32)).cast(keys.schema["_row"])
-    return events.with_columns(rows).filter(pl.Series(found))
+    events = events.with_columns(rows)
+    return events if found.all() else events.filter(pl.Series(found))
 
 
 def _equal_hash_at(item_hash: np.ndarray, event_hash: np.ndarray) -> np.ndarray | None:

@@ -187,7 +187,11 @@ def evaluate_coverage(
     items = normalize_items(items, dimensions)
     items = items.with_columns(history.version_for(items["created"]).alias("policy_version")).with_row_index("_row")
     # Events carry their item's row number from here on: integer keys instead of (source, item_id) joins.
-    events = with_item_rows(normalize_events(events).filter(pl.col("occurred_at") <= now), items)
+    events = normalize_events(events)
+    occurred = events["occurred_at"]
+    if occurred.null_count() or (events.height and occurred.max() > now):  # only events by now (not null)
+        events = events.filter(pl.col("occurred_at") <= now)
+    events = with_item_rows(events, items)
 
     wanted = {
         (policy_version.version, name)
