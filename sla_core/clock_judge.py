@@ -119,8 +119,11 @@ def _measured(
     """(elapsed, paused, paused now, due) of clocks on one calendar, in microseconds."""
     begin = start_positions.of(calendar, metric.starts, rows, start_us)
     elapsed = calendar.position_us(end_us) - begin  # business time from start to end, less the pauses
-    paused, paused_now = paused_us(status, metric.pause_when_status, rows, start_us, end_us, running, calendar)
     np.maximum(elapsed, 0, out=elapsed)
+    if not metric.pause_when_status or not len(status):
+        never = np.zeros(len(rows), dtype=bool)
+        return elapsed, np.zeros(len(rows), dtype=np.int64), never, calendar.due_us(start_us, within_us, begin)
+    paused, paused_now = paused_us(status, metric.pause_when_status, rows, start_us, end_us, running, calendar)
     elapsed -= paused
     return elapsed, paused, paused_now, calendar.due_us(start_us, within_us + paused, start_position=begin)
 
