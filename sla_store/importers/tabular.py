@@ -123,7 +123,7 @@ def stage(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable) -> St
     drop_temp(con, "staged", "staged_rows")
     same = _same_on_every_row(mapping, raw)
     try:
-        con.execute(_stage_sql(mapping, raw, exclude=list(same)))
+        con.execute(_stage_sql(mapping, raw, exclude=tuple(same)))
     except duckdb.Error as exc:
         if raw.path is None:
             raise
@@ -159,7 +159,7 @@ def _same_on_every_row(mapping: Mapping, raw: RawTable) -> dict[str, str]:
     return same
 
 
-def _stage_sql(mapping: Mapping, raw: RawTable, exclude: list[str] = ()) -> str:
+def _stage_sql(mapping: Mapping, raw: RawTable, exclude: tuple[str, ...] = ()) -> str:
     """The CREATE statement of staged_rows (long: one select item per mapped field and check), without the
     `exclude` columns."""
     present = set(raw.columns)
