@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from sla_store import rollup
+from sla_store import rollup, segments
 from sla_store.coverage import (
     coverage_fingerprint,
     dimension_select,
@@ -103,8 +103,10 @@ def refresh_results(con: duckdb.DuckDBPyConnection, history, now: datetime) -> i
     Runs on the caller's (write-transaction) connection, so data and results change together.
     Returns the number of result rows.
     """
+    segments.unseal_all(con)  # every item is judged again: the sealed ones come back live until the next seal
     coverage = _Coverage(con, history)
     ensure_dimension_columns(con, coverage.dimensions)
+    segments.set_periodic_metrics(con, _periodic_metrics(coverage.history))
     con.execute("DELETE FROM results")
     rollup.clear(con)
     con.execute("DELETE FROM not_measured")
@@ -144,7 +146,7 @@ def rejudge_since(con: duckdb.DuckDBPyConnection, history, now: datetime, effect
     items created on or after that date, the ones it governs; earlier items keep the version that judged them
     and their verdicts. Full rebuild when the stored results were not judged by the history before it."""
     start = datetime(effective.year, effective.month, effective.day, tzinfo=UTC)
-    scope = "SELECT source, item_id FROM items WHERE created >= $start"
+    scope = f"SELECT source, item_id FROM {segments.whole(con, 'items')} WHERE created >= $start"
     return _rejudge(con, history, now, scope, {"start": start}, previous=_without_newest(history))
 
 
@@ -168,9 +170,11 @@ def _rejudge(con: duckdb.DuckDBPyConnection, history, now: datetime, scope: str,
     if stored_basis(con) not in accepted:
         return refresh_results(con, history, now)
     ensure_dimension_columns(con, coverage.dimensions)
+    segments.set_periodic_metrics(con, _periodic_metrics(coverage.history))
     con.execute(f"CREATE OR REPLACE TEMP TABLE rejudge_keys AS SELECT DISTINCT source, item_id FROM ({scope})",
                 params)
     try:
+        segments.unseal(con, "SELECT source, item_id FROM rejudge_keys")  # then all their rows are live
         keys = con.sql("SELECT count(*) FROM rejudge_keys").fetchall()[0][0]
         if keys:
             rollup.delete_results(con, "rejudge_keys")  # and what the daily rollup and open clocks kept of them

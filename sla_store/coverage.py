@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import duckdb
 import polars as pl
 
+from sla_store import segments
 from sla_store.sql import ident, literal
 
 NOTE_TOPICS = ("not_measured", "unmatched_source", "before_first_policy")
@@ -31,7 +32,7 @@ def record_source_fields(con: duckdb.DuckDBPyConnection, source: str, fields: Se
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [row[0] for row in con.sql(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
-        "ORDER BY ordinal_position", params=[table]).fetchall()]
+        "AND table_catalog = current_database() ORDER BY ordinal_position", params=[table]).fetchall()]
 
 
 def ensure_dimension_columns(con: duckdb.DuckDBPyConnection, dimensions: Sequence[str]) -> None:
@@ -55,7 +56,7 @@ def unrecorded(con: duckdb.DuckDBPyConnection, milestones: Sequence[str]) -> tup
     from sla_core.clocks import unrecorded_milestones
 
     counted = con.sql("SELECT source, count(created), count(first_response), count(resolved), count(closed) "
-                      "FROM items GROUP BY source").fetchall()
+                      f"FROM {segments.whole(con, 'items')} GROUP BY source").fetchall()
     columns = {row[0]: {name for name, count in zip(("created", "first_response", "resolved", "closed"), row[1:],
                                                     strict=True) if count}
                for row in counted}
@@ -85,10 +86,10 @@ def event_names(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
         described = con.sql("SELECT coalesce(max(events), 0), count(*) FROM event_names").fetchall()[0]
     except duckdb.CatalogException:  # a file made before the summary, opened read-only
         return con.sql(_NAMES_SQL.format(table="events")).fetchall()
-    stored = con.sql("SELECT count(*) FROM events").fetchall()[0][0]
+    stored = segments.event_count(con)
     if described[0] == stored and (described[1] > 0) == (stored > 0):
         return con.sql("SELECT source, name FROM event_names").fetchall()
-    names = con.sql(_NAMES_SQL.format(table="events")).fetchall()
+    names = con.sql(_NAMES_SQL.format(table=segments.whole(con, "events"))).fetchall()
     try:
         con.execute("DELETE FROM event_names")
         con.executemany("INSERT INTO event_names VALUES (?, ?, ?)", [[*row, stored] for row in names])
@@ -154,7 +155,7 @@ NOT_MEASURED_NOTES = """
     SELECT 'not_measured', source, metric, count(*),
            replace(metric, '_', ' ') || ': not measured for ' || source || ' (' || any_value(reason) || '); '
            || count(*) || ' items without ' || any_value(missing)
-    FROM not_measured {where} GROUP BY source, metric ORDER BY source, metric"""
+    FROM {table} {where} GROUP BY source, metric ORDER BY source, metric"""
 UNMATCHED_NOTE = ("'no target of policy version ' || ? || ' matches any of the ' || count(*) || ' items of ' "
                   "|| i.source || ' (targets match on ' || ? || ')'")
 
@@ -168,25 +169,26 @@ def refresh_notes(con: duckdb.DuckDBPyConnection, history, touched: str | None =
     if touched is not None:
         _refresh_source_notes(con, history, touched)
     else:
+        items, results, not_measured = (segments.whole(con, table) for table in ("items", "results", "not_measured"))
         con.execute("DELETE FROM data_notes")
-        con.execute(NOT_MEASURED_NOTES.format(where=""))
+        con.execute(NOT_MEASURED_NOTES.format(table=not_measured, where=""))
         con.execute(f"""
             INSERT INTO data_notes
             SELECT 'unmatched_source', i.source, NULL, count(*), {UNMATCHED_NOTE}
-            FROM items i
-            WHERE i.source NOT IN (SELECT DISTINCT source FROM results)
-              AND i.source NOT IN (SELECT DISTINCT source FROM not_measured)
+            FROM {items} i
+            WHERE i.source NOT IN (SELECT DISTINCT source FROM {results})
+              AND i.source NOT IN (SELECT DISTINCT source FROM {not_measured})
             GROUP BY i.source ORDER BY i.source""",
                     [history.current.version, _match_summary(history.current)])
     first = history.versions[0]
     con.execute("DELETE FROM data_notes WHERE topic = 'before_first_policy'")
     # Zone maps skip the row groups created after the date: this reads only the items older than it.
-    con.execute("""
+    con.execute(f"""
         INSERT INTO data_notes
         SELECT 'before_first_policy', NULL, NULL, count(*),
                count(*) || ' items were created before ' || ? || ', when the first policy version (v' || ? ||
                ') took effect; they are judged by that first version'
-        FROM items WHERE created < ?::DATE HAVING count(*) > 0""",
+        FROM {segments.whole(con, 'items')} WHERE created < ?::DATE HAVING count(*) > 0""",
                 [first.effective_from.isoformat(), first.version, first.effective_from])
 
 
@@ -196,17 +198,19 @@ def _refresh_source_notes(con: duckdb.DuckDBPyConnection, history, touched: str)
         return
     con.execute("DELETE FROM data_notes WHERE topic IN ('not_measured', 'unmatched_source') "
                 "AND source IN (SELECT unnest(?))", [sources])
-    con.execute(NOT_MEASURED_NOTES.format(where="WHERE source IN (SELECT unnest($sources))"), {"sources": sources})
+    items, results, not_measured = (segments.whole(con, table) for table in ("items", "results", "not_measured"))
+    con.execute(NOT_MEASURED_NOTES.format(table=not_measured, where="WHERE source IN (SELECT unnest($sources))"),
+                {"sources": sources})
     for source in sources:
         # A source with any result or not-measured row is matched: the first such row answers (LIMIT 1
         # stops the scan), instead of listing the sources of every stored result.
-        judged = con.sql("SELECT 1 FROM results WHERE source = $s UNION ALL "
-                         "SELECT 1 FROM not_measured WHERE source = $s LIMIT 1", params={"s": source}).fetchall()
+        judged = con.sql(f"SELECT 1 FROM {results} WHERE source = $s UNION ALL "
+                         f"SELECT 1 FROM {not_measured} WHERE source = $s LIMIT 1", params={"s": source}).fetchall()
         if not judged:
             con.execute(f"""
                 INSERT INTO data_notes
                 SELECT 'unmatched_source', i.source, NULL, count(*), {UNMATCHED_NOTE}
-                FROM items i WHERE i.source = ? GROUP BY i.source""",
+                FROM {items} i WHERE i.source = ? GROUP BY i.source""",
                         [history.current.version, _match_summary(history.current), source])
 
 

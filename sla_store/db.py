@@ -21,6 +21,9 @@ from pathlib import Path
 
 import duckdb
 
+from sla_store import segments
+from sla_store.sql import literal
+
 DEFAULT_DB = Path("data/sla.duckdb")
 # DuckDB's buffer limit while writing: scans of a large history stream through it instead of filling memory
 # (a 1,000-ticket import into 10M tickets peaks at 0.97 GiB with 768MB, 2.1 GiB with 2GB; rebuilds spill, ~4% slower).
@@ -90,16 +93,41 @@ def _prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 def connect_read_only(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the live file (never blocks or is blocked by a writer)."""
+    """A read-only connection to the live file (never blocks or is blocked by a writer).
+
+    With a sealed history beside it (sla_store.segments), both files are attached to an in-memory database
+    whose views show each table whole, so queries (and their cursors) read it as one file."""
     live = db_path(path)
     if not live.exists():
         raise FileNotFoundError(f"{live}: no database yet - run `sla sample` or `sla ingest FILE`")
     if live.is_dir():
         raise DatabaseUnusable(f"{live}: is a folder, not a database file")
     try:
-        return _prepare(duckdb.connect(str(live), read_only=True))
+        for _attempt in range(3):
+            if not segments.sealed_files(live):
+                return _prepare(duckdb.connect(str(live), read_only=True))
+            con = _prepare(duckdb.connect())
+            try:
+                con.execute(f"ATTACH {literal(str(live))} AS {segments.LIVE} (READ_ONLY)")
+                if segments.attach_sealed(con, live):
+                    segments.create_reader_views(con)
+                    return con
+            except FileNotFoundError:
+                pass  # a writer swapped in a new pair between the two opens: open the new one
+            con.close()
+            if live.exists() and not _names_sealed(live):  # only files a failed writer left beside it
+                return _prepare(duckdb.connect(str(live), read_only=True))
+        raise DatabaseUnusable(f"{live}: its sealed history is missing (restore both files from a backup)")
     except (duckdb.Error, OSError) as error:
         raise unusable(live, error) from None
+
+
+def _names_sealed(live: Path) -> bool:
+    con = duckdb.connect(str(live), read_only=True)
+    try:
+        return segments.named_file(con, con.sql("SELECT current_database()").fetchall()[0][0]) is not None
+    finally:
+        con.close()
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -178,23 +206,44 @@ def copy_database_file(source: Path, target: Path) -> str:
     return "copy"
 
 
-def _write_locked(live: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def _private_name(live: Path) -> Path:
+    """A new, unused path for a writer's private file beside `live` (removed as stale if the writer dies)."""
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{live.name}.", suffix=".tmp", dir=live.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{live.name}.", suffix=".tmp", dir=live.parent)
     except OSError as error:
         raise unusable(live, error) from None
     os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()
+    Path(name).unlink()
+    return Path(name)
+
+
+def _remove_unnamed_sealed(live: Path, named: str | None) -> None:
+    """Remove sealed files the live file does not name: replaced by a seal, or left by a writer that died
+    before its swap. Readers that still have one open keep reading it (the data stays until they close)."""
+    for path in segments.sealed_files(live):
+        if path.name != named:
+            path.unlink(missing_ok=True)
+
+
+def _write_locked(live: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    tmp = _private_name(live)
+    compacted: Path | None = None
+    sealed: segments.Sealed | None = None
+    swapped = False
     try:
         con = None
         try:
             if live.exists():
                 copy_database_file(live, tmp)
-            con = _prepare(duckdb.connect(str(tmp)))
+            # The copy is attached as `live` (and made the default) beside its sealed history, if any.
+            con = _prepare(duckdb.connect())
+            con.execute(f"ATTACH {literal(str(tmp))} AS {segments.LIVE}")
+            con.execute(f"USE {segments.LIVE}")
             # Bounded: a write of any size spills to disk instead of growing with the history.
             con.execute(f"SET memory_limit = '{WRITE_MEMORY}'")
             ensure_schema(con)
+            _remove_unnamed_sealed(live, segments.named_file(con))
+            segments.attach_sealed(con, live)
         except (duckdb.Error, OSError) as error:
             if con is not None:
                 con.close()
@@ -211,19 +260,29 @@ def _write_locked(live: Path) -> Iterator[duckdb.DuckDBPyConnection]:
                 raise
             try:
                 con.execute("COMMIT")
-                con.execute("CHECKPOINT")
+                con.execute(f"CHECKPOINT {segments.LIVE}")
+                if segments.seal_due(con, current_time()):
+                    sealed = segments.seal(con, live, current_time())
+                    compacted = _private_name(live)
+                    segments.compacted_copy(con, compacted)
+                keep = segments.named_file(con)
             except (duckdb.Error, OSError) as error:
                 raise unusable(live, error) from None
         finally:
             con.close()
         try:
-            os.replace(tmp, live)
+            os.replace(compacted or tmp, live)
         except OSError as error:
             raise unusable(live, error) from None
+        swapped = True
+        # Under the lock: the sealed file the new live file replaced is no longer named by it.
+        _remove_unnamed_sealed(live, keep)
     finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal"), *([compacted] if compacted else [])):
             if leftover.exists():
                 leftover.unlink()
+        if sealed is not None and not swapped and sealed.new_file.exists():
+            sealed.new_file.unlink()
 
 
 class LiveDatabase:

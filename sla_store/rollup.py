@@ -17,6 +17,7 @@ from __future__ import annotations
 import duckdb
 
 from sla_store import measures as M
+from sla_store import segments
 from sla_store.selection import ROLLUP_SLICES, FilterLike, Query, dimension, utc_day, where_clause
 from sla_store.sql import ident, literal
 
@@ -82,20 +83,21 @@ def dimension_values_sql(name: str, kind: str | None = "ticket") -> Query:
 def kept(cur: duckdb.DuckDBPyConnection) -> bool:
     """Whether this database keeps the rollup and the open clocks up to date (written since they exist)."""
     try:
-        return bool(cur.sql(f"SELECT EXISTS (SELECT 1 FROM {ROLLUP_TABLE}) OR NOT EXISTS (SELECT 1 FROM results)"
-                            ).fetchall()[0][0]) and _has_table(cur, OPEN_TABLE) and _has_table(cur, DIMENSION_TABLE)
+        return bool(cur.sql(f"SELECT EXISTS (SELECT 1 FROM {ROLLUP_TABLE}) OR NOT EXISTS "
+                            f"(SELECT 1 FROM {segments.whole(cur, 'results')})").fetchall()[0][0]) and _has_table(cur, OPEN_TABLE) and _has_table(cur, DIMENSION_TABLE)
     except duckdb.CatalogException:
         return False
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(con.sql("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
-                        "AND table_name = ?", params=[name]).fetchall()[0][0])
+                        "AND table_catalog = current_database() AND table_name = ?", params=[name]).fetchall()[0][0])
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [row[0] for row in con.sql("SELECT column_name FROM information_schema.columns WHERE table_schema = "
-                                      "'main' AND table_name = ? ORDER BY ordinal_position", params=[table]).fetchall()]
+                                      "'main' AND table_catalog = current_database() AND table_name = ? "
+                                      "ORDER BY ordinal_position", params=[table]).fetchall()]
 
 
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -154,14 +156,15 @@ def _open_rows_sql(table: str) -> str:
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Fill both tables from the whole results table (once, for a database written before they existed)."""
     _ensure_tables(con)
+    results, items = segments.whole(con, "results"), segments.whole(con, "items")
     con.execute(f"DELETE FROM {ROLLUP_TABLE}")
-    con.execute(f"INSERT INTO {ROLLUP_TABLE} BY NAME {rollup_sql()[0]}")
+    con.execute(f"INSERT INTO {ROLLUP_TABLE} BY NAME {rollup_sql(results)[0]}")
     con.execute(f"DELETE FROM {DIMENSION_TABLE}")
-    con.execute(f"INSERT INTO {DIMENSION_TABLE} BY NAME {_dimension_counts_sql('results', dimension_columns(con))}")
+    con.execute(f"INSERT INTO {DIMENSION_TABLE} BY NAME {_dimension_counts_sql(results, dimension_columns(con))}")
     con.execute(f"DELETE FROM {OPEN_TABLE}")
     con.execute(f"""INSERT INTO {OPEN_TABLE} BY NAME
-                    SELECT o.*, i.subject FROM ({_open_rows_sql('results')}) o
-                    LEFT JOIN items i ON i.source = o.source AND i.item_id = o.item_id
+                    SELECT o.*, i.subject FROM ({_open_rows_sql(results)}) o
+                    LEFT JOIN {items} i ON i.source = o.source AND i.item_id = o.item_id
                     WHERE {M.STILL_OPEN}""")
 
 

@@ -112,6 +112,7 @@ def build_sample_db(db: str | os.PathLike | None = None, tickets: int = 20000, s
                     config: str | os.PathLike | None = None, days: int = HISTORY_DAYS) -> dict:
     """Write the sample exports (`days` days of history), load them into `db` (replacing its contents) and
     compute results."""
+    from sla_store import segments
     from sla_store.compute import refresh_results
     from sla_store.db import current_time, write_transaction
     from sla_store.importers import load_mapping
@@ -125,6 +126,7 @@ def build_sample_db(db: str | os.PathLike | None = None, tickets: int = 20000, s
              (files.replies, "zendesk_reply_events.yaml"), (files.ops_events, "events.yaml")]
     summary: dict = {"now": now.isoformat(), "imports": []}
     with write_transaction(db) as con:
+        segments.forget_sealed(con)  # a new sample replaces the whole history, sealed part included
         for table in ("results", "results_basis", "not_measured", "data_notes", "source_fields", "rejected_rows",
                       "events", "items", "imports"):
             con.execute(f"DELETE FROM {table}")

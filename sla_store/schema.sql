@@ -125,3 +125,25 @@ CREATE TABLE IF NOT EXISTS data_notes (
 
 -- Files written before instances existed get the column (every old row is instance 1).
 ALTER TABLE results ADD COLUMN IF NOT EXISTS instance INTEGER DEFAULT 1;
+
+-- The sealed history file this live file goes with (sla_store.segments): items created before `sealed_before`
+-- (with their events, results and not-measured rows) are in it; `items`/`events`/`results` count its rows.
+CREATE TABLE IF NOT EXISTS sealed_history (
+    file          VARCHAR NOT NULL,          -- a name in this file's folder: <this name>.sealed-<token>
+    items         BIGINT NOT NULL,
+    events        BIGINT NOT NULL,
+    results       BIGINT NOT NULL,
+    sealed_before TIMESTAMPTZ NOT NULL,
+    sealed_at     TIMESTAMPTZ NOT NULL
+);
+
+-- Sealed items a later write changed: their rows in this file replace the sealed ones (`events`: how many
+-- of the sealed events that hides).
+CREATE TABLE IF NOT EXISTS unsealed (
+    source  VARCHAR NOT NULL,
+    item_id VARCHAR NOT NULL,
+    events  BIGINT NOT NULL
+);
+
+-- The policy's scheduled and between metrics: every write judges their items again, so those stay live.
+CREATE TABLE IF NOT EXISTS periodic_metrics (metric VARCHAR NOT NULL);

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from sla_store import segments
 from sla_store.coverage import note_event_names
 from sla_store.importers.mapping import LOWERED_FIELDS, OFFSET_FORMATS, TEXT_FIELDS, TIME_FIELDS, Mapping
 from sla_store.importers.reading import (
@@ -277,6 +278,8 @@ def store(con: duckdb.DuckDBPyConnection, mapping: Mapping, raw: RawTable, impor
     con.execute(f"INSERT INTO rejected_rows SELECT ?, {LINE}, raw, reason FROM raw_rejects", [import_id])
     source, kind = literal(mapping.source), literal(mapping.kind)
     items = events = 0
+    # The file's items that were sealed with the old history are written live from here on.
+    segments.unseal(con, "SELECT ? AS source, item_id FROM staged WHERE reason IS NULL", [mapping.source])
 
     if mapping.rows in ("items", "updates"):
         # Overlapping exports: the latest row of an item wins, in the file and over what was stored.
@@ -411,7 +414,7 @@ def _insert_events(con: duckdb.DuckDBPyConnection) -> int:
     They are stored in item order: each row group then holds a narrow range of items, so reading one item's
     events (here, and when its results are judged again) skips the row groups of other items instead of
     scanning every event (a log in time order spreads every item over the whole table)."""
-    before = con.sql("SELECT count(*) FROM events").fetchall()[0][0]
+    before = segments.event_count(con)
     added = con.execute("""
         INSERT INTO events
         SELECT n.* FROM new_events n ANTI JOIN (
