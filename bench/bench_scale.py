@@ -36,6 +36,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from figures import figure, record  # noqa: E402
 
+from sla_store import segments  # noqa: E402
+
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 MONTH = "2026-10"
 OUT = ROOT / "bench" / "out"
@@ -118,10 +120,16 @@ print(json.dumps({"rejudged": judged, "results": total, "seconds": seconds}))
 
 
 def scratch_copy(db: Path, scratch: Path) -> Path:
+    """A private copy of the live file beside links to its sealed history (never changed in place)."""
     copy = scratch / "copy.duckdb"
-    if copy.exists():
-        copy.unlink()
+    for old in [copy, *scratch.glob("*.sealed-*")]:
+        old.unlink()
     shutil.copyfile(db, copy)
+    for sealed in segments.sealed_files(db):
+        try:
+            os.link(sealed, scratch / sealed.name)
+        except OSError:  # another filesystem
+            shutil.copyfile(sealed, scratch / sealed.name)
     return copy
 
 

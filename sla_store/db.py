@@ -104,8 +104,6 @@ def connect_read_only(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyC
         raise DatabaseUnusable(f"{live}: is a folder, not a database file")
     try:
         for _attempt in range(3):
-            if not segments.sealed_files(live):
-                return _prepare(duckdb.connect(str(live), read_only=True))
             con = _prepare(duckdb.connect())
             try:
                 con.execute(f"ATTACH {literal(str(live))} AS {segments.LIVE} (READ_ONLY)")
@@ -113,21 +111,14 @@ def connect_read_only(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyC
                     segments.create_reader_views(con)
                     return con
             except FileNotFoundError:
-                pass  # a writer swapped in a new pair between the two opens: open the new one
+                con.close()
+                continue  # a writer swapped in a new pair between the two opens: open the new one
             con.close()
-            if live.exists() and not _names_sealed(live):  # only files a failed writer left beside it
-                return _prepare(duckdb.connect(str(live), read_only=True))
-        raise DatabaseUnusable(f"{live}: its sealed history is missing (restore both files from a backup)")
+            return _prepare(duckdb.connect(str(live), read_only=True))  # a single file
+        raise DatabaseUnusable(f"{live}: the sealed history file it names is missing (restore both files from "
+                               "the same backup)")
     except (duckdb.Error, OSError) as error:
         raise unusable(live, error) from None
-
-
-def _names_sealed(live: Path) -> bool:
-    con = duckdb.connect(str(live), read_only=True)
-    try:
-        return segments.named_file(con, con.sql("SELECT current_database()").fetchall()[0][0]) is not None
-    finally:
-        con.close()
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -204,6 +195,28 @@ def copy_database_file(source: Path, target: Path) -> str:
             pass  # no clone support here (EOPNOTSUPP, EXDEV, EINVAL, ENOTTY): copy the bytes instead
     shutil.copyfile(source, target)
     return "copy"
+
+
+def copy_database(source: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """Copy the database `source` (its live file and the sealed history it names) to a new `target`.
+
+    The copy's sealed file is named after `target` and linked (same filesystem) or copied: sealed files are
+    never changed in place, and each live file removes only sealed files named after itself."""
+    source, target = Path(source), Path(target)
+    copy_database_file(source, target)
+    con = duckdb.connect(str(target))
+    try:
+        name = segments.named_file(con, con.sql("SELECT current_database()").fetchall()[0][0])
+        if name is not None:
+            sealed = target.with_name(f"{target.name}.sealed-{name.rsplit('-', 1)[-1]}")
+            try:
+                os.link(source.parent / name, sealed)
+            except OSError:  # another filesystem, or links not allowed
+                shutil.copyfile(source.parent / name, sealed)
+            con.execute("UPDATE sealed_history SET file = ?", [sealed.name])
+    finally:
+        con.close()
+    return target
 
 
 def _private_name(live: Path) -> Path:

@@ -308,7 +308,8 @@ def dimension_names_sql() -> Query:
     """The policy dimensions stored as columns of `results`."""
     placeholders = ", ".join("?" for _ in RESULT_BASE_COLUMNS)
     return (f"""SELECT column_name FROM information_schema.columns
-                WHERE table_name = 'results' AND table_schema = 'main' AND column_name NOT IN ({placeholders})
+                WHERE table_name = 'results' AND table_schema = 'main' AND table_catalog = current_database()
+                  AND column_name NOT IN ({placeholders})
                 ORDER BY ordinal_position""", list(RESULT_BASE_COLUMNS))
 
 

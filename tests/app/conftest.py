@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from sla_store.db import connect_read_only, copy_database
 from tests.app.synthetic import NOW, build_synthetic_db, write_fixture_config
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard.py"
@@ -40,8 +39,9 @@ def fixture_config(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def sql(fixture_db):
-    """Run plain SQL over the fixture database (the tests' independent source of truth)."""
-    con = duckdb.connect(str(fixture_db), read_only=True)
+    """Run plain SQL over the fixture database (the tests' independent source of truth; with a sealed history
+    beside it, over both files)."""
+    con = connect_read_only(fixture_db)
     con.execute("SET TimeZone = 'UTC'")
 
     def run(query: str, params: list | None = None) -> list[tuple]:
@@ -75,7 +75,7 @@ def app(app_env) -> AppTest:
 def writable_db(fixture_db, tmp_path) -> Path:
     """A private copy of the fixture database for tests that import into it."""
     copy = tmp_path / "sla.duckdb"
-    shutil.copyfile(fixture_db, copy)
+    copy_database(fixture_db, copy)
     return copy
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import duckdb
 import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 from sla_core.policy_yaml import parse_policy
+from sla_store.db import connect_read_only
 from sla_store.policy_store import version_history
 from tests.app.test_what_if import APP, LOCAL_AUTHOR, RESOLUTION_CATCH_ALL, _edit_targets, make_workspace
 from tests.unit.test_simulate_consistency import POLICY_V1
@@ -172,7 +172,7 @@ def test_a_lead_commits_as_the_logged_in_identity_but_may_not_backdate(workspace
 
 def _verdicts_a_4h_backdate_changes(db, since: date) -> int:
     """In SQL: decided resolution verdicts of items created since `since` that the catch-all at 4h changes."""
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_read_only(db)
     try:
         return con.sql(
             """

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from sla_store.db import connect_read_only
 from tests.app.conftest import DASHBOARD, metric_values
 
 EVENT_LOG = b"""Case ID,Activity,Timestamp,Team,Process
@@ -58,7 +58,7 @@ def test_uploading_an_event_log_previews_it_then_imports_it(app_env, writable_db
     at.selectbox(key="data_format").set_value("events").run()
     at.button(key="data_import").click().run()
     assert not at.exception
-    con = duckdb.connect(str(writable_db), read_only=True)
+    con = connect_read_only(writable_db)
     read, loaded, rejected = con.sql(
         "SELECT rows_read, rows_loaded, rows_rejected FROM imports WHERE file = 'leads.csv'").fetchall()[0]
     scored = con.sql("""SELECT item_id, met FROM results WHERE metric = 'lead_scoring'
@@ -73,7 +73,7 @@ def test_uploading_an_event_log_previews_it_then_imports_it(app_env, writable_db
 
 
 def metric_items(db) -> int:
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_read_only(db)
     try:
         return con.sql("SELECT count(*) FROM items").fetchall()[0][0]
     finally:

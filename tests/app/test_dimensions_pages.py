@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from sla_store.db import connect_read_only
 from sla_store.ingest import ingest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,7 +62,7 @@ def real_app(monkeypatch, real_setup) -> AppTest:
 
 
 def sql(real_setup, query: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(real_setup[0]), read_only=True)
+    con = connect_read_only(real_setup[0])
     try:
         return con.sql(query, params=params or []).fetchall()
     finally:

@@ -8,12 +8,12 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from sla_core.clocks import evaluate
+from sla_store.db import connect_read_only
 from sla_store.policy_files import load_policy_history
 from sla_store.sample import build_sample_db
 
@@ -52,7 +52,7 @@ def _open(page: str) -> AppTest:
 
 
 def _rows(db: Path, query: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_read_only(db)
     try:
         return con.sql(query, params=params or []).fetchall()
     finally:
@@ -114,7 +114,7 @@ def test_what_if_can_move_a_schedule_due_time_and_simulate_it(env):
     from sla_core.policy_yaml import parse_policy_mapping
 
     policy = parse_policy_mapping(raw)
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_read_only(db)
     items = con.sql("SELECT * EXCLUDE (attributes, import_id) FROM items WHERE process = 'scheduled_reports'").pl()
     events = con.sql("SELECT source, item_id, occurred_at, kind, value FROM events WHERE item_id LIKE '%WEEKLY'").pl()
     con.close()
@@ -135,7 +135,7 @@ def test_the_live_queue_keeps_only_the_latest_instance_of_a_stream_and_advances_
 
     db, config = env
     history = PolicyHistory(list(load_policy_history(config)))
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_read_only(db)
     stored = open_results(con.cursor(), Selection(metric="weekly_report"), kind="ops")
     items = con.sql("SELECT * EXCLUDE (attributes, import_id) FROM items WHERE item_id = 'FINANCE-WEEKLY'").pl()
     events = con.sql("SELECT source, item_id, occurred_at, kind, value FROM events WHERE item_id = 'FINANCE-WEEKLY'").pl()

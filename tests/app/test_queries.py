@@ -8,6 +8,7 @@ import pytest
 
 from sla_app.filters import Filters
 from sla_store import queries, reads
+from sla_store.db import connect_read_only
 
 
 def test_group_by_dimensions_outside_the_whitelist_are_refused():
@@ -31,9 +32,8 @@ def test_utc_day_equals_the_date_of_the_instant_in_utc(sql):
 
 
 def test_months_run_from_the_first_to_the_last_item_newest_first(sql, fixture_db):
-    import duckdb
 
-    con = duckdb.connect(str(fixture_db), read_only=True)
+    con = connect_read_only(fixture_db)
     months = reads.months(con.cursor())["month"].to_list()
     con.close()
     first, last = sql("""SELECT min(timezone('UTC', created)), max(timezone('UTC', created)) FROM results
@@ -51,7 +51,7 @@ def test_the_daily_rollup_gives_the_same_figures_as_the_results_table(fixture_db
     import polars as pl
     from polars.testing import assert_frame_equal
 
-    con = duckdb.connect(str(fixture_db), read_only=True)
+    con = connect_read_only(fixture_db)
     rollup = duckdb.connect()
     rollup.register("frame", reads.rollup(con.cursor()))
     rollup.execute("CREATE TABLE daily_rollup AS SELECT * FROM frame")
@@ -73,7 +73,7 @@ def test_filter_options_and_months_from_the_rollup_equal_those_from_the_results(
     import duckdb
     from polars.testing import assert_frame_equal
 
-    con = duckdb.connect(str(fixture_db), read_only=True)
+    con = connect_read_only(fixture_db)
     rollup = duckdb.connect()
     rollup.register("frame", reads.rollup(con.cursor()))
     rollup.execute("CREATE TABLE daily_rollup AS SELECT * FROM frame")
@@ -86,11 +86,10 @@ def test_filter_options_and_months_from_the_rollup_equal_those_from_the_results(
 
 
 def test_the_total_row_equals_the_whole_selection_in_one_group(fixture_db):
-    import duckdb
     import polars as pl
     from polars.testing import assert_frame_equal
 
-    con = duckdb.connect(str(fixture_db), read_only=True)
+    con = connect_read_only(fixture_db)
     filters = Filters(date_from=dt.date(2026, 8, 1), date_to=dt.date(2026, 10, 31), metric="first_response")
     split = reads.attainment(con.cursor(), filters, ("team",), percentiles=True, with_total=True)
     whole = reads.attainment(con.cursor(), filters, (), percentiles=True)
@@ -101,10 +100,9 @@ def test_the_total_row_equals_the_whole_selection_in_one_group(fixture_db):
 
 
 def test_percentiles_equal_the_median_and_the_90th_percentile_of_each_slices_decided_items(fixture_db):
-    import duckdb
     import polars as pl
 
-    con = duckdb.connect(str(fixture_db), read_only=True)
+    con = connect_read_only(fixture_db)
     filters = Filters(date_from=dt.date(2026, 8, 1), date_to=dt.date(2026, 10, 31), metric="resolution")
     shown = reads.attainment(con.cursor(), filters, ("team",), percentiles=True).sort("team")
     decided = con.sql("""SELECT team, elapsed_s FROM results WHERE kind = 'ticket' AND metric = 'resolution'

@@ -6,11 +6,11 @@ import getpass
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from sla_core.policy_yaml import parse_policy
+from sla_store.db import connect_read_only
 from sla_store.policy_files import load_policy_history
 from tests.call_counts import count_calls
 from tests.integration.test_simulate_cli import build_database
@@ -63,7 +63,7 @@ def _metric(at: AppTest, label: str) -> str:
 
 def _expected_by_sql(db, date_from, date_to, new_within: float) -> dict[str, float]:
     """The committed and proposed attainment of resolution inside the date filter, computed in SQL."""
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_read_only(db)
     row = con.sql(
         """
         WITH judged AS (
@@ -134,7 +134,7 @@ def test_edit_simulate_commit_changes_the_figures_exactly_and_writes_version_2(w
     assert committed.current.effective_from == NOW.date()
     assert (config / "history" / "v1.yaml").read_text() == POLICY_V1
     assert "Committed version 2" in at.success[0].value
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_read_only(db)
     versions = dict(con.sql(
         "SELECT policy_version, count(*) FROM results GROUP BY ALL").fetchall())
     con.close()

@@ -3,12 +3,11 @@ the drill-down message and the sidebar, and no viewer's browser fetches anything
 
 from __future__ import annotations
 
-import shutil
-
 import duckdb
 import pytest
 
 from sla_store import rollup
+from sla_store.db import copy_database
 from tests.browser.conftest import ROOT, SCREENSHOTS, serve_app, wait_until_rendered
 
 pytestmark = pytest.mark.browser
@@ -22,7 +21,7 @@ def hostile_app(sample_db, tmp_path_factory):
     drill-down says it has no breached items."""
     folder = tmp_path_factory.mktemp("browser-hostile")
     db = folder / "sla.duckdb"
-    shutil.copyfile(sample_db, db)
+    copy_database(sample_db, db)
     con = duckdb.connect(str(db))
     con.execute("UPDATE results SET team = ? WHERE team = 'Onboarding' AND met AND metric = 'resolution'",
                 [IMAGE_TEAM])

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sla_store.db import copy_database
 from tests.browser.conftest import (
     ROOT,
     SCREENSHOTS,
@@ -62,7 +63,7 @@ def oidc_provider(log: Path) -> Iterator[str]:
 def login_app(sample_db, tmp_path):
     """The app with login configured against the mock provider, on private copies of the database and config."""
     db = tmp_path / "sla.duckdb"
-    shutil.copyfile(sample_db, db)
+    copy_database(sample_db, db)
     config = tmp_path / "config"
     shutil.copytree(ROOT / "config", config, ignore=shutil.ignore_patterns("history", ".*"))
     (config / "access.yaml").write_text(ACCESS)

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from sla_store.db import copy_database
 from tests.browser.conftest import ROOT, SCREENSHOTS, serve_app, wait_until_rendered
 
 pytestmark = pytest.mark.browser
@@ -23,7 +24,7 @@ LOCAL_AUTHOR = f"{getpass.getuser()} (local)"
 def what_if_app(sample_db, tmp_path):
     """A served app on private copies of the sample database and the config folder."""
     db = tmp_path / "sla.duckdb"
-    shutil.copyfile(sample_db, db)
+    copy_database(sample_db, db)
     config = tmp_path / "config"
     shutil.copytree(ROOT / "config", config, ignore=shutil.ignore_patterns("history", ".*"))
     with serve_app(db, config, tmp_path / "streamlit.log") as url:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from sla_store.db import connect_read_only
 from sla_store.sample import build_sample_db
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,8 +33,8 @@ def sample_db(tmp_path_factory, sample_samples_dir) -> Path:
 
 
 def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-    """Run one read-only query against a database file."""
-    con = duckdb.connect(str(db), read_only=True)
+    """Run one read-only query against a database (both files when it has a sealed history)."""
+    con = connect_read_only(db)
     try:
         con.execute("SET TimeZone = 'UTC'")
         return con.sql(sql, params=params or []).fetchall()

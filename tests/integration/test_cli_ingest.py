@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sla_store.cli import app
+from sla_store.db import copy_database
 from tests.integration.conftest import CONFIG, FIXTURES, REPO, SAMPLE_NOW, query
 
 SERVICENOW = FIXTURES / "servicenow_incident_event_log_subset.csv"
@@ -99,7 +100,7 @@ def test_attainment_without_a_database_says_how_to_make_one(tmp_path):
 
 def test_recompute_rebuilds_results_after_a_policy_change(tmp_path, sample_db):
     db = tmp_path / "sla.duckdb"
-    shutil.copy(sample_db, db)
+    copy_database(sample_db, db)
     config = tmp_path / "config"
     shutil.copytree(CONFIG, config)
     policy = (config / "sla.yaml").read_text()
@@ -161,7 +162,7 @@ def test_the_import_reports_progress_and_records_the_given_file_name(tmp_path):
 
 def test_a_broken_policy_refuses_the_import_with_its_one_line_error_and_changes_nothing(tmp_path, sample_db):
     db = tmp_path / "sla.duckdb"
-    shutil.copy(sample_db, db)
+    copy_database(sample_db, db)
     before = db.read_bytes()
     config = tmp_path / "config"
     shutil.copytree(CONFIG, config)

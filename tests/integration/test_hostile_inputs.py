@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sla_store.cli import app
+from sla_store.db import copy_database
 from tests.integration.conftest import CONFIG, MAPPINGS, REPO, query
 
 HEADER = "Id,Created at,Solved at,Via,Group,Priority,Status,First reply time in minutes"
@@ -59,7 +60,7 @@ def stored_db(tmp_path_factory) -> Path:
 def db(stored_db, tmp_path) -> Path:
     copy = tmp_path / "db" / "sla.duckdb"
     copy.parent.mkdir()
-    shutil.copyfile(stored_db, copy)
+    copy_database(stored_db, copy)
     return copy
 
 

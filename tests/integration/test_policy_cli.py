@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import duckdb
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -13,6 +12,7 @@ from typer.testing import CliRunner
 from sla_core.clocks import evaluate
 from sla_core.policy_yaml import parse_policy, parse_policy_mapping, policy_to_yaml
 from sla_store.cli import app
+from sla_store.db import connect_read_only
 from sla_store.policy_files import load_policy_history
 from tests.call_counts import count_calls
 from tests.integration.test_simulate_cli import build_database
@@ -49,7 +49,7 @@ def _proposal(root, within: str, version: int = 1):
 
 
 def _results(db) -> pl.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_read_only(db)
     try:
         return con.sql("SELECT source, item_id, metric, instance, created, policy_version, met FROM results").pl()
     finally:

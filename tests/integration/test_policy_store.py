@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from sla_core.policy_yaml import parse_policy, parse_policy_mapping
+from sla_store.db import connect_read_only
 from sla_store.policy_files import load_policy_history
 from sla_store.policy_store import (
     BackdateRefused,
@@ -205,7 +206,6 @@ def test_the_version_history_lists_every_version_with_its_author_and_a_diff_betw
 
 
 def test_after_a_commit_items_created_before_its_effective_date_keep_their_judgement(tmp_path):
-    import duckdb
 
     from sla_core.policy import PolicyHistory
     from tests.integration.test_simulate_cli import build_database
@@ -222,7 +222,7 @@ def test_after_a_commit_items_created_before_its_effective_date_keep_their_judge
     columns = "source, item_id, metric, policy_version, within_s, elapsed_s, state, met"
 
     def judged(where: str):
-        con = duckdb.connect(str(db), read_only=True)
+        con = connect_read_only(db)
         try:
             return con.sql(f"SELECT {columns} FROM results WHERE {where} ORDER BY ALL").fetchall()
         finally:
