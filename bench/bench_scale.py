@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from figures import figure, record  # noqa: E402
 
 from sla_store import segments  # noqa: E402
+from sla_store.db import copy_database  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 MONTH = "2026-10"
@@ -120,17 +121,11 @@ print(json.dumps({"rejudged": judged, "results": total, "seconds": seconds}))
 
 
 def scratch_copy(db: Path, scratch: Path) -> Path:
-    """A private copy of the live file beside links to its sealed history (never changed in place)."""
+    """A private copy of the database (its live file, and a link to the sealed history it names)."""
     copy = scratch / "copy.duckdb"
-    for old in [copy, *scratch.glob("*.sealed-*")]:
-        old.unlink()
-    shutil.copyfile(db, copy)
-    for sealed in segments.sealed_files(db):
-        try:
-            os.link(sealed, scratch / sealed.name)
-        except OSError:  # another filesystem
-            shutil.copyfile(sealed, scratch / sealed.name)
-    return copy
+    for old in [copy, *segments.sealed_files(copy)]:
+        old.unlink(missing_ok=True)
+    return copy_database(db, copy)
 
 
 def best(args: list[str], repeats: int, ok=(0,)) -> dict:

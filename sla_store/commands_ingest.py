@@ -249,6 +249,7 @@ def register(app: typer.Typer) -> None:
     app.command("attainment")(attainment_command)
     app.command("recompute")(recompute_command)
     app.command("export")(export_command)
+    app.command("backup")(backup_command)
 
 
 def export_command(
@@ -271,3 +272,21 @@ def export_command(
     else:
         typer.echo(f"exported {counts['items']} items and {counts['events']} events in {len(counts['months'])} "
                    f"monthly partitions to {counts['folder']}")
+
+
+def backup_command(
+    target: Annotated[Path, typer.Argument(help="The new database file (its sealed history is written beside it).")],
+    db: DbOption = None,
+) -> None:
+    """Copy the database - the live file and the sealed history it names - to a new file, between writes."""
+    from sla_store.db import backup_database, db_path
+
+    source = db_path(db)
+    if not source.is_file():
+        raise fail(f"{source}: no database to back up")
+    if target.exists():
+        raise fail(f"{target}: already exists; give a new file")
+    if target.resolve() == source.resolve():
+        raise fail(f"{target}: is the database itself")
+    files = backup_database(source, target)
+    typer.echo(f"backed up {source} to " + " and ".join(str(path) for path in files))

@@ -219,6 +219,24 @@ def copy_database(source: str | os.PathLike, target: str | os.PathLike) -> Path:
     return target
 
 
+def backup_database(source: str | os.PathLike, target: str | os.PathLike) -> list[Path]:
+    """`copy_database` under the writers' lock of `source`, so no write swaps a file in half-way.
+    Returns the files written (the live copy, and its sealed history if any)."""
+    source, target = Path(source), Path(target)
+    folder = os.open(source.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        try:
+            copy_database(source, target)
+        except (duckdb.Error, OSError) as error:
+            for written in [target, *segments.sealed_files(target)]:
+                written.unlink(missing_ok=True)
+            raise unusable(source, error) from None
+    finally:
+        os.close(folder)
+    return [target, *segments.sealed_files(target)]
+
+
 def _private_name(live: Path) -> Path:
     """A new, unused path for a writer's private file beside `live` (removed as stale if the writer dies)."""
     try:

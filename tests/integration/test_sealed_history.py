@@ -196,3 +196,41 @@ def test_ingest_into_a_database_without_sealing_makes_no_sealed_file(tmp_path, c
     assert _sealed(db) == []
     summary = ingest(tmp_path / "tickets_0.csv", db=db, format_name="zendesk", config=config, now=NOW)
     assert summary.rows_loaded == 30 and _sealed(db) == []
+
+
+def test_sla_backup_copies_both_files_and_the_copy_reads_the_same(tmp_path, config, sealing):  # noqa: F811
+    from typer.testing import CliRunner
+
+    from sla_store.cli import app
+
+    db = tmp_path / "sla.duckdb"
+    tickets, events = _batch(500_000, 60, seed=12)
+    _import(tmp_path, db, config, 0, tickets, events)
+    target = tmp_path / "backup" / "copy.duckdb"
+    target.parent.mkdir()
+    result = CliRunner().invoke(app, ["backup", str(target), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    (copied_sealed,) = _sealed(target)
+    assert copied_sealed.parent == target.parent and copied_sealed.name.startswith("copy.duckdb.sealed-")
+    expected, copied = _snapshot(db), _snapshot(target)
+    for name in TABLES:
+        assert_frame_equal(copied[name], expected[name])
+    again = CliRunner().invoke(app, ["backup", str(target), "--db", str(db)])
+    assert again.exit_code == 2 and "already exists" in again.output
+    # A later seal of the original removes its own old sealed file, never the copy's.
+    older, _ = _batch(700_000, 20, seed=13)
+    _import(tmp_path, db, config, 1, older.with_columns(pl.col("created") - timedelta(days=60)), None)
+    assert copied_sealed.exists() and _snapshot(target)["items"].height == 60
+
+
+def test_a_live_file_without_its_sealed_history_is_refused_in_one_line(tmp_path, config, sealing):  # noqa: F811
+    from sla_store.db import DatabaseUnusable
+
+    db = tmp_path / "sla.duckdb"
+    tickets, events = _batch(500_000, 30, seed=14)
+    _import(tmp_path, db, config, 0, tickets, events)
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    shutil.copyfile(db, moved / "sla.duckdb")  # the live file alone
+    with pytest.raises(DatabaseUnusable, match="sealed history file it names is missing"):
+        connect_read_only(moved / "sla.duckdb")
