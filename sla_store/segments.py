@@ -34,6 +34,9 @@ from sla_store.sql import ident, literal
 
 SEAL_AGE_DAYS = float(os.environ.get("SLA_SEAL_AGE_DAYS", "90"))
 SEAL_MIN_ITEMS = int(os.environ.get("SLA_SEAL_MIN_ITEMS", "200000"))
+# DuckDB's buffer while sealing: moving a long history out at once (the first seal of a large database) joins
+# on every moved item's key; below ~3GB that hash table does not fit for 10M items.
+SEAL_MEMORY = os.environ.get("SLA_SEAL_MEMORY", "3GB")
 BIG_TABLES = ("items", "events", "results", "not_measured")
 LIVE = "live"  # the live file (a writer's private copy of it) as writers and readers attach it
 SEALED = "sealed"
@@ -210,8 +213,23 @@ def seal(con: duckdb.DuckDBPyConnection, live: Path, now: datetime) -> Sealed:
     old_name = named_file(con)
     old_file = live.parent / old_name if old_name else None
     new_file = _new_sealed_name(live)
-    if old_file is not None:
-        copy_database_file(old_file, new_file)
+    memory = con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    con.execute(f"SET memory_limit = '{SEAL_MEMORY}'")
+    try:
+        if old_file is not None:
+            copy_database_file(old_file, new_file)
+        moved = _move_sealable(con, new_file, cutoff, now)
+    except BaseException:
+        new_file.unlink(missing_ok=True)  # the live copy is discarded by the caller; nothing names this file
+        raise
+    finally:
+        con.execute(f"SET memory_limit = '{memory}'")
+    return Sealed(new_file=new_file, old_file=old_file, items=moved)
+
+
+def _move_sealable(con: duckdb.DuckDBPyConnection, new_file: Path, cutoff: datetime, now: datetime) -> int:
+    """Fill `new_file` with the sealable items' rows (and drop the unsealed ones' old rows), then remove them from
+    the live copy and name the new file there. Returns how many items moved."""
     sql, params = _sealable_sql(cutoff)
     con.execute(f"CREATE OR REPLACE TABLE {LIVE}.main.seal_keys AS {sql}", params)
     con.execute(f"ATTACH {literal(str(new_file))} AS {SEALING}")
@@ -243,7 +261,7 @@ def seal(con: duckdb.DuckDBPyConnection, live: Path, now: datetime) -> Sealed:
                 [new_file.name, counts["items"], counts["events"], counts["results"], cutoff, now])
     con.execute(f"DROP TABLE {LIVE}.main.seal_keys")
     con.execute("COMMIT")
-    return Sealed(new_file=new_file, old_file=old_file, items=moved)
+    return moved
 
 
 def compacted_copy(con: duckdb.DuckDBPyConnection, target: Path) -> None:
