@@ -234,3 +234,29 @@ def test_a_live_file_without_its_sealed_history_is_refused_in_one_line(tmp_path,
     shutil.copyfile(db, moved / "sla.duckdb")  # the live file alone
     with pytest.raises(DatabaseUnusable, match="sealed history file it names is missing"):
         connect_read_only(moved / "sla.duckdb")
+
+
+def test_a_seal_that_fails_leaves_no_sealed_file_and_the_database_as_it_was(tmp_path, config, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("SLA_NOW", NOW.isoformat())
+    monkeypatch.setattr(segments, "SEAL_AGE_DAYS", 20)
+    monkeypatch.setattr(segments, "SEAL_MIN_ITEMS", 10**9)
+    db = tmp_path / "sla.duckdb"
+    tickets, events = _batch(500_000, 50, seed=15)
+    _import(tmp_path, db, config, 0, tickets, events)
+    before = db.read_bytes()
+    monkeypatch.setattr(segments, "SEAL_MIN_ITEMS", 1)
+    real_compacted_copy = segments.compacted_copy
+
+    def failing(*args, **kwargs):
+        raise duckdb.IOException("disk full while compacting")
+
+    monkeypatch.setattr(segments, "compacted_copy", failing)
+    with pytest.raises(Exception, match="disk"):
+        with write_transaction(db) as con:
+            con.execute("SELECT 1")
+    assert db.read_bytes() == before and _sealed(db) == []
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    monkeypatch.setattr(segments, "compacted_copy", real_compacted_copy)
+    with write_transaction(db) as con:
+        con.execute("SELECT 1")
+    assert len(_sealed(db)) == 1
