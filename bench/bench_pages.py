@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 from datetime import UTC, datetime
@@ -27,12 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import duckdb  # noqa: E402
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from sla_store import reads, rollup  # noqa: E402
-from sla_store.db import write_transaction  # noqa: E402
+from sla_store.db import connect_read_only, copy_database, write_transaction  # noqa: E402
 from sla_store.sample import build_sample_db  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -45,7 +43,7 @@ OUT = ROOT / "bench" / "out"
 
 
 def keeps_tables(db: Path) -> bool:
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_read_only(db)
     try:
         return rollup.kept(con)
     finally:
@@ -59,7 +57,7 @@ def database(tickets: int) -> Path:
         return shared
     if shared.exists() and not path.exists():
         started = time.perf_counter()
-        shutil.copyfile(shared, path)
+        copy_database(shared, path)
         with write_transaction(path) as con:
             rollup.rebuild(con)
         print(f"  copied {shared.name} and filled its daily rollup and open clocks in "
@@ -77,7 +75,7 @@ def database(tickets: int) -> Path:
 def rollup_seconds(db: Path, repeats: int) -> float:
     """Computing the daily rollup from every result: what a database written before the store kept it costs
     its first visitor (once per version); kept databases are read without it."""
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_read_only(db)
     con.execute("SET TimeZone = 'UTC'")
     try:
         best = float("inf")
