@@ -103,14 +103,14 @@ def refresh_results(con: duckdb.DuckDBPyConnection, history, now: datetime) -> i
     Runs on the caller's (write-transaction) connection, so data and results change together.
     Returns the number of result rows.
     """
-    segments.unseal_all(con)  # every item is judged again: the sealed ones come back live until the next seal
+    segments.void_judged(con)  # sealed items are judged too; the write's seal moves their new results
     coverage = _Coverage(con, history)
     ensure_dimension_columns(con, coverage.dimensions)
     segments.set_periodic_metrics(con, _periodic_metrics(coverage.history))
     con.execute("DELETE FROM results")
     rollup.clear(con)
     con.execute("DELETE FROM not_measured")
-    items = con.sql("SELECT count(*) FROM items").fetchall()[0][0]
+    items = con.sql(f"SELECT count(*) FROM {segments.whole(con, 'items')}").fetchall()[0][0]
     count = _judge_partitions(con, coverage, now, items, scoped=False)
     _set_basis(con, history, now, coverage.fingerprint)
     refresh_notes(con, coverage.history)
@@ -192,13 +192,17 @@ def _rejudge(con: duckdb.DuckDBPyConnection, history, now: datetime, scope: str,
 Frames = tuple[pl.DataFrame, pl.DataFrame]
 
 
-def _partition_selects(parts: int, scoped: bool, dimensions=()) -> tuple[str, str]:
+def _partition_selects(con: duckdb.DuckDBPyConnection, parts: int, scoped: bool, dimensions=()) -> tuple[str, str]:
     """SELECTs of the items (with their dimension columns) and the events to judge, each row with its hash
-    partition `part` (all of an item's events land with it)."""
+    partition `part` (all of an item's events land with it). Re-judged items are all live (unsealed first);
+    a full rebuild reads the sealed ones too."""
     key = f"hash(source, item_id) % {int(parts)} AS part"
-    scope = " SEMI JOIN rejudge_keys USING (source, item_id)" if scoped else ""
-    return (f"SELECT {ITEM_FIELDS}{dimension_select(dimensions)}, {key} FROM items{scope}",
-            f"SELECT {EVENT_FIELDS}, {key} FROM events{scope}")
+    if scoped:
+        scope = " SEMI JOIN rejudge_keys USING (source, item_id)"
+        return (f"SELECT {ITEM_FIELDS}{dimension_select(dimensions)}, {key} FROM items{scope}",
+                f"SELECT {EVENT_FIELDS}, {key} FROM events{scope}")
+    return (f"SELECT {ITEM_FIELDS}{dimension_select(dimensions)}, {key} FROM {segments.whole(con, 'items')}",
+            f"SELECT {EVENT_FIELDS}, {key} FROM {segments.whole(con, 'events')}")
 
 
 @contextmanager
@@ -213,7 +217,7 @@ def _partitions(con: duckdb.DuckDBPyConnection, parts: int, scoped: bool,
     writer's private copy: removed when the rebuild ends, or with the copy by the next writer if this one is
     killed (sla_store.db.remove_stale_copies).
     """
-    selects = _partition_selects(parts, scoped, dimensions)
+    selects = _partition_selects(con, parts, scoped, dimensions)
     if parts == 1:
         yield lambda _part: tuple(con.sql(f"SELECT * EXCLUDE (part) FROM ({select})").pl() for select in selects)
         return

@@ -216,5 +216,5 @@ def add(con: duckdb.DuckDBPyConnection, table: str, computed_at) -> None:
     _merge(con, _dimension_counts_sql(table, dimensions), 1, DIMENSION_TABLE, DIMENSION_KEYS, ("items",))
     con.execute(f"""INSERT INTO {OPEN_TABLE} BY NAME
                     SELECT o.*, ?::TIMESTAMPTZ AS computed_at, i.subject FROM ({_open_rows_sql(table)}) o
-                    LEFT JOIN items i ON i.source = o.source AND i.item_id = o.item_id
+                    LEFT JOIN {segments.judged_items(con)} i ON i.source = o.source AND i.item_id = o.item_id
                     WHERE {M.STILL_OPEN}""", [computed_at])

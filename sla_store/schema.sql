@@ -136,6 +136,8 @@ CREATE TABLE IF NOT EXISTS sealed_history (
     sealed_before TIMESTAMPTZ NOT NULL,
     sealed_at     TIMESTAMPTZ NOT NULL
 );
+-- True only inside a write that rebuilds every result: the sealed results are being replaced.
+ALTER TABLE sealed_history ADD COLUMN IF NOT EXISTS results_void BOOLEAN DEFAULT false;
 
 -- Sealed items a later write changed: their rows in this file replace the sealed ones (`events`: how many
 -- of the sealed events that hides).

@@ -81,8 +81,14 @@ def attach_sealed(con: duckdb.DuckDBPyConnection, live: Path) -> bool:
     return True
 
 
-def union_sql(table: str, hide_unsealed: bool = True) -> str:
-    """The whole `table` (one of BIG_TABLES): the live rows and the sealed rows of items not unsealed."""
+JUDGED = ("results", "not_measured")  # rebuilt by a full rebuild; items and events are raw data
+
+
+def union_sql(table: str, hide_unsealed: bool = True, judged_void: bool = False) -> str:
+    """The whole `table` (one of BIG_TABLES): the live rows and the sealed rows of items not unsealed (none of
+    the sealed results while a full rebuild writes them all again, `judged_void`)."""
+    if judged_void and table in JUDGED:
+        return f"SELECT * FROM {LIVE}.main.{table}"
     sealed = f"SELECT * FROM {SEALED}.main.{table}"
     if hide_unsealed:
         sealed = f"SELECT h.* FROM {SEALED}.main.{table} h ANTI JOIN {LIVE}.main.unsealed u USING ({KEYS})"
@@ -91,18 +97,42 @@ def union_sql(table: str, hide_unsealed: bool = True) -> str:
 
 def whole(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """SQL naming the whole `table` on a write connection: the live table alone, or with its sealed rows."""
-    return f"({union_sql(table)})" if attached(con) else table
+    if not attached(con):
+        return table
+    return f"({union_sql(table, judged_void=judged_void(con))})"
+
+
+def judged_void(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a full rebuild in this write made the sealed results void (their new ones are in the live copy
+    until the write's seal moves them)."""
+    rows = con.sql(f"SELECT bool_or(results_void) FROM {LIVE}.main.sealed_history").fetchall()
+    return bool(rows[0][0])
+
+
+def judged_items(con: duckdb.DuckDBPyConnection) -> str:
+    """The items whose results this write inserts: live ones (re-judged items are unsealed first), or all of
+    them during a full rebuild of a sealed database."""
+    return whole(con, "items") if attached(con) and judged_void(con) else "items"
+
+
+def void_judged(con: duckdb.DuckDBPyConnection) -> None:
+    """Before a full rebuild: the sealed results and not-measured rows stop counting; items and events stay
+    sealed and are read from there. The write's seal replaces the sealed results with the new ones."""
+    if attached(con):
+        con.execute(f"UPDATE {LIVE}.main.sealed_history SET results_void = true")
 
 
 def create_reader_views(con: duckdb.DuckDBPyConnection) -> None:
     """On a reader's in-memory database with both files attached: one view per live table, the big ones over
     both files, so queries read unqualified names as on a single file."""
     hide = bool(con.sql(f"SELECT count(*) FROM {LIVE}.main.unsealed").fetchall()[0][0])
+    void = judged_void(con)
     tables = [row[0] for row in con.sql(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'",
         params=[LIVE]).fetchall()]
     for table in tables:
-        body = union_sql(table, hide) if table in BIG_TABLES else f"SELECT * FROM {LIVE}.main.{ident(table)}"
+        body = (union_sql(table, hide, void) if table in BIG_TABLES
+                else f"SELECT * FROM {LIVE}.main.{ident(table)}")
         con.execute(f"CREATE VIEW {ident(table)} AS {body}")
 
 
@@ -152,17 +182,6 @@ def unseal(con: duckdb.DuckDBPyConnection, keys_sql: str, params: list | dict | 
         con.execute("DROP TABLE IF EXISTS unseal_keys")
 
 
-def unseal_all(con: duckdb.DuckDBPyConnection) -> None:
-    """Before a full rebuild: bring every sealed item and event back into the live file and forget the sealed
-    file (results are judged again anyway, so they are not copied). The next seal writes a new one."""
-    if not attached(con):
-        return
-    for table in ("items", "events"):
-        con.execute(f"INSERT INTO {LIVE}.main.{table} BY NAME SELECT h.* FROM {SEALED}.main.{table} h "
-                    f"ANTI JOIN {LIVE}.main.unsealed u USING ({KEYS})")
-    forget_sealed(con)
-
-
 def forget_sealed(con: duckdb.DuckDBPyConnection) -> None:
     """The write replaces every row: the live file stops naming the sealed file (removed after the swap)."""
     if attached(con):
@@ -195,7 +214,10 @@ def _sealable_sql(cutoff: datetime) -> tuple[str, list]:
 
 
 def seal_due(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
-    """How many live items are old enough to seal (0 below the threshold: sealing waits for a batch)."""
+    """How many live items are old enough to seal (0 below the threshold: sealing waits for a batch; and
+    always a seal after a full rebuild of a sealed database, to move the sealed items' new results)."""
+    if attached(con) and judged_void(con):
+        return 1
     sql, params = _sealable_sql(now - timedelta(days=SEAL_AGE_DAYS))
     count = con.sql(f"SELECT count(*) FROM ({sql})", params=params).fetchall()[0][0]
     return count if count >= max(1, SEAL_MIN_ITEMS) else 0
@@ -231,6 +253,7 @@ def _move_sealable(con: duckdb.DuckDBPyConnection, new_file: Path, cutoff: datet
     """Fill `new_file` with the sealable items' rows (and drop the unsealed ones' old rows), then remove them from
     the live copy and name the new file there. Returns how many items moved."""
     sql, params = _sealable_sql(cutoff)
+    void = attached(con) and judged_void(con)
     con.execute(f"CREATE OR REPLACE TABLE {LIVE}.main.seal_keys AS {sql}", params)
     con.execute(f"ATTACH {literal(str(new_file))} AS {SEALING}")
     try:
@@ -239,10 +262,17 @@ def _move_sealable(con: duckdb.DuckDBPyConnection, new_file: Path, cutoff: datet
             con.execute(f"CREATE TABLE IF NOT EXISTS {SEALING}.main.{table} AS "
                         f"SELECT * FROM {LIVE}.main.{table} LIMIT 0")
             _same_columns(con, table, LIVE, SEALING)
-            # Unsealed items' sealed rows are replaced by their live ones (sealed again now, or kept live).
-            con.execute(f"DELETE FROM {SEALING}.main.{table} WHERE ({KEYS}) IN "
-                        f"(SELECT {KEYS} FROM {LIVE}.main.unsealed)")
             order = " ORDER BY created" if table in ("items", "results") else ""
+            if void and table in JUDGED:
+                # A full rebuild judged every item again: the sealed items' new rows (those of keys the live
+                # copy has no item for) replace all the old ones.
+                con.execute(f"DELETE FROM {SEALING}.main.{table}")
+                con.execute(f"INSERT INTO {SEALING}.main.{table} BY NAME SELECT t.* FROM {LIVE}.main.{table} t "
+                            f"ANTI JOIN {LIVE}.main.items i USING ({KEYS}){order}")
+            else:
+                # Unsealed items' sealed rows are replaced by their live ones (sealed again now, or kept live).
+                con.execute(f"DELETE FROM {SEALING}.main.{table} WHERE ({KEYS}) IN "
+                            f"(SELECT {KEYS} FROM {LIVE}.main.unsealed)")
             con.execute(f"INSERT INTO {SEALING}.main.{table} BY NAME SELECT t.* FROM {LIVE}.main.{table} t "
                         f"SEMI JOIN {LIVE}.main.seal_keys k USING ({KEYS}){order}")
         con.execute("COMMIT")
@@ -253,11 +283,15 @@ def _move_sealable(con: duckdb.DuckDBPyConnection, new_file: Path, cutoff: datet
         con.execute(f"DETACH {SEALING}")
     moved = con.sql(f"SELECT count(*) FROM {LIVE}.main.seal_keys").fetchall()[0][0]
     con.execute("BEGIN TRANSACTION")
+    if void:  # the rebuilt results of sealed items went to the new file above
+        for table in JUDGED:
+            con.execute(f"DELETE FROM {LIVE}.main.{table} WHERE ({KEYS}) NOT IN (SELECT {KEYS} FROM {LIVE}.main.items)")
     for table in BIG_TABLES:
         con.execute(f"DELETE FROM {LIVE}.main.{table} WHERE ({KEYS}) IN (SELECT {KEYS} FROM {LIVE}.main.seal_keys)")
     con.execute(f"DELETE FROM {LIVE}.main.unsealed")
     con.execute(f"DELETE FROM {LIVE}.main.sealed_history")
-    con.execute(f"INSERT INTO {LIVE}.main.sealed_history VALUES (?, ?, ?, ?, ?, ?)",
+    con.execute(f"""INSERT INTO {LIVE}.main.sealed_history (file, items, events, results, sealed_before, sealed_at)
+                    VALUES (?, ?, ?, ?, ?, ?)""",
                 [new_file.name, counts["items"], counts["events"], counts["results"], cutoff, now])
     con.execute(f"DROP TABLE {LIVE}.main.seal_keys")
     con.execute("COMMIT")

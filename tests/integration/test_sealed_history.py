@@ -171,7 +171,7 @@ def test_a_reader_follows_the_pair_across_a_seal(tmp_path, config, sealing):  # 
     live.close()
 
 
-def test_a_full_rebuild_unseals_everything_and_seals_again(tmp_path, config, sealing):  # noqa: F811
+def test_a_full_rebuild_judges_the_sealed_items_in_place_and_seals_their_new_results(tmp_path, config, sealing):  # noqa: F811
     from sla_store.compute import refresh_results
     from sla_store.policy_files import load_policy_history
 
@@ -184,8 +184,10 @@ def test_a_full_rebuild_unseals_everything_and_seals_again(tmp_path, config, sea
         refresh_results(con, load_policy_history(config), NOW)
     assert len(_sealed(db)) == 1 and _sealed(db) != first
     after = _snapshot(db)
-    for name in ("items", "events", "results", "daily_rollup", "data_notes"):
+    for name in TABLES:
         assert_frame_equal(after[name], before[name], check_dtypes=False, check_column_order=False)
+    assert after["open_clocks"]["subject"].null_count() == 0  # sealed items' subjects, read from the sealed file
+    assert _live_only(db, "SELECT count(*) FROM results") < after["results"].height  # sealed results moved back
 
 
 def test_ingest_into_a_database_without_sealing_makes_no_sealed_file(tmp_path, config, monkeypatch):  # noqa: F811
