@@ -257,6 +257,14 @@ def _move_sealable(con: duckdb.DuckDBPyConnection, new_file: Path, cutoff: datet
     con.execute(f"CREATE OR REPLACE TABLE {LIVE}.main.seal_keys AS {sql}", params)
     con.execute(f"ATTACH {literal(str(new_file))} AS {SEALING}")
     try:
+        if void and named_file(con):
+            # Dropped and checkpointed first, so the new results reuse the old ones' blocks instead of growing
+            # the file by a second copy of every sealed result.
+            con.execute("BEGIN TRANSACTION")
+            for table in JUDGED:
+                con.execute(f"DELETE FROM {SEALING}.main.{table}")
+            con.execute("COMMIT")
+            con.execute(f"CHECKPOINT {SEALING}")
         con.execute("BEGIN TRANSACTION")
         for table in BIG_TABLES:
             con.execute(f"CREATE TABLE IF NOT EXISTS {SEALING}.main.{table} AS "
@@ -265,8 +273,7 @@ def _move_sealable(con: duckdb.DuckDBPyConnection, new_file: Path, cutoff: datet
             order = " ORDER BY created" if table in ("items", "results") else ""
             if void and table in JUDGED:
                 # A full rebuild judged every item again: the sealed items' new rows (those of keys the live
-                # copy has no item for) replace all the old ones.
-                con.execute(f"DELETE FROM {SEALING}.main.{table}")
+                # copy has no item for) replace all the old ones (deleted above).
                 con.execute(f"INSERT INTO {SEALING}.main.{table} BY NAME SELECT t.* FROM {LIVE}.main.{table} t "
                             f"ANTI JOIN {LIVE}.main.items i USING ({KEYS}){order}")
             else:
