@@ -131,7 +131,8 @@ def rejudge_import(con: duckdb.DuckDBPyConnection, history, now: datetime, impor
         # also re-judges the few items that carry scheduled or between clocks, so their new instances appear.
         scope += " UNION SELECT DISTINCT source, item_id FROM results WHERE metric IN (SELECT unnest($periodic))"
         params["periodic"] = periodic
-    return _rejudge(con, history, now, scope, params)
+    # The import's items and the items it added events to were unsealed by the importer; periodic ones stay live.
+    return _rejudge(con, history, now, scope, params, live_only=True)
 
 
 def _periodic_metrics(history) -> list[str]:
@@ -161,7 +162,7 @@ def _without_newest(history):
 
 
 def _rejudge(con: duckdb.DuckDBPyConnection, history, now: datetime, scope: str, params: dict,
-             previous=None) -> int:
+             previous=None, live_only: bool = False) -> int:
     # Results are kept incrementally only on top of results judged by the history before this change (or
     # by this one); anything else - no basis yet, an edited policy file - rebuilds them all once.
     coverage = _Coverage(con, history)
@@ -174,7 +175,8 @@ def _rejudge(con: duckdb.DuckDBPyConnection, history, now: datetime, scope: str,
     con.execute(f"CREATE OR REPLACE TEMP TABLE rejudge_keys AS SELECT DISTINCT source, item_id FROM ({scope})",
                 params)
     try:
-        segments.unseal(con, "SELECT source, item_id FROM rejudge_keys")  # then all their rows are live
+        if not live_only:
+            segments.unseal(con, "SELECT source, item_id FROM rejudge_keys")  # then all their rows are live
         keys = con.sql("SELECT count(*) FROM rejudge_keys").fetchall()[0][0]
         if keys:
             rollup.delete_results(con, "rejudge_keys")  # and what the daily rollup and open clocks kept of them

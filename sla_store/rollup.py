@@ -115,17 +115,19 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 def _merge(con: duckdb.DuckDBPyConnection, delta_sql: str, sign: int = 1, table: str = ROLLUP_TABLE,
            keys: tuple[str, ...] = ROLLUP_KEYS, counts: tuple[str, ...] = ROLLUP_COUNTS) -> None:
     """Add (sign 1) or subtract (sign -1) the counts of `delta_sql` (rows shaped like `table`) to `table`; a
-    group whose items reach zero is dropped. Costs the table's size (days x slices), not the history's."""
-    key_list = ", ".join(keys)
-    signed = ", ".join(f"{sign} * {name} AS {name}" for name in counts)
-    summed = ", ".join(f"CAST(sum({name}) AS BIGINT) AS {name}" for name in counts)
+    group whose items reach zero is dropped. Updates the groups the delta touches in place: the table (days x
+    slices, 381,000 rows at 10M tickets) is probed, never rewritten."""
+    summed = ", ".join(f"CAST(sum({sign} * {name}) AS BIGINT) AS {name}" for name in counts)
+    matched = " AND ".join(f"t.{name} IS NOT DISTINCT FROM d.{name}" for name in keys)
+    added = ", ".join(f"{name} = t.{name} + d.{name}" for name in counts)
+    columns = [*keys, *counts]
     con.execute(f"""
-        CREATE OR REPLACE TABLE {table} AS
-        SELECT {key_list}, {summed} FROM (
-            SELECT {key_list}, {', '.join(counts)} FROM {table}
-            UNION ALL
-            SELECT {key_list}, {signed} FROM ({delta_sql}))
-        GROUP BY ALL HAVING sum(items) <> 0""")
+        MERGE INTO {table} AS t
+        USING (SELECT {', '.join(keys)}, {summed} FROM ({delta_sql}) GROUP BY ALL) AS d
+        ON {matched}
+        WHEN MATCHED THEN UPDATE SET {added}
+        WHEN NOT MATCHED THEN INSERT ({', '.join(columns)}) VALUES ({', '.join(f'd.{name}' for name in columns)})""")
+    con.execute(f"DELETE FROM {table} WHERE items = 0")
 
 
 def dimension_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
