@@ -32,6 +32,17 @@ def sample_db(tmp_path_factory, sample_samples_dir) -> Path:
     return db
 
 
+def read_tables(db: Path, queries: dict[str, str]) -> dict:
+    """Each named query's rows as a polars frame in a stable row order (a database's state, to compare)."""
+    import polars as pl
+
+    con = connect_read_only(db)
+    try:
+        return {name: con.sql(sql).pl().sort(pl.all()) for name, sql in queries.items()}
+    finally:
+        con.close()
+
+
 def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
     """Run one read-only query against a database (both files when it has a sealed history)."""
     con = connect_read_only(db)

@@ -19,7 +19,7 @@ from sla_store.db import connect_read_only, copy_database, write_transaction
 from sla_store.ingest import ingest
 from sla_store.policy_files import load_policy_history
 from sla_store.sample import generate_replies, generate_tickets, write_ticket_csv
-from tests.integration.conftest import FIXTURES
+from tests.integration.conftest import FIXTURES, read_tables
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
@@ -67,11 +67,7 @@ def _replies(replies: pl.DataFrame) -> pl.DataFrame:
 
 
 def _state(db: Path) -> dict[str, pl.DataFrame]:
-    con = connect_read_only(db)
-    try:
-        return {name: con.sql(sql).pl().sort(pl.all()) for name, sql in STATE.items()}
-    finally:
-        con.close()
+    return read_tables(db, STATE)
 
 
 def _assert_equals_a_full_rebuild(db: Path, config: Path, tmp_path: Path) -> None:

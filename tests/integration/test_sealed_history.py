@@ -15,6 +15,7 @@ from polars.testing import assert_frame_equal
 from sla_store import segments
 from sla_store.db import LiveDatabase, connect_read_only, write_transaction
 from sla_store.ingest import ingest
+from tests.integration.conftest import read_tables
 from tests.integration.test_incremental_results import (
     NOW,
     _assert_equals_full_rebuild,
@@ -47,11 +48,7 @@ def sealing(monkeypatch):
 
 
 def _snapshot(db: Path) -> dict[str, pl.DataFrame]:
-    con = connect_read_only(db)
-    try:
-        return {name: con.sql(sql).pl().sort(pl.all()) for name, sql in TABLES.items()}
-    finally:
-        con.close()
+    return read_tables(db, TABLES)
 
 
 def _live_only(db: Path, sql: str):
