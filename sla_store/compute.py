@@ -174,19 +174,19 @@ def _rejudge(con: duckdb.DuckDBPyConnection, history, now: datetime, scope: str,
     segments.set_periodic_metrics(con, _periodic_metrics(coverage.history))
     con.execute(f"CREATE OR REPLACE TEMP TABLE rejudge_keys AS SELECT DISTINCT source, item_id FROM ({scope})",
                 params)
-    try:
-        if not live_only:
-            segments.unseal(con, "SELECT source, item_id FROM rejudge_keys")  # then all their rows are live
-        keys = con.sql("SELECT count(*) FROM rejudge_keys").fetchall()[0][0]
-        if keys:
-            rollup.delete_results(con, "rejudge_keys")  # and what the daily rollup and open clocks kept of them
-            con.execute("DELETE FROM not_measured WHERE (source, item_id) IN (SELECT source, item_id FROM rejudge_keys)")
-        count = _judge_partitions(con, coverage, now, keys, scoped=True) if keys else 0
-        # An import (same policy history) changes the notes of its items' sources only; a commit may change
-        # the wording of every note (the version it names).
-        refresh_notes(con, coverage.history, "rejudge_keys" if previous is None else None)
-    finally:
-        con.execute("DROP TABLE IF EXISTS rejudge_keys")
+    if not live_only:
+        segments.unseal(con, "SELECT source, item_id FROM rejudge_keys")  # then all their rows are live
+    keys = con.sql("SELECT count(*) FROM rejudge_keys").fetchall()[0][0]
+    if keys:
+        rollup.delete_results(con, "rejudge_keys")  # and what the daily rollup and open clocks kept of them
+        con.execute("DELETE FROM not_measured WHERE (source, item_id) IN (SELECT source, item_id FROM rejudge_keys)")
+    count = _judge_partitions(con, coverage, now, keys, scoped=True) if keys else 0
+    # An import (same policy history) changes the notes of its items' sources only; a commit may change
+    # the wording of every note (the version it names).
+    refresh_notes(con, coverage.history, "rejudge_keys" if previous is None else None)
+    # Dropped on success only: after a failure (Ctrl-C included) the transaction is aborted and any statement
+    # would replace the real error; the connection and its private copy are discarded anyway.
+    con.execute("DROP TABLE rejudge_keys")
     _set_basis(con, history, now, coverage.fingerprint)
     return count
 

@@ -297,6 +297,8 @@ def _write_locked(live: Path) -> Iterator[duckdb.DuckDBPyConnection]:
                     compacted = _private_name(live)
                     segments.compacted_copy(con, compacted)
                 keep = segments.named_file(con)
+            except duckdb.InterruptException:
+                raise  # Ctrl-C: one line from the command (sla_store.cli.guarded), not "unusable"
             except (duckdb.Error, OSError) as error:
                 raise unusable(live, error) from None
         finally:

@@ -167,19 +167,19 @@ def unseal(con: duckdb.DuckDBPyConnection, keys_sql: str, params: list | dict | 
                     SELECT h.source, h.item_id FROM {SEALED}.main.items h
                     SEMI JOIN (SELECT DISTINCT source, item_id FROM ({keys_sql})) k USING ({KEYS})
                     ANTI JOIN {LIVE}.main.unsealed u USING ({KEYS})""", params)
-    try:
-        count = con.sql("SELECT count(*) FROM unseal_keys").fetchall()[0][0]
-        if count:
-            for table in BIG_TABLES:
-                _same_columns(con, table, SEALED, LIVE)
-                con.execute(f"INSERT INTO {LIVE}.main.{table} BY NAME SELECT h.* FROM {SEALED}.main.{table} h "
-                            f"SEMI JOIN unseal_keys k USING ({KEYS})")
-            con.execute(f"""INSERT INTO {LIVE}.main.unsealed
-                            SELECT k.source, k.item_id, count(e.item_id) FROM unseal_keys k
-                            LEFT JOIN {SEALED}.main.events e USING ({KEYS}) GROUP BY ALL""")
-        return count
-    finally:
-        con.execute("DROP TABLE IF EXISTS unseal_keys")
+    count = con.sql("SELECT count(*) FROM unseal_keys").fetchall()[0][0]
+    if count:
+        for table in BIG_TABLES:
+            _same_columns(con, table, SEALED, LIVE)
+            con.execute(f"INSERT INTO {LIVE}.main.{table} BY NAME SELECT h.* FROM {SEALED}.main.{table} h "
+                        f"SEMI JOIN unseal_keys k USING ({KEYS})")
+        con.execute(f"""INSERT INTO {LIVE}.main.unsealed
+                        SELECT k.source, k.item_id, count(e.item_id) FROM unseal_keys k
+                        LEFT JOIN {SEALED}.main.events e USING ({KEYS}) GROUP BY ALL""")
+    # Cleaned up on success only (here and below): after a failure the transaction is aborted, a statement
+    # would replace the real error (Ctrl-C's included), and the caller discards the connection and its copy.
+    con.execute("DROP TABLE unseal_keys")
+    return count
 
 
 def forget_sealed(con: duckdb.DuckDBPyConnection) -> None:
@@ -244,8 +244,7 @@ def seal(con: duckdb.DuckDBPyConnection, live: Path, now: datetime) -> Sealed:
     except BaseException:
         new_file.unlink(missing_ok=True)  # the live copy is discarded by the caller; nothing names this file
         raise
-    finally:
-        con.execute(f"SET memory_limit = '{memory}'")
+    con.execute(f"SET memory_limit = '{memory}'")
     return Sealed(new_file=new_file, old_file=old_file, items=moved)
 
 
@@ -256,39 +255,37 @@ def _move_sealable(con: duckdb.DuckDBPyConnection, new_file: Path, cutoff: datet
     void = attached(con) and judged_void(con)
     con.execute(f"CREATE OR REPLACE TABLE {LIVE}.main.seal_keys AS {sql}", params)
     con.execute(f"ATTACH {literal(str(new_file))} AS {SEALING}")
-    try:
-        if void and named_file(con):
-            # Dropped and checkpointed first, so the new results reuse the old ones' blocks instead of growing
-            # the file by a second copy of every sealed result.
-            con.execute("BEGIN TRANSACTION")
-            for table in JUDGED:
-                con.execute(f"DELETE FROM {SEALING}.main.{table}")
-            con.execute("COMMIT")
-            con.execute(f"CHECKPOINT {SEALING}")
+    if void and named_file(con):
+        # Dropped and checkpointed first, so the new results reuse the old ones' blocks instead of growing
+        # the file by a second copy of every sealed result.
         con.execute("BEGIN TRANSACTION")
-        for table in BIG_TABLES:
-            con.execute(f"CREATE TABLE IF NOT EXISTS {SEALING}.main.{table} AS "
-                        f"SELECT * FROM {LIVE}.main.{table} LIMIT 0")
-            _same_columns(con, table, LIVE, SEALING)
-            # Sealed items in key order: looking the few keys of a write up among them prunes by zone maps.
-            order = {"items": f" ORDER BY {KEYS}", "results": " ORDER BY created"}.get(table, "")
-            if void and table in JUDGED:
-                # A full rebuild judged every item again: the sealed items' new rows (those of keys the live
-                # copy has no item for) replace all the old ones (deleted above).
-                con.execute(f"INSERT INTO {SEALING}.main.{table} BY NAME SELECT t.* FROM {LIVE}.main.{table} t "
-                            f"ANTI JOIN {LIVE}.main.items i USING ({KEYS}){order}")
-            else:
-                # Unsealed items' sealed rows are replaced by their live ones (sealed again now, or kept live).
-                con.execute(f"DELETE FROM {SEALING}.main.{table} WHERE ({KEYS}) IN "
-                            f"(SELECT {KEYS} FROM {LIVE}.main.unsealed)")
-            con.execute(f"INSERT INTO {SEALING}.main.{table} BY NAME SELECT t.* FROM {LIVE}.main.{table} t "
-                        f"SEMI JOIN {LIVE}.main.seal_keys k USING ({KEYS}){order}")
+        for table in JUDGED:
+            con.execute(f"DELETE FROM {SEALING}.main.{table}")
         con.execute("COMMIT")
         con.execute(f"CHECKPOINT {SEALING}")
-        counts = {table: con.sql(f"SELECT count(*) FROM {SEALING}.main.{table}").fetchall()[0][0]
-                  for table in ("items", "events", "results")}
-    finally:
-        con.execute(f"DETACH {SEALING}")
+    con.execute("BEGIN TRANSACTION")
+    for table in BIG_TABLES:
+        con.execute(f"CREATE TABLE IF NOT EXISTS {SEALING}.main.{table} AS "
+                    f"SELECT * FROM {LIVE}.main.{table} LIMIT 0")
+        _same_columns(con, table, LIVE, SEALING)
+        # Sealed items in key order: looking the few keys of a write up among them prunes by zone maps.
+        order = {"items": f" ORDER BY {KEYS}", "results": " ORDER BY created"}.get(table, "")
+        if void and table in JUDGED:
+            # A full rebuild judged every item again: the sealed items' new rows (those of keys the live
+            # copy has no item for) replace all the old ones (deleted above).
+            con.execute(f"INSERT INTO {SEALING}.main.{table} BY NAME SELECT t.* FROM {LIVE}.main.{table} t "
+                        f"ANTI JOIN {LIVE}.main.items i USING ({KEYS}){order}")
+        else:
+            # Unsealed items' sealed rows are replaced by their live ones (sealed again now, or kept live).
+            con.execute(f"DELETE FROM {SEALING}.main.{table} WHERE ({KEYS}) IN "
+                        f"(SELECT {KEYS} FROM {LIVE}.main.unsealed)")
+        con.execute(f"INSERT INTO {SEALING}.main.{table} BY NAME SELECT t.* FROM {LIVE}.main.{table} t "
+                    f"SEMI JOIN {LIVE}.main.seal_keys k USING ({KEYS}){order}")
+    con.execute("COMMIT")
+    con.execute(f"CHECKPOINT {SEALING}")
+    counts = {table: con.sql(f"SELECT count(*) FROM {SEALING}.main.{table}").fetchall()[0][0]
+              for table in ("items", "events", "results")}
+    con.execute(f"DETACH {SEALING}")
     moved = con.sql(f"SELECT count(*) FROM {LIVE}.main.seal_keys").fetchall()[0][0]
     con.execute("BEGIN TRANSACTION")
     if void:  # the rebuilt results of sealed items went to the new file above
@@ -309,8 +306,6 @@ def _move_sealable(con: duckdb.DuckDBPyConnection, new_file: Path, cutoff: datet
 def compacted_copy(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     """Write the attached live copy, without the free space the moved rows left, to the new file `target`."""
     con.execute(f"ATTACH {literal(str(target))} AS compacted")
-    try:
-        con.execute(f"COPY FROM DATABASE {LIVE} TO compacted")
-        con.execute("CHECKPOINT compacted")
-    finally:
-        con.execute("DETACH compacted")
+    con.execute(f"COPY FROM DATABASE {LIVE} TO compacted")
+    con.execute("CHECKPOINT compacted")
+    con.execute("DETACH compacted")

@@ -259,3 +259,27 @@ def test_a_seal_that_fails_leaves_no_sealed_file_and_the_database_as_it_was(tmp_
     with write_transaction(db) as con:
         con.execute("SELECT 1")
     assert len(_sealed(db)) == 1
+
+
+@pytest.mark.parametrize("where", ["sla_store.compute.refresh_notes", "sla_store.segments._same_columns"])
+def test_an_interrupted_write_reports_the_interruption_not_a_cleanup_error(tmp_path, config, sealing, monkeypatch,  # noqa: F811
+                                                                           where):
+    """Ctrl-C aborts DuckDB's transaction; clean-up statements after it would fail and hide why the write stopped."""
+    import importlib
+
+    db = tmp_path / "sla.duckdb"
+    tickets, events = _batch(500_000, 40, seed=16)
+    _import(tmp_path, db, config, 0, tickets, events)
+    before = db.read_bytes()
+
+    def interrupted(con, *args, **kwargs):
+        with pytest.raises(duckdb.Error):
+            con.execute("SELECT * FROM no_such_table")  # leaves the transaction aborted, as an interrupt does
+        raise RuntimeError("Query interrupted")
+
+    module, name = where.rsplit(".", 1)
+    monkeypatch.setattr(importlib.import_module(module), name, interrupted)
+    again, _ = _batch(500_000, 40, seed=17)  # the same (sealed) tickets changed: unsealed, then re-judged
+    with pytest.raises(RuntimeError, match="Query interrupted"):
+        _import(tmp_path, db, config, 1, again, None)
+    assert db.read_bytes() == before
