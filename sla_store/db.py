@@ -104,6 +104,10 @@ def connect_read_only(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyC
         raise DatabaseUnusable(f"{live}: is a folder, not a database file")
     try:
         for _attempt in range(3):
+            con = _prepare(duckdb.connect(str(live), read_only=True))
+            if segments.named_file(con, None) is None:
+                return con  # a single file: read as it is (one open)
+            con.close()
             con = _prepare(duckdb.connect())
             try:
                 con.execute(f"ATTACH {literal(str(live))} AS {segments.LIVE} (READ_ONLY)")
@@ -111,10 +115,8 @@ def connect_read_only(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyC
                     segments.create_reader_views(con)
                     return con
             except FileNotFoundError:
-                con.close()
-                continue  # a writer swapped in a new pair between the two opens: open the new one
+                pass  # a writer swapped in a new pair between the opens: open the new one
             con.close()
-            return _prepare(duckdb.connect(str(live), read_only=True))  # a single file
         raise DatabaseUnusable(f"{live}: the sealed history file it names is missing (restore both files from "
                                "the same backup)")
     except (duckdb.Error, OSError) as error:
@@ -206,7 +208,7 @@ def copy_database(source: str | os.PathLike, target: str | os.PathLike) -> Path:
     copy_database_file(source, target)
     con = duckdb.connect(str(target))
     try:
-        name = segments.named_file(con, con.sql("SELECT current_database()").fetchall()[0][0])
+        name = segments.named_file(con, None)
         if name is not None:
             sealed = target.with_name(f"{target.name}.sealed-{name.rsplit('-', 1)[-1]}")
             try:

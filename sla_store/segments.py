@@ -55,10 +55,12 @@ def _new_sealed_name(live: Path) -> Path:
     return live.with_name(f"{live.name}.sealed-{uuid.uuid4().hex[:12]}")
 
 
-def named_file(con: duckdb.DuckDBPyConnection, database: str = LIVE) -> str | None:
-    """The sealed file's name (in the live file's folder) that `database` goes with, if any."""
+def named_file(con: duckdb.DuckDBPyConnection, database: str | None = LIVE) -> str | None:
+    """The sealed file's name (in the live file's folder) that `database` (None: the connection's own file)
+    goes with, if any."""
+    table = f"{ident(database)}.main.sealed_history" if database else "sealed_history"
     try:
-        rows = con.sql(f"SELECT file FROM {ident(database)}.main.sealed_history").fetchall()
+        rows = con.sql(f"SELECT file FROM {table}").fetchall()
     except duckdb.CatalogException:  # a file written before sealed history existed
         return None
     return rows[0][0] if rows else None
